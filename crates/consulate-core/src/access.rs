@@ -1,0 +1,264 @@
+//! Who may call what. A caller holds Graph permissions (scopes) from its token; a delegated
+//! caller (a signed-in user acting through a token) also needs a directory role, as in Graph:
+//! the effective right is the intersection of the token's scopes and the user's roles.
+
+use crate::{DomainError, DomainResult};
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+/// The Graph permissions Consulate understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    EntitlementManagementReadAll,
+    EntitlementManagementReadWriteAll,
+    UserReadWriteAll,
+    GroupReadWriteAll,
+    AuditLogReadAll,
+    DirectoryReadAll,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 6] = [
+        Scope::EntitlementManagementReadAll,
+        Scope::EntitlementManagementReadWriteAll,
+        Scope::UserReadWriteAll,
+        Scope::GroupReadWriteAll,
+        Scope::AuditLogReadAll,
+        Scope::DirectoryReadAll,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::EntitlementManagementReadAll => "EntitlementManagement.Read.All",
+            Scope::EntitlementManagementReadWriteAll => "EntitlementManagement.ReadWrite.All",
+            Scope::UserReadWriteAll => "User.ReadWrite.All",
+            Scope::GroupReadWriteAll => "Group.ReadWrite.All",
+            Scope::AuditLogReadAll => "AuditLog.Read.All",
+            Scope::DirectoryReadAll => "Directory.Read.All",
+        }
+    }
+
+    /// Parses a permission name, case-insensitively.
+    pub fn parse(s: &str) -> DomainResult<Scope> {
+        Scope::ALL.into_iter().find(|sc| sc.as_str().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
+            let known: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+            DomainError::invalid("scopes", format!("'{}' is not a known permission; known: {}", s.trim(), known.join(", ")))
+        })
+    }
+
+    /// Parses a comma- or space-separated list; at least one.
+    pub fn parse_list(s: &str) -> DomainResult<BTreeSet<Scope>> {
+        let set: BTreeSet<Scope> = s.split([',', ' ']).filter(|p| !p.trim().is_empty()).map(Scope::parse).collect::<DomainResult<_>>()?;
+        if set.is_empty() {
+            return Err(DomainError::invalid("scopes", "at least one permission is required"));
+        }
+        Ok(set)
+    }
+}
+
+/// Directory roles the permission model knows (Graph §1.11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DirectoryRole {
+    GlobalAdministrator,
+    IdentityGovernanceAdministrator,
+    UserAdministrator,
+    GroupsAdministrator,
+    GlobalReader,
+    SecurityReader,
+    SecurityAdministrator,
+    ComplianceAdministrator,
+}
+
+impl DirectoryRole {
+    pub const ALL: [DirectoryRole; 8] = [
+        DirectoryRole::GlobalAdministrator,
+        DirectoryRole::IdentityGovernanceAdministrator,
+        DirectoryRole::UserAdministrator,
+        DirectoryRole::GroupsAdministrator,
+        DirectoryRole::GlobalReader,
+        DirectoryRole::SecurityReader,
+        DirectoryRole::SecurityAdministrator,
+        DirectoryRole::ComplianceAdministrator,
+    ];
+
+    pub fn display_name(self) -> &'static str {
+        match self {
+            DirectoryRole::GlobalAdministrator => "Global Administrator",
+            DirectoryRole::IdentityGovernanceAdministrator => "Identity Governance Administrator",
+            DirectoryRole::UserAdministrator => "User Administrator",
+            DirectoryRole::GroupsAdministrator => "Groups Administrator",
+            DirectoryRole::GlobalReader => "Global Reader",
+            DirectoryRole::SecurityReader => "Security Reader",
+            DirectoryRole::SecurityAdministrator => "Security Administrator",
+            DirectoryRole::ComplianceAdministrator => "Compliance Administrator",
+        }
+    }
+
+    /// A stable key for storage.
+    pub fn key(self) -> &'static str {
+        match self {
+            DirectoryRole::GlobalAdministrator => "globalAdministrator",
+            DirectoryRole::IdentityGovernanceAdministrator => "identityGovernanceAdministrator",
+            DirectoryRole::UserAdministrator => "userAdministrator",
+            DirectoryRole::GroupsAdministrator => "groupsAdministrator",
+            DirectoryRole::GlobalReader => "globalReader",
+            DirectoryRole::SecurityReader => "securityReader",
+            DirectoryRole::SecurityAdministrator => "securityAdministrator",
+            DirectoryRole::ComplianceAdministrator => "complianceAdministrator",
+        }
+    }
+
+    pub fn parse(s: &str) -> DomainResult<Self> {
+        let t = s.trim();
+        DirectoryRole::ALL
+            .into_iter()
+            .find(|r| r.key().eq_ignore_ascii_case(t) || r.display_name().eq_ignore_ascii_case(t))
+            .ok_or_else(|| DomainError::invalid("role", format!("'{t}' is not a known directory role")))
+    }
+}
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallerIdentity {
+    /// An application with an API token (application permissions).
+    Application { token_id: Uuid, name: String },
+    /// A signed-in user, directly or through a delegated token.
+    User { user_id: Uuid, user_principal_name: String, token_id: Option<Uuid> },
+    /// Consulate itself (start-up, sweeps, CLI maintenance).
+    System,
+}
+
+/// An authenticated caller and what it holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub identity: CallerIdentity,
+    pub scopes: BTreeSet<Scope>,
+    pub roles: BTreeSet<DirectoryRole>,
+}
+
+impl Caller {
+    pub fn system() -> Self {
+        Caller { identity: CallerIdentity::System, scopes: Scope::ALL.into_iter().collect(), roles: BTreeSet::new() }
+    }
+}
+
+/// The operations the API authorizes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    ReadConnectedOrganizations,
+    WriteConnectedOrganizations,
+    ReadUsers,
+    WriteUsers,
+    ReadGroups,
+    WriteGroups,
+    ReadAuditLogs,
+}
+
+impl Operation {
+    /// Any one of these scopes allows the operation.
+    fn scopes(self) -> &'static [Scope] {
+        use Scope::*;
+        match self {
+            Operation::ReadConnectedOrganizations => &[EntitlementManagementReadAll, EntitlementManagementReadWriteAll],
+            Operation::WriteConnectedOrganizations => &[EntitlementManagementReadWriteAll],
+            Operation::ReadUsers => &[UserReadWriteAll, DirectoryReadAll],
+            Operation::WriteUsers => &[UserReadWriteAll],
+            Operation::ReadGroups => &[GroupReadWriteAll, DirectoryReadAll],
+            Operation::WriteGroups => &[GroupReadWriteAll],
+            Operation::ReadAuditLogs => &[AuditLogReadAll],
+        }
+    }
+
+    /// For delegated callers, any one of these roles allows the operation.
+    fn roles(self) -> &'static [DirectoryRole] {
+        use DirectoryRole::*;
+        match self {
+            Operation::ReadConnectedOrganizations => &[
+                GlobalAdministrator,
+                IdentityGovernanceAdministrator,
+                GlobalReader,
+                SecurityReader,
+                SecurityAdministrator,
+                ComplianceAdministrator,
+            ],
+            Operation::WriteConnectedOrganizations => &[GlobalAdministrator, IdentityGovernanceAdministrator],
+            Operation::ReadUsers | Operation::ReadGroups => &[
+                GlobalAdministrator,
+                IdentityGovernanceAdministrator,
+                UserAdministrator,
+                GroupsAdministrator,
+                GlobalReader,
+                SecurityReader,
+                SecurityAdministrator,
+                ComplianceAdministrator,
+            ],
+            Operation::WriteUsers => &[GlobalAdministrator, UserAdministrator],
+            Operation::WriteGroups => &[GlobalAdministrator, UserAdministrator, GroupsAdministrator],
+            Operation::ReadAuditLogs => &[GlobalAdministrator, GlobalReader, SecurityReader, SecurityAdministrator, ComplianceAdministrator],
+        }
+    }
+}
+
+/// Decides whether `caller` may perform `op`.
+pub fn authorize(caller: &Caller, op: Operation) -> DomainResult<()> {
+    let needed = op.scopes();
+    if !needed.iter().any(|s| caller.scopes.contains(s)) {
+        let names: Vec<&str> = needed.iter().map(|s| s.as_str()).collect();
+        return Err(DomainError::forbidden(format!("Insufficient privileges to complete the operation: one of the permissions {} is required", names.join(", "))));
+    }
+    if let CallerIdentity::User { .. } = caller.identity {
+        let roles = op.roles();
+        if !roles.iter().any(|r| caller.roles.contains(r)) {
+            let names: Vec<&str> = roles.iter().map(|r| r.display_name()).collect();
+            return Err(DomainError::forbidden(format!("Insufficient privileges to complete the operation: one of the roles {} is required", names.join(", "))));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(scopes: &[Scope]) -> Caller {
+        Caller { identity: CallerIdentity::Application { token_id: Uuid::nil(), name: "a".into() }, scopes: scopes.iter().copied().collect(), roles: BTreeSet::new() }
+    }
+
+    #[test]
+    fn application_permissions() {
+        use Operation::*;
+        use Scope::*;
+        assert!(authorize(&app(&[EntitlementManagementReadAll]), ReadConnectedOrganizations).is_ok());
+        assert!(authorize(&app(&[EntitlementManagementReadAll]), WriteConnectedOrganizations).is_err());
+        assert!(authorize(&app(&[EntitlementManagementReadWriteAll]), WriteConnectedOrganizations).is_ok());
+        assert!(authorize(&app(&[EntitlementManagementReadWriteAll]), ReadUsers).is_err());
+        assert!(authorize(&app(&[DirectoryReadAll]), ReadGroups).is_ok());
+        assert!(authorize(&app(&[DirectoryReadAll]), WriteGroups).is_err());
+        assert!(authorize(&app(&[UserReadWriteAll]), ReadAuditLogs).is_err());
+        assert!(authorize(&app(&[AuditLogReadAll]), ReadAuditLogs).is_ok());
+    }
+
+    #[test]
+    fn delegated_callers_need_scope_and_role() {
+        let mut c = Caller {
+            identity: CallerIdentity::User { user_id: Uuid::nil(), user_principal_name: "u@c.com".into(), token_id: None },
+            scopes: [Scope::EntitlementManagementReadWriteAll].into_iter().collect(),
+            roles: BTreeSet::new(),
+        };
+        assert!(authorize(&c, Operation::WriteConnectedOrganizations).is_err());
+        c.roles.insert(DirectoryRole::GlobalReader);
+        assert!(authorize(&c, Operation::ReadConnectedOrganizations).is_ok());
+        assert!(authorize(&c, Operation::WriteConnectedOrganizations).is_err());
+        c.roles.insert(DirectoryRole::IdentityGovernanceAdministrator);
+        assert!(authorize(&c, Operation::WriteConnectedOrganizations).is_ok());
+    }
+
+    #[test]
+    fn scope_lists_parse() {
+        let s = Scope::parse_list("EntitlementManagement.Read.All, user.readwrite.all").unwrap();
+        assert_eq!(s.len(), 2);
+        assert!(Scope::parse_list("Mail.Send").is_err());
+        assert!(Scope::parse_list(" , ").is_err());
+        assert_eq!(DirectoryRole::parse("Identity Governance Administrator").unwrap(), DirectoryRole::IdentityGovernanceAdministrator);
+    }
+}

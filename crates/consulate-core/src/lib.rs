@@ -1,0 +1,28 @@
+//! Consulate's domain: the entities of entitlement management, the rules that govern them and
+//! the decisions made about them. Pure: no I/O, no clock reads, no async. Adapters (storage,
+//! HTTP, sign-in) live in other crates and call into this one.
+//!
+//! - [`connected_org`]: connected organizations, their identity sources and validation rules.
+//! - [`matching`]: which connected organization an authenticated principal belongs to.
+//! - [`directory`]: users, groups and the tenant's verified domains.
+//! - [`access`]: API scopes, directory roles and the authorization decision for callers.
+//! - [`audit`]: audit events and the hash chain that makes tampering detectable.
+//! - [`identity_provider`]: known tenants and federated IdPs and the domains they own.
+//! - [`domain_name`]: DNS domain validation and normalisation (lowercase, IDNA).
+#![forbid(unsafe_code)]
+
+pub mod access;
+pub mod audit;
+pub mod connected_org;
+pub mod directory;
+pub mod domain_name;
+pub mod error;
+pub mod filter;
+pub mod identity_provider;
+pub mod matching;
+pub mod text;
+
+pub use error::{DomainError, DomainResult};
+
+/// A point in time, always UTC.
+pub type Timestamp = jiff::Timestamp;

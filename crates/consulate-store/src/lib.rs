@@ -1,0 +1,373 @@
+//! Consulate's persistence: one [`Store`] over SQLite (the embedded default) or PostgreSQL.
+//!
+//! - Statements are written once with `$n` placeholders ([`sql`]); the few places where the
+//!   dialects differ branch on [`Backend`].
+//! - Migrations are embedded per backend and run at start; on PostgreSQL they take an advisory
+//!   lock, so replicas starting together migrate once.
+//! - SQLite runs in WAL mode with `synchronous=FULL` by default; writes go through one writer
+//!   connection and start with `BEGIN IMMEDIATE`; reads use a separate pool.
+//! - Every write happens in a [`WriteTx`] that commits together with its audit events, which
+//!   are hash-chained ([`audit`]).
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod directory;
+pub mod filter_sql;
+pub mod identity_providers;
+pub mod list;
+pub mod organizations;
+pub mod sql;
+pub mod tenant;
+pub mod tokens;
+
+use consulate_core::DomainError;
+use consulate_core::audit::{AuditEvent, chain_hash};
+use sql::{Row, Sql, query};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{AssertSqlSafe, Connection as _};
+use std::borrow::Cow;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A rule of the domain refused the change (also unique-key conflicts found in the store).
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// Stored data that does not decode: a bug or tampering.
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("invalid database configuration: {0}")]
+    Config(String),
+}
+
+impl StoreError {
+    /// True for a unique-constraint violation.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+    /// True for a foreign-key violation.
+    pub fn is_foreign_key_violation(&self) -> bool {
+        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_foreign_key_violation())
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// SQLite durability: `full` (default) syncs the WAL on every commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteSync {
+    #[default]
+    Full,
+    Normal,
+}
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// `postgres://…`, `sqlite://path`, `sqlite:path` or a plain file path.
+    pub url: String,
+    pub sqlite_sync: SqliteSync,
+    /// Maximum pooled connections (PostgreSQL; SQLite readers).
+    pub max_connections: u32,
+    /// PostgreSQL schema to use (`search_path`); created if missing. For isolated tests.
+    pub pg_schema: Option<String>,
+}
+
+impl StoreOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        StoreOptions { url: url.into(), sqlite_sync: SqliteSync::Full, max_connections: 8, pg_schema: None }
+    }
+}
+
+#[derive(Clone, Debug)]
+enum Pools {
+    Sqlite { writer: SqlitePool, reader: SqlitePool },
+    Postgres(PgPool),
+}
+
+/// The database. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pools: Pools,
+}
+
+struct EmbeddedMigration {
+    version: i64,
+    name: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[EmbeddedMigration] = &[EmbeddedMigration {
+    version: 1,
+    name: "foundation",
+    sqlite: include_str!("../../../migrations/sqlite/0001_foundation.sql"),
+    postgres: include_str!("../../../migrations/postgres/0001_foundation.sql"),
+}];
+
+fn migrator(backend: Backend) -> Migrator {
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|m| {
+            let sql = match backend {
+                Backend::Sqlite => m.sqlite,
+                Backend::Postgres => m.postgres,
+            };
+            Migration::new(m.version, Cow::Borrowed(m.name), MigrationType::Simple, sqlx::SqlSafeStr::into_sql_str(sql), false)
+        })
+        .collect();
+    let mut migrator = Migrator::with_migrations(migrations);
+    migrator.set_locking(true);
+    migrator
+}
+
+/// Whether `url` names a PostgreSQL database.
+pub fn is_postgres_url(url: &str) -> bool {
+    url.starts_with("postgres://") || url.starts_with("postgresql://")
+}
+
+impl Store {
+    /// Opens the database (creating a SQLite file if missing) and applies pending migrations.
+    pub async fn open(options: &StoreOptions) -> StoreResult<Store> {
+        let store = if is_postgres_url(&options.url) { Self::open_postgres(options).await? } else { Self::open_sqlite(options).await? };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn open_sqlite(options: &StoreOptions) -> StoreResult<Store> {
+        let path = options.url.strip_prefix("sqlite://").or_else(|| options.url.strip_prefix("sqlite:")).unwrap_or(&options.url);
+        if path.is_empty() || path.contains('?') || path == ":memory:" {
+            return Err(StoreError::Config(format!("'{}' is not a SQLite database file path", options.url)));
+        }
+        let sync = match options.sqlite_sync {
+            SqliteSync::Full => SqliteSynchronous::Full,
+            SqliteSync::Normal => SqliteSynchronous::Normal,
+        };
+        let base = SqliteConnectOptions::from_str("sqlite://")
+            .map_err(StoreError::Database)?
+            .filename(path)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(sync)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("temp_store", "memory")
+            .pragma("cache_size", "-16000");
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.clone().create_if_missing(true))
+            .await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(base.read_only(true))
+            .await?;
+        Ok(Store { pools: Pools::Sqlite { writer, reader } })
+    }
+
+    async fn open_postgres(options: &StoreOptions) -> StoreResult<Store> {
+        let mut opts = PgConnectOptions::from_str(&options.url)?;
+        if let Some(schema) = &options.pg_schema {
+            if !schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') || schema.is_empty() {
+                return Err(StoreError::Config(format!("'{schema}' is not a valid schema name")));
+            }
+            let mut conn = sqlx::PgConnection::connect_with(&opts).await?;
+            sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).execute(&mut conn).await?;
+            conn.close().await?;
+            opts = opts.options([("search_path", schema.as_str())]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(2))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(opts)
+            .await?;
+        Ok(Store { pools: Pools::Postgres(pool) })
+    }
+
+    /// Applies pending migrations (idempotent; safe with concurrent replicas).
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match &self.pools {
+            Pools::Sqlite { writer, .. } => migrator(Backend::Sqlite).run(writer).await?,
+            Pools::Postgres(pool) => migrator(Backend::Postgres).run(pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Checks the database answers (for readiness probes).
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.fetch_all(&Sql::new("SELECT 1 AS one")).await.map(|_| ())
+    }
+
+    /// (open connections, idle connections) across the store's pools.
+    pub fn pool_stats(&self) -> (u32, u32) {
+        match &self.pools {
+            Pools::Sqlite { writer, reader } => (writer.size() + reader.size(), (writer.num_idle() + reader.num_idle()) as u32),
+            Pools::Postgres(p) => (p.size(), p.num_idle() as u32),
+        }
+    }
+
+    /// Closes every pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { writer, reader } => {
+                reader.close().await;
+                writer.close().await;
+            }
+            Pools::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// Runs a read statement on the read pool.
+    pub async fn fetch_all(&self, sql: &Sql) -> StoreResult<Vec<Row>> {
+        Ok(match &self.pools {
+            Pools::Sqlite { reader, .. } => query!(sqlx::Sqlite, sql).fetch_all(reader).await?.into_iter().map(Row::Sqlite).collect(),
+            Pools::Postgres(p) => query!(sqlx::Postgres, sql).fetch_all(p).await?.into_iter().map(Row::Postgres).collect(),
+        })
+    }
+
+    pub async fn fetch_optional(&self, sql: &Sql) -> StoreResult<Option<Row>> {
+        Ok(match &self.pools {
+            Pools::Sqlite { reader, .. } => query!(sqlx::Sqlite, sql).fetch_optional(reader).await?.map(Row::Sqlite),
+            Pools::Postgres(p) => query!(sqlx::Postgres, sql).fetch_optional(p).await?.map(Row::Postgres),
+        })
+    }
+
+    /// Runs a single unaudited bookkeeping write (e.g. a token's last-use time) outside any
+    /// transaction. Never use this for a state change.
+    pub async fn execute_bookkeeping(&self, sql: &Sql) -> StoreResult<u64> {
+        Ok(match &self.pools {
+            Pools::Sqlite { writer, .. } => query!(sqlx::Sqlite, sql).execute(writer).await?.rows_affected(),
+            Pools::Postgres(p) => query!(sqlx::Postgres, sql).execute(p).await?.rows_affected(),
+        })
+    }
+
+    /// Starts a writing transaction (`BEGIN IMMEDIATE` on SQLite).
+    pub async fn begin(&self) -> StoreResult<WriteTx> {
+        Ok(WriteTx {
+            inner: match &self.pools {
+                Pools::Sqlite { writer, .. } => TxInner::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
+                Pools::Postgres(p) => TxInner::Postgres(p.begin().await?),
+            },
+        })
+    }
+}
+
+enum TxInner {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// A writing transaction. It ends either with [`WriteTx::commit`], which appends the audit
+/// events to the chain in the same transaction, or by being dropped (rolled back).
+pub struct WriteTx {
+    inner: TxInner,
+}
+
+impl WriteTx {
+    pub fn backend(&self) -> Backend {
+        match self.inner {
+            TxInner::Sqlite(_) => Backend::Sqlite,
+            TxInner::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub async fn fetch_all(&mut self, sql: &Sql) -> StoreResult<Vec<Row>> {
+        Ok(match &mut self.inner {
+            TxInner::Sqlite(t) => query!(sqlx::Sqlite, sql).fetch_all(&mut **t).await?.into_iter().map(Row::Sqlite).collect(),
+            TxInner::Postgres(t) => query!(sqlx::Postgres, sql).fetch_all(&mut **t).await?.into_iter().map(Row::Postgres).collect(),
+        })
+    }
+
+    pub async fn fetch_optional(&mut self, sql: &Sql) -> StoreResult<Option<Row>> {
+        Ok(match &mut self.inner {
+            TxInner::Sqlite(t) => query!(sqlx::Sqlite, sql).fetch_optional(&mut **t).await?.map(Row::Sqlite),
+            TxInner::Postgres(t) => query!(sqlx::Postgres, sql).fetch_optional(&mut **t).await?.map(Row::Postgres),
+        })
+    }
+
+    /// Executes a statement; returns the number of rows it affected.
+    pub async fn execute(&mut self, sql: &Sql) -> StoreResult<u64> {
+        Ok(match &mut self.inner {
+            TxInner::Sqlite(t) => query!(sqlx::Sqlite, sql).execute(&mut **t).await?.rows_affected(),
+            TxInner::Postgres(t) => query!(sqlx::Postgres, sql).execute(&mut **t).await?.rows_affected(),
+        })
+    }
+
+    /// Appends `events` to the audit chain and commits. At least one event is required: every
+    /// state change is audited. The chain head is locked last, so writers never deadlock on it.
+    pub async fn commit(mut self, events: &[AuditEvent]) -> StoreResult<()> {
+        if events.is_empty() {
+            return Err(StoreError::Corrupt("a state change must commit with at least one audit event".into()));
+        }
+        self.append_audit(events).await?;
+        match self.inner {
+            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Postgres(t) => t.commit().await?,
+        }
+        Ok(())
+    }
+
+    async fn append_audit(&mut self, events: &[AuditEvent]) -> StoreResult<()> {
+        let head_sql = match self.backend() {
+            Backend::Sqlite => Sql::new("SELECT sequence, hash FROM audit_chain_head WHERE id = 1"),
+            Backend::Postgres => Sql::new("SELECT sequence, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"),
+        };
+        let head = self.fetch_optional(&head_sql).await?.ok_or_else(|| StoreError::Corrupt("audit chain head is missing".into()))?;
+        let (mut seq, mut prev) = (head.int("sequence")?, head.text("hash")?);
+        for e in events {
+            let canonical = e.canonical();
+            let hash = chain_hash(&prev, &canonical);
+            seq += 1;
+            self.execute(
+                &Sql::new(
+                    "INSERT INTO audit_events (sequence, id, activity_at, category, activity, operation, initiator_kind, initiator_id, result, canonical, prev_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                )
+                .bind(seq)
+                .bind(e.id)
+                .bind(sql::micros(e.activity_date_time))
+                .bind(e.category.as_str())
+                .bind(e.activity_display_name.as_str())
+                .bind(e.operation_type.as_str())
+                .bind(e.initiated_by.kind.as_str())
+                .bind(e.initiated_by.id.clone())
+                .bind(e.result.as_str())
+                .bind(canonical)
+                .bind(prev.as_str())
+                .bind(hash.as_str()),
+            )
+            .await?;
+            let mut targets: Vec<&str> = e.target_resources.iter().map(|t| t.id.as_str()).collect();
+            targets.sort_unstable();
+            targets.dedup();
+            for t in targets {
+                self.execute(&Sql::new("INSERT INTO audit_event_targets (sequence, target_id) VALUES ($1, $2)").bind(seq).bind(t)).await?;
+            }
+            prev = hash;
+        }
+        self.execute(&Sql::new("UPDATE audit_chain_head SET sequence = $1, hash = $2 WHERE id = 1").bind(seq).bind(prev)).await?;
+        Ok(())
+    }
+}

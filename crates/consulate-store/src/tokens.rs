@@ -1,0 +1,96 @@
+//! API bearer tokens. Only a SHA-256 hash of each token is stored; the secret is shown once.
+
+use crate::sql::{Row, Sql, micros};
+use crate::{Store, StoreError, StoreResult, WriteTx};
+use consulate_core::DomainError;
+use consulate_core::access::Scope;
+use consulate_core::error::ObjectKind;
+use std::collections::BTreeSet;
+use uuid::Uuid;
+
+/// A stored token (never the secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: Uuid,
+    pub name: String,
+    pub scopes: BTreeSet<Scope>,
+    /// Set for delegated tokens: the user the token acts for.
+    pub user_id: Option<Uuid>,
+    pub created_at: jiff::Timestamp,
+    pub expires_at: Option<jiff::Timestamp>,
+    pub revoked_at: Option<jiff::Timestamp>,
+    pub last_used_at: Option<jiff::Timestamp>,
+}
+
+fn token_from_row(r: &Row) -> StoreResult<ApiToken> {
+    Ok(ApiToken {
+        id: r.uuid("id")?,
+        name: r.text("name")?,
+        scopes: Scope::parse_list(&r.text("scopes")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        user_id: r.opt_text("user_id")?.map(|s| Uuid::parse_str(&s).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()?,
+        created_at: r.timestamp("created_at")?,
+        expires_at: r.opt_timestamp("expires_at")?,
+        revoked_at: r.opt_timestamp("revoked_at")?,
+        last_used_at: r.opt_timestamp("last_used_at")?,
+    })
+}
+
+const COLUMNS: &str = "id, name, scopes, user_id, created_at, expires_at, revoked_at, last_used_at";
+
+impl Store {
+    /// The token whose secret hashes to `hash`, if any (revoked and expired ones included;
+    /// the caller decides).
+    pub async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<ApiToken>> {
+        self.fetch_optional(&Sql::new("SELECT id, name, scopes, user_id, created_at, expires_at, revoked_at, last_used_at FROM api_tokens WHERE token_hash = $1").bind(hash))
+            .await?
+            .as_ref()
+            .map(token_from_row)
+            .transpose()
+    }
+
+    pub async fn tokens(&self) -> StoreResult<Vec<ApiToken>> {
+        let sql = Sql::dynamic(format!("SELECT {COLUMNS} FROM api_tokens ORDER BY created_at, id"));
+        self.fetch_all(&sql).await?.iter().map(token_from_row).collect()
+    }
+
+    /// Records a use, at most once a minute per token (bookkeeping, not audited).
+    pub async fn mark_token_used(&self, id: Uuid, at: jiff::Timestamp) -> StoreResult<()> {
+        let cutoff = micros(at) - 60_000_000;
+        self.execute_bookkeeping(
+            &Sql::new("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)").bind(micros(at)).bind(id).bind(cutoff),
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+impl WriteTx {
+    pub async fn insert_token(&mut self, t: &ApiToken, hash: &str) -> StoreResult<()> {
+        let scopes: Vec<&str> = t.scopes.iter().map(|s| s.as_str()).collect();
+        self.execute(
+            &Sql::new("INSERT INTO api_tokens (id, name, token_hash, scopes, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(t.id)
+                .bind(t.name.as_str())
+                .bind(hash)
+                .bind(scopes.join(","))
+                .bind(t.user_id.map(|u| u.to_string()))
+                .bind(micros(t.created_at))
+                .bind(t.expires_at.map(micros)),
+        )
+        .await?;
+        Ok(())
+    }
+
+    pub async fn token(&mut self, id: Uuid) -> StoreResult<ApiToken> {
+        let row = self
+            .fetch_optional(&Sql::new("SELECT id, name, scopes, user_id, created_at, expires_at, revoked_at, last_used_at FROM api_tokens WHERE id = $1").bind(id))
+            .await?
+            .ok_or_else(|| DomainError::not_found(ObjectKind::ApiToken, id.to_string()))?;
+        token_from_row(&row)
+    }
+
+    /// Revokes a token; false when it was already revoked.
+    pub async fn revoke_token(&mut self, id: Uuid, at: jiff::Timestamp) -> StoreResult<bool> {
+        Ok(self.execute(&Sql::new("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(micros(at)).bind(id)).await? == 1)
+    }
+}
