@@ -14,10 +14,14 @@
 //! path       = identifier *( "/" identifier )      ; identifiers may be dotted
 //! ```
 //!
-//! Nodes are counted as their first token is consumed, so runaway inputs stop at node
-//! `MAX_NODES + 1` before anything below them is parsed. Runs of `not` are parsed in a loop;
-//! the only recursion is through parentheses, function arguments and lambda bodies, and it is
-//! capped at [`MAX_FRAMES`].
+//! `all()` needs a variable and a condition; a bare `any()` is allowed. Spaces are not allowed
+//! around the `/` of a path.
+//!
+//! Each node is counted when the token that introduces it is consumed (the operator, for
+//! binary expressions), so the count grows left to right and a runaway input stops at node
+//! `MAX_NODES + 1` without reading further. Runs of `not` are parsed in a loop; the only
+//! recursion is through parentheses, function arguments and lambda bodies, and it is capped at
+//! [`MAX_FRAMES`]. Tree depth is computed bottom-up and checked as each node is built.
 
 use crate::ast::{CompareOp, Expr, LambdaKind, Literal};
 use crate::lexer::{Tok, Token, tokenize};

@@ -1,0 +1,97 @@
+//! Consulate's use cases. Each public method authorizes the caller, applies the domain rules
+//! from `consulate-core`, writes through one store transaction and commits it together with its
+//! audit event. HTTP handlers and CLI commands call exactly one of these.
+#![forbid(unsafe_code)]
+
+pub mod audit_log;
+pub mod auth;
+pub mod bootstrap;
+pub mod connected_orgs;
+pub mod directory;
+pub mod identity_providers;
+
+use consulate_core::audit::{AuditEvent, Category, TargetResource};
+use consulate_core::{DomainError, Timestamp, access::Caller};
+use consulate_store::{Store, StoreError};
+use std::sync::Arc;
+use uuid::Uuid;
+
+/// The source of "now". Injected so tests control time.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// The wall clock, truncated to microseconds (the stored precision).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let now = Timestamp::now();
+        Timestamp::from_microsecond(now.as_microsecond()).unwrap_or(now)
+    }
+}
+
+/// The source of new object ids (time-ordered UUIDv7).
+pub trait IdGen: Send + Sync {
+    fn new_id(&self) -> Uuid;
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct UuidV7;
+
+impl IdGen for UuidV7 {
+    fn new_id(&self) -> Uuid {
+        Uuid::now_v7()
+    }
+}
+
+/// What a use case can fail with: a domain refusal (a 4xx) or an internal fault (a 500).
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error(transparent)]
+    Internal(StoreError),
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Domain(d) => ServiceError::Domain(d),
+            other => ServiceError::Internal(other),
+        }
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+/// The application: the store plus the injected clock and id source. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGen>,
+    org_index: Arc<connected_orgs::IndexCache>,
+}
+
+impl App {
+    pub fn new(store: Store, clock: Arc<dyn Clock>, ids: Arc<dyn IdGen>) -> Self {
+        App { store, clock, ids, org_index: Arc::default() }
+    }
+
+    /// An app on the system clock and UUIDv7 ids.
+    pub fn with_system_clock(store: Store) -> Self {
+        Self::new(store, Arc::new(SystemClock), Arc::new(UuidV7))
+    }
+
+    /// A successful audit event for one target, stamped now.
+    pub(crate) fn event(&self, caller: &Caller, category: Category, activity: &str, operation: &str, target: TargetResource) -> AuditEvent {
+        AuditEvent::success(self.ids.new_id(), self.clock.now(), caller, category, activity, operation, target)
+    }
+}
+
+/// A target-resource record for an audit event.
+pub(crate) fn target(kind: &str, id: impl ToString, display_name: Option<&str>) -> TargetResource {
+    TargetResource { id: id.to_string(), display_name: display_name.map(str::to_owned), kind: kind.to_owned(), modified_properties: Vec::new() }
+}
