@@ -1,0 +1,43 @@
+//! The OpenAPI document, generated from the handlers' annotations. A committed copy lives in
+//! `openapi/openapi.json`; a test fails when the two differ.
+
+use crate::routes;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("A Consulate API token (csl_…)")).build()));
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Consulate", description = "Self-hosted entitlement management speaking the Microsoft Graph v1.0 entitlement-management API.", license(name = "Apache-2.0")),
+    security(("bearer" = [])),
+    modifiers(&BearerAuth),
+    paths(
+        routes::connected_orgs::list, routes::connected_orgs::count, routes::connected_orgs::create, routes::connected_orgs::get,
+        routes::connected_orgs::update, routes::connected_orgs::delete, routes::connected_orgs::list_sponsors, routes::connected_orgs::list_sponsor_refs,
+        routes::connected_orgs::add_sponsor, routes::connected_orgs::remove_sponsor, routes::connected_orgs::remove_sponsor_by_ref,
+        routes::users::list, routes::users::count, routes::users::create, routes::users::get, routes::users::update, routes::users::delete,
+        routes::groups::list, routes::groups::count, routes::groups::create, routes::groups::get, routes::groups::update, routes::groups::delete,
+        routes::groups::members, routes::groups::add_member, routes::groups::remove_member,
+        routes::audit::list, routes::audit::get,
+        routes::admin::list_providers, routes::admin::create_provider, routes::admin::delete_provider, routes::admin::domain_lookup,
+        routes::admin::organization, routes::admin::domains,
+    )
+)]
+struct ApiDoc;
+
+/// The document as pretty JSON with a trailing newline (the committed form).
+pub fn document_json() -> String {
+    let mut doc = ApiDoc::openapi();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    let mut s = doc.to_pretty_json().expect("the OpenAPI document serialises");
+    s.push('\n');
+    s
+}
