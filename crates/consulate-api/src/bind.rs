@@ -3,7 +3,9 @@
 //! only ever sees whitelisted fields.
 
 use crate::error::ApiError;
-use consulate_core::filter::{AuditField, Compare, Filter, GroupField, OrganizationField, TextMatch, UserField, Value};
+use consulate_core::filter::{
+    AuditField, Compare, Filter, GroupField, OrganizationField, TextMatch, UserField, Value,
+};
 use consulate_odata::{CompareOp, Expr, LambdaKind, Literal};
 
 /// The type of a filterable property, which decides which literals it accepts.
@@ -24,7 +26,11 @@ pub trait Schema {
     type Field: Copy;
     fn top(path: &[&str]) -> Option<(Self::Field, FieldType)>;
     /// Inside `collection/any(v: …)`; `cast` is an optional type-cast segment.
-    fn member(collection: Self::Field, cast: Option<&str>, path: &[&str]) -> Option<(Self::Field, FieldType)>;
+    fn member(
+        collection: Self::Field,
+        cast: Option<&str>,
+        path: &[&str],
+    ) -> Option<(Self::Field, FieldType)>;
     /// The extra condition a type cast implies, if the collection supports casts.
     fn cast_filter(_collection: Self::Field, _cast: &str) -> Option<Filter<Self::Field>> {
         None
@@ -42,7 +48,14 @@ struct Ctx<'a> {
 
 /// Binds `expr` under schema `S`.
 pub fn bind<S: Schema>(expr: &Expr) -> Result<Filter<S::Field>, ApiError> {
-    bind_in::<S>(expr, &Ctx { var: None, collection: None }, None)
+    bind_in::<S>(
+        expr,
+        &Ctx {
+            var: None,
+            collection: None,
+        },
+        None,
+    )
 }
 
 fn lower_cmp(op: CompareOp) -> Compare {
@@ -67,9 +80,17 @@ fn flip(op: CompareOp) -> CompareOp {
 }
 
 /// Resolves a path (possibly wrapped in `tolower`/`toupper`) to a field.
-fn field<S: Schema>(e: &Expr, ctx: &Ctx, coll: Option<S::Field>) -> Result<(S::Field, FieldType), ApiError> {
+fn field<S: Schema>(
+    e: &Expr,
+    ctx: &Ctx,
+    coll: Option<S::Field>,
+) -> Result<(S::Field, FieldType), ApiError> {
     match e {
-        Expr::Call { name, args } if (name == "tolower" || name == "toupper") && args.len() == 1 => field::<S>(&args[0], ctx, coll),
+        Expr::Call { name, args }
+            if (name == "tolower" || name == "toupper") && args.len() == 1 =>
+        {
+            field::<S>(&args[0], ctx, coll)
+        }
         Expr::Path(segs) => {
             let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
             let shown = segs.join("/");
@@ -77,18 +98,29 @@ fn field<S: Schema>(e: &Expr, ctx: &Ctx, coll: Option<S::Field>) -> Result<(S::F
                 (Some(var), Some(c)) => {
                     let rest = match segs.split_first() {
                         Some((first, rest)) if *first == var => rest,
-                        _ => return Err(err(format!("'{shown}' must start with the lambda variable '{var}'"))),
+                        _ => {
+                            return Err(err(format!(
+                                "'{shown}' must start with the lambda variable '{var}'"
+                            )));
+                        }
                     };
                     let (cast, rest) = match rest.split_first() {
                         Some((first, r)) if first.contains('.') => (Some(*first), r),
                         _ => (None, rest),
                     };
-                    S::member(c, cast, rest).ok_or_else(|| err(format!("'{shown}' is not a filterable property here")))
+                    S::member(c, cast, rest)
+                        .ok_or_else(|| err(format!("'{shown}' is not a filterable property here")))
                 }
-                _ => S::top(&segs).ok_or_else(|| err(format!("Could not find a filterable property named '{shown}'"))),
+                _ => S::top(&segs).ok_or_else(|| {
+                    err(format!(
+                        "Could not find a filterable property named '{shown}'"
+                    ))
+                }),
             }
         }
-        _ => Err(err("a comparison needs a property on one side and a literal on the other")),
+        _ => Err(err(
+            "a comparison needs a property on one side and a literal on the other",
+        )),
     }
 }
 
@@ -97,13 +129,31 @@ fn value(lit: &Literal, ty: FieldType, shown: &str) -> Result<Value, ApiError> {
         (Literal::Null, _) => Value::Null,
         (Literal::String(s) | Literal::Guid(s), FieldType::Text) => Value::String(s.clone()),
         (Literal::String(s), FieldType::Enum(allowed)) => {
-            let found = allowed.iter().find(|a| a.eq_ignore_ascii_case(s)).ok_or_else(|| err(format!("'{s}' is not a value of {shown}; use one of {}", allowed.join(", "))))?;
+            let found = allowed
+                .iter()
+                .find(|a| a.eq_ignore_ascii_case(s))
+                .ok_or_else(|| {
+                    err(format!(
+                        "'{s}' is not a value of {shown}; use one of {}",
+                        allowed.join(", ")
+                    ))
+                })?;
             Value::String((*found).to_owned())
         }
         (Literal::Bool(b), FieldType::Bool) => Value::Bool(*b),
-        (Literal::DateTime(s) | Literal::String(s), FieldType::Time) => Value::Timestamp(parse_time(s)?),
-        (lit, FieldType::Collection) => return Err(err(format!("{shown} is a collection; compare inside any() instead of with {lit:?}"))),
-        (lit, ty) => return Err(err(format!("{lit:?} cannot be compared with {shown} ({ty:?})"))),
+        (Literal::DateTime(s) | Literal::String(s), FieldType::Time) => {
+            Value::Timestamp(parse_time(s)?)
+        }
+        (lit, FieldType::Collection) => {
+            return Err(err(format!(
+                "{shown} is a collection; compare inside any() instead of with {lit:?}"
+            )));
+        }
+        (lit, ty) => {
+            return Err(err(format!(
+                "{lit:?} cannot be compared with {shown} ({ty:?})"
+            )));
+        }
     })
 }
 
@@ -112,22 +162,41 @@ fn parse_time(s: &str) -> Result<jiff::Timestamp, ApiError> {
         return Ok(t);
     }
     if let Ok(d) = s.parse::<jiff::civil::Date>() {
-        return d.to_zoned(jiff::tz::TimeZone::UTC).map(|z| z.timestamp()).map_err(|e| err(format!("'{s}' is not a date-time: {e}")));
+        return d
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .map_err(|e| err(format!("'{s}' is not a date-time: {e}")));
     }
-    Err(err(format!("'{s}' is not a date-time with an offset, like 2024-01-01T00:00:00Z")))
+    Err(err(format!(
+        "'{s}' is not a date-time with an offset, like 2024-01-01T00:00:00Z"
+    )))
 }
 
-fn bind_in<S: Schema>(e: &Expr, ctx: &Ctx, coll: Option<S::Field>) -> Result<Filter<S::Field>, ApiError> {
+fn bind_in<S: Schema>(
+    e: &Expr,
+    ctx: &Ctx,
+    coll: Option<S::Field>,
+) -> Result<Filter<S::Field>, ApiError> {
     let _ = ctx.collection;
     Ok(match e {
-        Expr::And(a, b) => Filter::And(Box::new(bind_in::<S>(a, ctx, coll)?), Box::new(bind_in::<S>(b, ctx, coll)?)),
-        Expr::Or(a, b) => Filter::Or(Box::new(bind_in::<S>(a, ctx, coll)?), Box::new(bind_in::<S>(b, ctx, coll)?)),
+        Expr::And(a, b) => Filter::And(
+            Box::new(bind_in::<S>(a, ctx, coll)?),
+            Box::new(bind_in::<S>(b, ctx, coll)?),
+        ),
+        Expr::Or(a, b) => Filter::Or(
+            Box::new(bind_in::<S>(a, ctx, coll)?),
+            Box::new(bind_in::<S>(b, ctx, coll)?),
+        ),
         Expr::Not(a) => Filter::Not(Box::new(bind_in::<S>(a, ctx, coll)?)),
         Expr::Compare { op, left, right } => {
             let (path, lit, op) = match (&**left, &**right) {
                 (p, Expr::Literal(l)) => (p, l, *op),
                 (Expr::Literal(l), p) => (p, l, flip(*op)),
-                _ => return Err(err("a comparison needs a property on one side and a literal on the other")),
+                _ => {
+                    return Err(err(
+                        "a comparison needs a property on one side and a literal on the other",
+                    ));
+                }
             };
             let (f, ty) = field::<S>(path, ctx, coll)?;
             let shown = describe(path);
@@ -135,7 +204,11 @@ fn bind_in<S: Schema>(e: &Expr, ctx: &Ctx, coll: Option<S::Field>) -> Result<Fil
             if v == Value::Null && !matches!(op, CompareOp::Eq | CompareOp::Ne) {
                 return Err(err("null can only be compared with eq or ne"));
             }
-            Filter::Compare { field: f, op: lower_cmp(op), value: v }
+            Filter::Compare {
+                field: f,
+                op: lower_cmp(op),
+                value: v,
+            }
         }
         Expr::In { left, list } => {
             let (f, ty) = field::<S>(left, ctx, coll)?;
@@ -149,23 +222,41 @@ fn bind_in<S: Schema>(e: &Expr, ctx: &Ctx, coll: Option<S::Field>) -> Result<Fil
                 .collect::<Result<Vec<_>, _>>()?;
             Filter::In { field: f, values }
         }
-        Expr::Call { name, args } if matches!(name.as_str(), "startswith" | "endswith" | "contains") => {
+        Expr::Call { name, args }
+            if matches!(name.as_str(), "startswith" | "endswith" | "contains") =>
+        {
             let (path, lit) = match args.as_slice() {
                 [p, Expr::Literal(Literal::String(s))] => (p, s),
-                _ => return Err(err(format!("{name}() takes a property and a string literal"))),
+                _ => {
+                    return Err(err(format!(
+                        "{name}() takes a property and a string literal"
+                    )));
+                }
             };
             let (f, ty) = field::<S>(path, ctx, coll)?;
             if !matches!(ty, FieldType::Text | FieldType::Enum(_)) {
-                return Err(err(format!("{name}() needs a text property; {} is not one", describe(path))));
+                return Err(err(format!(
+                    "{name}() needs a text property; {} is not one",
+                    describe(path)
+                )));
             }
             let op = match name.as_str() {
                 "startswith" => TextMatch::StartsWith,
                 "endswith" => TextMatch::EndsWith,
                 _ => TextMatch::Contains,
             };
-            Filter::Text { field: f, op, value: lit.clone() }
+            Filter::Text {
+                field: f,
+                op,
+                value: lit.clone(),
+            }
         }
-        Expr::Lambda { kind, collection, variable, body } => {
+        Expr::Lambda {
+            kind,
+            collection,
+            variable,
+            body,
+        } => {
             if coll.is_some() {
                 return Err(err("nested any() is not supported"));
             }
@@ -173,24 +264,46 @@ fn bind_in<S: Schema>(e: &Expr, ctx: &Ctx, coll: Option<S::Field>) -> Result<Fil
                 return Err(err("all() is not supported; use any() or not any()"));
             }
             let segs: Vec<&str> = collection.iter().map(String::as_str).collect();
-            let (c, ty) = S::top(&segs).ok_or_else(|| err(format!("Could not find a collection named '{}'", segs.join("/"))))?;
+            let (c, ty) = S::top(&segs).ok_or_else(|| {
+                err(format!(
+                    "Could not find a collection named '{}'",
+                    segs.join("/")
+                ))
+            })?;
             if ty != FieldType::Collection {
                 return Err(err(format!("'{}' is not a collection", segs.join("/"))));
             }
             if variable.is_empty() {
-                return Err(err("any() needs a lambda, like any(x: x/property eq 'value')"));
+                return Err(err(
+                    "any() needs a lambda, like any(x: x/property eq 'value')",
+                ));
             }
-            let inner_ctx = Ctx { var: Some(variable), collection: None };
+            let inner_ctx = Ctx {
+                var: Some(variable),
+                collection: None,
+            };
             let inner = bind_with_casts::<S>(body, &inner_ctx, c)?;
-            Filter::Any { collection: c, filter: Box::new(inner) }
+            Filter::Any {
+                collection: c,
+                filter: Box::new(inner),
+            }
         }
         Expr::Literal(Literal::Bool(true)) => return Err(err("a bare 'true' is not a filter")),
-        other => return Err(err(format!("unsupported filter expression: {}", describe(other)))),
+        other => {
+            return Err(err(format!(
+                "unsupported filter expression: {}",
+                describe(other)
+            )));
+        }
     })
 }
 
 /// Inside a lambda: a type cast on a member path also constrains the element's type.
-fn bind_with_casts<S: Schema>(e: &Expr, ctx: &Ctx, c: S::Field) -> Result<Filter<S::Field>, ApiError> {
+fn bind_with_casts<S: Schema>(
+    e: &Expr,
+    ctx: &Ctx,
+    c: S::Field,
+) -> Result<Filter<S::Field>, ApiError> {
     let inner = bind_in::<S>(e, ctx, Some(c))?;
     let mut casts = Vec::new();
     collect_casts(e, ctx.var.unwrap_or(""), &mut casts);
@@ -198,7 +311,8 @@ fn bind_with_casts<S: Schema>(e: &Expr, ctx: &Ctx, c: S::Field) -> Result<Filter
     casts.dedup();
     let mut out = inner;
     for cast in casts {
-        let cf = S::cast_filter(c, &cast).ok_or_else(|| err(format!("'{cast}' is not a type of this collection")))?;
+        let cf = S::cast_filter(c, &cast)
+            .ok_or_else(|| err(format!("'{cast}' is not a type of this collection")))?;
         out = Filter::And(Box::new(cf), Box::new(out));
     }
     Ok(out)
@@ -206,7 +320,9 @@ fn bind_with_casts<S: Schema>(e: &Expr, ctx: &Ctx, c: S::Field) -> Result<Filter
 
 fn collect_casts(e: &Expr, var: &str, out: &mut Vec<String>) {
     match e {
-        Expr::Path(segs) if segs.len() >= 2 && segs[0] == var && segs[1].contains('.') => out.push(segs[1].clone()),
+        Expr::Path(segs) if segs.len() >= 2 && segs[0] == var && segs[1].contains('.') => {
+            out.push(segs[1].clone())
+        }
         Expr::Compare { left, right, .. } | Expr::And(left, right) | Expr::Or(left, right) => {
             collect_casts(left, var, out);
             collect_casts(right, var, out);
@@ -221,7 +337,10 @@ fn collect_casts(e: &Expr, var: &str, out: &mut Vec<String>) {
 fn describe(e: &Expr) -> String {
     match e {
         Expr::Path(p) => p.join("/"),
-        Expr::Call { name, args } => format!("{name}({})", args.iter().map(describe).collect::<Vec<_>>().join(",")),
+        Expr::Call { name, args } => format!(
+            "{name}({})",
+            args.iter().map(describe).collect::<Vec<_>>().join(",")
+        ),
         Expr::Literal(l) => format!("{l:?}"),
         _ => "expression".into(),
     }
@@ -229,11 +348,26 @@ fn describe(e: &Expr) -> String {
 
 const STATES: &[&str] = &["configured", "proposed"];
 const SOURCE_TYPES: [(&str, &str); 5] = [
-    ("microsoft.graph.azureActiveDirectoryTenant", "#microsoft.graph.azureActiveDirectoryTenant"),
-    ("microsoft.graph.crossCloudAzureActiveDirectoryTenant", "#microsoft.graph.crossCloudAzureActiveDirectoryTenant"),
-    ("microsoft.graph.domainIdentitySource", "#microsoft.graph.domainIdentitySource"),
-    ("microsoft.graph.externalDomainFederation", "#microsoft.graph.externalDomainFederation"),
-    ("microsoft.graph.socialIdentitySource", "#microsoft.graph.socialIdentitySource"),
+    (
+        "microsoft.graph.azureActiveDirectoryTenant",
+        "#microsoft.graph.azureActiveDirectoryTenant",
+    ),
+    (
+        "microsoft.graph.crossCloudAzureActiveDirectoryTenant",
+        "#microsoft.graph.crossCloudAzureActiveDirectoryTenant",
+    ),
+    (
+        "microsoft.graph.domainIdentitySource",
+        "#microsoft.graph.domainIdentitySource",
+    ),
+    (
+        "microsoft.graph.externalDomainFederation",
+        "#microsoft.graph.externalDomainFederation",
+    ),
+    (
+        "microsoft.graph.socialIdentitySource",
+        "#microsoft.graph.socialIdentitySource",
+    ),
 ];
 
 /// `connectedOrganization` filters.
@@ -254,19 +388,34 @@ impl Schema for Organizations {
             _ => return None,
         })
     }
-    fn member(_c: OrganizationField, cast: Option<&str>, path: &[&str]) -> Option<(OrganizationField, FieldType)> {
+    fn member(
+        _c: OrganizationField,
+        cast: Option<&str>,
+        path: &[&str],
+    ) -> Option<(OrganizationField, FieldType)> {
         use OrganizationField::*;
-        let known = ["tenantId", "domainName", "issuerUri", "displayName", "cloudInstance"];
+        let known = [
+            "tenantId",
+            "domainName",
+            "issuerUri",
+            "displayName",
+            "cloudInstance",
+        ];
         let p = match path {
             [p] if known.contains(p) => *p,
             ["@odata.type"] => return Some((SourceType, FieldType::Text)),
             _ => return None,
         };
         if let Some(cast) = cast {
-            let t = SOURCE_TYPES.iter().find(|(short, _)| short.eq_ignore_ascii_case(cast))?;
+            let t = SOURCE_TYPES
+                .iter()
+                .find(|(short, _)| short.eq_ignore_ascii_case(cast))?;
             let ok = match p {
                 "tenantId" => t.0.contains("Tenant"),
-                "domainName" => t.0.ends_with("domainIdentitySource") || t.0.ends_with("externalDomainFederation"),
+                "domainName" => {
+                    t.0.ends_with("domainIdentitySource")
+                        || t.0.ends_with("externalDomainFederation")
+                }
                 "issuerUri" => t.0.ends_with("externalDomainFederation"),
                 "cloudInstance" => t.0.ends_with("crossCloudAzureActiveDirectoryTenant"),
                 _ => true,
@@ -284,8 +433,14 @@ impl Schema for Organizations {
         })
     }
     fn cast_filter(_c: OrganizationField, cast: &str) -> Option<Filter<OrganizationField>> {
-        let t = SOURCE_TYPES.iter().find(|(short, _)| short.eq_ignore_ascii_case(cast))?;
-        Some(Filter::Compare { field: OrganizationField::SourceType, op: Compare::Eq, value: Value::String(t.1.to_owned()) })
+        let t = SOURCE_TYPES
+            .iter()
+            .find(|(short, _)| short.eq_ignore_ascii_case(cast))?;
+        Some(Filter::Compare {
+            field: OrganizationField::SourceType,
+            op: Compare::Eq,
+            value: Value::String(t.1.to_owned()),
+        })
     }
 }
 
@@ -304,7 +459,10 @@ impl Schema for Users {
             ["userType"] => (UserType, FieldType::Enum(&["Member", "Guest"])),
             ["accountEnabled"] => (AccountEnabled, FieldType::Bool),
             ["creationType"] => (CreationType, FieldType::Text),
-            ["externalUserState"] => (ExternalUserState, FieldType::Enum(&["PendingAcceptance", "Accepted"])),
+            ["externalUserState"] => (
+                ExternalUserState,
+                FieldType::Enum(&["PendingAcceptance", "Accepted"]),
+            ),
             ["createdDateTime"] => (CreatedDateTime, FieldType::Time),
             ["identities"] => (Identities, FieldType::Collection),
             _ => return None,
@@ -341,7 +499,11 @@ impl Schema for Groups {
             _ => return None,
         })
     }
-    fn member(_c: GroupField, _cast: Option<&str>, _path: &[&str]) -> Option<(GroupField, FieldType)> {
+    fn member(
+        _c: GroupField,
+        _cast: Option<&str>,
+        _path: &[&str],
+    ) -> Option<(GroupField, FieldType)> {
         None
     }
 }
@@ -360,12 +522,18 @@ impl Schema for Audits {
             ["activityDisplayName"] => (ActivityDisplayName, FieldType::Text),
             ["result"] => (Result, FieldType::Enum(&["success", "failure"])),
             ["initiatedBy", "user", "id"] => (InitiatedByUserId, FieldType::Text),
-            ["initiatedBy", "app", "appId"] | ["initiatedBy", "app", "servicePrincipalId"] => (InitiatedByAppId, FieldType::Text),
+            ["initiatedBy", "app", "appId"] | ["initiatedBy", "app", "servicePrincipalId"] => {
+                (InitiatedByAppId, FieldType::Text)
+            }
             ["targetResources"] => (TargetResources, FieldType::Collection),
             _ => return None,
         })
     }
-    fn member(_c: AuditField, cast: Option<&str>, path: &[&str]) -> Option<(AuditField, FieldType)> {
+    fn member(
+        _c: AuditField,
+        cast: Option<&str>,
+        path: &[&str],
+    ) -> Option<(AuditField, FieldType)> {
         match (cast, path) {
             (None, ["id"]) => Some((AuditField::TargetResourceId, FieldType::Text)),
             _ => None,
@@ -383,15 +551,48 @@ mod tests {
 
     #[test]
     fn binds_graph_examples() {
-        assert!(matches!(org("displayName eq 'Contoso'").unwrap(), Filter::Compare { field: OrganizationField::DisplayName, .. }));
-        assert!(matches!(org("startswith(displayName,'Con')").unwrap(), Filter::Text { op: TextMatch::StartsWith, .. }));
-        assert!(matches!(org("contains(tolower(displayName),'con')").unwrap(), Filter::Text { op: TextMatch::Contains, .. }));
+        assert!(matches!(
+            org("displayName eq 'Contoso'").unwrap(),
+            Filter::Compare {
+                field: OrganizationField::DisplayName,
+                ..
+            }
+        ));
+        assert!(matches!(
+            org("startswith(displayName,'Con')").unwrap(),
+            Filter::Text {
+                op: TextMatch::StartsWith,
+                ..
+            }
+        ));
+        assert!(matches!(
+            org("contains(tolower(displayName),'con')").unwrap(),
+            Filter::Text {
+                op: TextMatch::Contains,
+                ..
+            }
+        ));
         let f = org("identitySources/any(is:is/microsoft.graph.azureActiveDirectoryTenant/tenantId eq '0ab4f2b5-1c64-4e13-a9f7-2b5f3c9f8a01')").unwrap();
         match f {
-            Filter::Any { collection: OrganizationField::IdentitySources, filter } => match *filter {
+            Filter::Any {
+                collection: OrganizationField::IdentitySources,
+                filter,
+            } => match *filter {
                 Filter::And(cast, inner) => {
-                    assert!(matches!(*cast, Filter::Compare { field: OrganizationField::SourceType, .. }));
-                    assert!(matches!(*inner, Filter::Compare { field: OrganizationField::SourceTenantId, .. }));
+                    assert!(matches!(
+                        *cast,
+                        Filter::Compare {
+                            field: OrganizationField::SourceType,
+                            ..
+                        }
+                    ));
+                    assert!(matches!(
+                        *inner,
+                        Filter::Compare {
+                            field: OrganizationField::SourceTenantId,
+                            ..
+                        }
+                    ));
                 }
                 other => panic!("{other:?}"),
             },
@@ -408,7 +609,10 @@ mod tests {
         assert!(org("state eq 'active'").is_err());
         assert!(org("createdDateTime eq 'yesterday'").is_err());
         assert!(org("identitySources eq 'x'").is_err());
-        assert!(org("identitySources/any(s:s/microsoft.graph.socialIdentitySource/tenantId eq 'x')").is_err());
+        assert!(
+            org("identitySources/any(s:s/microsoft.graph.socialIdentitySource/tenantId eq 'x')")
+                .is_err()
+        );
         assert!(org("identitySources/any(s:x/domainName eq 'a.com')").is_err());
         assert!(org("identitySources/all(s:s/domainName eq 'a.com')").is_err());
         assert!(org("displayName eq displayName").is_err());

@@ -29,7 +29,12 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), target: None }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            target: None,
+        }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalidRequest", message)
@@ -47,11 +52,24 @@ impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         let message = e.to_string();
         match e {
-            DomainError::Invalid { target, .. } => ApiError { status: StatusCode::BAD_REQUEST, code: "invalidRequest", message, target },
-            DomainError::NotFound { .. } => Self::new(StatusCode::NOT_FOUND, "itemNotFound", message),
+            DomainError::Invalid { target, .. } => ApiError {
+                status: StatusCode::BAD_REQUEST,
+                code: "invalidRequest",
+                message,
+                target,
+            },
+            DomainError::NotFound { .. } => {
+                Self::new(StatusCode::NOT_FOUND, "itemNotFound", message)
+            }
             DomainError::Conflict { .. } => Self::new(StatusCode::CONFLICT, "conflict", message),
-            DomainError::Forbidden { .. } => Self::new(StatusCode::FORBIDDEN, "accessDenied", message),
-            DomainError::Unauthenticated { .. } => Self::new(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", message),
+            DomainError::Forbidden { .. } => {
+                Self::new(StatusCode::FORBIDDEN, "accessDenied", message)
+            }
+            DomainError::Unauthenticated { .. } => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "InvalidAuthenticationToken",
+                message,
+            ),
         }
     }
 }
@@ -62,7 +80,11 @@ impl From<ServiceError> for ApiError {
             ServiceError::Domain(d) => d.into(),
             ServiceError::Internal(err) => {
                 tracing::error!(error = %err, "internal error");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "generalException", "An internal error occurred; it has been logged.")
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "generalException",
+                    "An internal error occurred; it has been logged.",
+                )
             }
         }
     }
@@ -93,7 +115,10 @@ impl IntoResponse for ApiError {
             resp.headers_mut().insert("request-id", v);
         }
         if self.status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert("www-authenticate", HeaderValue::from_static("Bearer realm=\"consulate\""));
+            resp.headers_mut().insert(
+                "www-authenticate",
+                HeaderValue::from_static("Bearer realm=\"consulate\""),
+            );
         }
         resp
     }

@@ -20,14 +20,27 @@ pub struct Auth(pub Caller);
 impl FromRequestParts<ApiState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &ApiState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))
             .map(str::trim)
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", "Access token is empty."))?;
+            .ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "InvalidAuthenticationToken",
+                    "Access token is empty.",
+                )
+            })?;
         Ok(Auth(state.app.authenticate(token).await?))
     }
 }
@@ -39,13 +52,26 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for GraphJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let ct = req.headers().get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+        let ct = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
         if !(ct.starts_with("application/json") || ct.is_empty()) {
-            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupportedMediaType", "The request body must be application/json."));
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupportedMediaType",
+                "The request body must be application/json.",
+            ));
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "requestTooLarge", format!("The request body is larger than {MAX_BODY_BYTES} bytes."))
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "requestTooLarge",
+                    format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+                )
             } else {
                 ApiError::bad_request(format!("The request body could not be read: {e}"))
             }
@@ -57,15 +83,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for GraphJson<T> {
 /// Decodes JSON, naming the path of the first error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::bad_request("The request body is empty; a JSON object is required."));
+        return Err(ApiError::bad_request(
+            "The request body is empty; a JSON object is required.",
+        ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let target = if path == "." { None } else { Some(path.clone()) };
+        let target = if path == "." {
+            None
+        } else {
+            Some(path.clone())
+        };
         let msg = match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => format!("The request body is not valid JSON: {inner}"),
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                format!("The request body is not valid JSON: {inner}")
+            }
             _ if path == "." => format!("The request body is invalid: {inner}"),
             _ => format!("Invalid value for property '{path}': {inner}"),
         };
@@ -81,7 +115,9 @@ pub struct OData(pub QueryOptions, pub Vec<(String, String)>);
 /// Splits and percent-decodes a raw query string (`+` is a space).
 pub fn decode_query(raw: &str) -> Result<Vec<(String, String)>, ApiError> {
     if raw.len() > 16 * 1024 {
-        return Err(ApiError::bad_request("The query string is longer than 16 KiB."));
+        return Err(ApiError::bad_request(
+            "The query string is longer than 16 KiB.",
+        ));
     }
     raw.split('&')
         .filter(|p| !p.is_empty())
@@ -91,7 +127,11 @@ pub fn decode_query(raw: &str) -> Result<Vec<(String, String)>, ApiError> {
                 percent_encoding::percent_decode_str(&s.replace('+', " "))
                     .decode_utf8()
                     .map(|c| c.into_owned())
-                    .map_err(|_| ApiError::bad_request("The query string is not valid UTF-8 after percent-decoding."))
+                    .map_err(|_| {
+                        ApiError::bad_request(
+                            "The query string is not valid UTF-8 after percent-decoding.",
+                        )
+                    })
             };
             Ok((dec(k)?, dec(v)?))
         })
@@ -103,8 +143,13 @@ impl<S: Send + Sync> FromRequestParts<S> for OData {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let pairs = decode_query(parts.uri.query().unwrap_or(""))?;
-        let opts = consulate_odata::parse_query_options(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .map_err(|e| ApiError::bad_request(format!("Invalid {}: {}", e.option, e.message)).with_target(e.option.clone()))?;
+        let opts = consulate_odata::parse_query_options(
+            pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )
+        .map_err(|e| {
+            ApiError::bad_request(format!("Invalid {}: {}", e.option, e.message))
+                .with_target(e.option.clone())
+        })?;
         Ok(OData(opts, pairs))
     }
 }

@@ -27,7 +27,11 @@ use std::time::Instant;
 /// Records request count and latency per route template.
 async fn track(req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
     let method = req.method().as_str().to_owned();
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
@@ -41,12 +45,21 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "methodNotAllowed", "The HTTP method is not allowed on this resource.")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "methodNotAllowed",
+        "The HTTP method is not allowed on this resource.",
+    )
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "generalException", "An internal error occurred; it has been logged.").into_response()
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "generalException",
+        "An internal error occurred; it has been logged.",
+    )
+    .into_response()
 }
 
 /// The whole HTTP application.
@@ -55,25 +68,59 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route(&orgs, get(co::list).post(co::create))
         .route(&format!("{orgs}/$count"), get(co::count))
-        .route(&format!("{orgs}/{{id}}"), get(co::get).patch(co::update).delete(co::delete))
-        .route(&format!("{orgs}/{{id}}/{{sponsors}}"), get(co::list_sponsors))
-        .route(&format!("{orgs}/{{id}}/{{sponsors}}/$ref"), get(co::list_sponsor_refs).post(co::add_sponsor).delete(co::remove_sponsor_by_ref))
-        .route(&format!("{orgs}/{{id}}/{{sponsors}}/{{sponsor}}/$ref"), axum::routing::delete(co::remove_sponsor))
+        .route(
+            &format!("{orgs}/{{id}}"),
+            get(co::get).patch(co::update).delete(co::delete),
+        )
+        .route(
+            &format!("{orgs}/{{id}}/{{sponsors}}"),
+            get(co::list_sponsors),
+        )
+        .route(
+            &format!("{orgs}/{{id}}/{{sponsors}}/$ref"),
+            get(co::list_sponsor_refs)
+                .post(co::add_sponsor)
+                .delete(co::remove_sponsor_by_ref),
+        )
+        .route(
+            &format!("{orgs}/{{id}}/{{sponsors}}/{{sponsor}}/$ref"),
+            axum::routing::delete(co::remove_sponsor),
+        )
         .route("/v1.0/users", get(users::list).post(users::create))
         .route("/v1.0/users/$count", get(users::count))
-        .route("/v1.0/users/{id}", get(users::get).patch(users::update).delete(users::delete))
+        .route(
+            "/v1.0/users/{id}",
+            get(users::get).patch(users::update).delete(users::delete),
+        )
         .route("/v1.0/groups", get(groups::list).post(groups::create))
         .route("/v1.0/groups/$count", get(groups::count))
-        .route("/v1.0/groups/{id}", get(groups::get).patch(groups::update).delete(groups::delete))
+        .route(
+            "/v1.0/groups/{id}",
+            get(groups::get)
+                .patch(groups::update)
+                .delete(groups::delete),
+        )
         .route("/v1.0/groups/{id}/members", get(groups::members))
-        .route("/v1.0/groups/{id}/members/$ref", axum::routing::post(groups::add_member))
-        .route("/v1.0/groups/{id}/members/{member}/$ref", axum::routing::delete(groups::remove_member))
+        .route(
+            "/v1.0/groups/{id}/members/$ref",
+            axum::routing::post(groups::add_member),
+        )
+        .route(
+            "/v1.0/groups/{id}/members/{member}/$ref",
+            axum::routing::delete(groups::remove_member),
+        )
         .route("/v1.0/auditLogs/directoryAudits", get(audit::list))
         .route("/v1.0/auditLogs/directoryAudits/{id}", get(audit::get))
         .route("/v1.0/organization", get(admin::organization))
         .route("/v1.0/domains", get(admin::domains))
-        .route("/admin/v1/identityProviders", get(admin::list_providers).post(admin::create_provider))
-        .route("/admin/v1/identityProviders/{id}", axum::routing::delete(admin::delete_provider))
+        .route(
+            "/admin/v1/identityProviders",
+            get(admin::list_providers).post(admin::create_provider),
+        )
+        .route(
+            "/admin/v1/identityProviders/{id}",
+            axum::routing::delete(admin::delete_provider),
+        )
         .route("/admin/v1/domainLookup", get(admin::domain_lookup))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -83,7 +130,9 @@ pub fn router(state: ApiState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -10,7 +10,15 @@ struct BearerAuth;
 impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("A Consulate API token (csl_…)")).build()));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A Consulate API token (csl_…)"))
+                    .build(),
+            ),
+        );
     }
 }
 
@@ -37,7 +45,9 @@ struct ApiDoc;
 pub fn document_json() -> String {
     let mut doc = ApiDoc::openapi();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
-    let mut s = doc.to_pretty_json().expect("the OpenAPI document serialises");
+    let mut s = doc
+        .to_pretty_json()
+        .expect("the OpenAPI document serialises");
     s.push('\n');
     s
 }

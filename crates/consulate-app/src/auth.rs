@@ -34,24 +34,47 @@ pub fn token_hash(secret: &str) -> String {
 pub(crate) fn new_secret() -> String {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
-    format!("{TOKEN_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
 }
 
 impl App {
     /// Mints a token. `user` makes it a delegated token acting for that user.
-    pub async fn create_token(&self, caller: &Caller, name: &str, scopes: BTreeSet<Scope>, user: Option<Uuid>, expires_at: Option<Timestamp>) -> ServiceResult<NewToken> {
+    pub async fn create_token(
+        &self,
+        caller: &Caller,
+        name: &str,
+        scopes: BTreeSet<Scope>,
+        user: Option<Uuid>,
+        expires_at: Option<Timestamp>,
+    ) -> ServiceResult<NewToken> {
         let name = text::display_name("name", name)?;
         if scopes.is_empty() {
-            return Err(DomainError::invalid("scopes", "at least one permission is required").into());
+            return Err(
+                DomainError::invalid("scopes", "at least one permission is required").into(),
+            );
         }
         let now = self.clock.now();
         if let Some(exp) = expires_at
             && exp <= now
         {
-            return Err(DomainError::invalid("expiresAt", "the expiry must be in the future").into());
+            return Err(
+                DomainError::invalid("expiresAt", "the expiry must be in the future").into(),
+            );
         }
         let secret = new_secret();
-        let token = ApiToken { id: self.ids.new_id(), name: name.clone(), scopes, user_id: user, created_at: now, expires_at, revoked_at: None, last_used_at: None };
+        let token = ApiToken {
+            id: self.ids.new_id(),
+            name: name.clone(),
+            scopes,
+            user_id: user,
+            created_at: now,
+            expires_at,
+            revoked_at: None,
+            last_used_at: None,
+        };
         let mut tx = self.store.begin().await?;
         if let Some(u) = user {
             let user = tx.user(u).await?;
@@ -64,12 +87,29 @@ impl App {
         t.modified_properties.push(ModifiedProperty {
             display_name: "scopes".into(),
             old_value: None,
-            new_value: Some(token.scopes.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")),
+            new_value: Some(
+                token
+                    .scopes
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
         });
         if let Some(u) = user {
-            t.modified_properties.push(ModifiedProperty { display_name: "delegatedFor".into(), old_value: None, new_value: Some(u.to_string()) });
+            t.modified_properties.push(ModifiedProperty {
+                display_name: "delegatedFor".into(),
+                old_value: None,
+                new_value: Some(u.to_string()),
+            });
         }
-        let event = self.event(caller, Category::ApplicationManagement, "Create API token", "apiToken.create", t);
+        let event = self.event(
+            caller,
+            Category::ApplicationManagement,
+            "Create API token",
+            "apiToken.create",
+            t,
+        );
         tx.commit(&[event]).await?;
         Ok(NewToken { token, secret })
     }
@@ -85,7 +125,13 @@ impl App {
         if !tx.revoke_token(id, self.clock.now()).await? {
             return Err(DomainError::conflict(format!("token {id} is already revoked")).into());
         }
-        let event = self.event(caller, Category::ApplicationManagement, "Revoke API token", "apiToken.revoke", target("apiToken", id, Some(&token.name)));
+        let event = self.event(
+            caller,
+            Category::ApplicationManagement,
+            "Revoke API token",
+            "apiToken.revoke",
+            target("apiToken", id, Some(&token.name)),
+        );
         tx.commit(&[event]).await?;
         Ok(token)
     }
@@ -93,7 +139,9 @@ impl App {
     /// Turns a presented bearer token into a caller, or refuses with `Unauthenticated`. Looked
     /// up on every request (no cache), so revocation and blocking apply at once everywhere.
     pub async fn authenticate(&self, presented: &str) -> ServiceResult<Caller> {
-        let refuse = || DomainError::Unauthenticated { message: "Access token is missing, invalid, expired or revoked.".into() };
+        let refuse = || DomainError::Unauthenticated {
+            message: "Access token is missing, invalid, expired or revoked.".into(),
+        };
         if presented.len() > MAX_TOKEN_LEN || !presented.starts_with(TOKEN_PREFIX) {
             return Err(refuse().into());
         }
@@ -104,18 +152,31 @@ impl App {
             return Err(refuse().into());
         }
         let caller = match token.user_id {
-            None => Caller { identity: CallerIdentity::Application { token_id: token.id, name: token.name.clone() }, scopes: token.scopes.clone(), roles: BTreeSet::new() },
+            None => Caller {
+                identity: CallerIdentity::Application {
+                    token_id: token.id,
+                    name: token.name.clone(),
+                },
+                scopes: token.scopes.clone(),
+                roles: BTreeSet::new(),
+            },
             Some(uid) => {
                 let user = match self.store.user(uid).await {
                     Ok(u) => u,
-                    Err(consulate_store::StoreError::Domain(DomainError::NotFound { .. })) => return Err(refuse().into()),
+                    Err(consulate_store::StoreError::Domain(DomainError::NotFound { .. })) => {
+                        return Err(refuse().into());
+                    }
                     Err(e) => return Err(e.into()),
                 };
                 if !user.account_enabled {
                     return Err(refuse().into());
                 }
                 Caller {
-                    identity: CallerIdentity::User { user_id: uid, user_principal_name: user.user_principal_name, token_id: Some(token.id) },
+                    identity: CallerIdentity::User {
+                        user_id: uid,
+                        user_principal_name: user.user_principal_name,
+                        token_id: Some(token.id),
+                    },
                     scopes: token.scopes.clone(),
                     roles: self.store.user_roles(uid).await?,
                 }

@@ -24,7 +24,11 @@ pub struct Bootstrapped {
 
 impl App {
     /// Creates the tenant if the database has none; `None` if it already existed.
-    pub async fn bootstrap(&self, tenant_name: &str, domain: &str) -> ServiceResult<Option<Bootstrapped>> {
+    pub async fn bootstrap(
+        &self,
+        tenant_name: &str,
+        domain: &str,
+    ) -> ServiceResult<Option<Bootstrapped>> {
         if self.store.tenant().await?.is_some() {
             return Ok(None);
         }
@@ -36,7 +40,12 @@ impl App {
         if tx.tenant_exists().await? {
             return Ok(None);
         }
-        let tenant = Tenant { id: self.ids.new_id(), display_name: text::display_name("tenantName", tenant_name)?, verified_domains: vec![domain.clone()], created_date_time: now };
+        let tenant = Tenant {
+            id: self.ids.new_id(),
+            display_name: text::display_name("tenantName", tenant_name)?,
+            verified_domains: vec![domain.clone()],
+            created_date_time: now,
+        };
         tx.insert_tenant(&tenant).await?;
         let admin = User {
             id: self.ids.new_id(),
@@ -53,7 +62,8 @@ impl App {
             created_date_time: now,
         };
         tx.insert_user(&admin).await?;
-        tx.assign_role(admin.id, DirectoryRole::GlobalAdministrator, now).await?;
+        tx.assign_role(admin.id, DirectoryRole::GlobalAdministrator, now)
+            .await?;
         let secret = crate::auth::new_secret();
         let token = ApiToken {
             id: self.ids.new_id(),
@@ -67,12 +77,45 @@ impl App {
         };
         tx.insert_token(&token, &token_hash(&secret)).await?;
         let events = [
-            self.event(&system, Category::DirectoryManagement, "Create tenant", "tenant.create", target("tenant", tenant.id, Some(&tenant.display_name))),
-            self.event(&system, Category::UserManagement, "Add user", "user.create", target("user", admin.id, Some(&admin.user_principal_name))),
-            self.event(&system, Category::DirectoryManagement, "Add member to role", "directoryRole.assign", target("user", admin.id, Some(DirectoryRole::GlobalAdministrator.display_name()))),
-            self.event(&system, Category::ApplicationManagement, "Create API token", "apiToken.create", target("apiToken", token.id, Some("bootstrap"))),
+            self.event(
+                &system,
+                Category::DirectoryManagement,
+                "Create tenant",
+                "tenant.create",
+                target("tenant", tenant.id, Some(&tenant.display_name)),
+            ),
+            self.event(
+                &system,
+                Category::UserManagement,
+                "Add user",
+                "user.create",
+                target("user", admin.id, Some(&admin.user_principal_name)),
+            ),
+            self.event(
+                &system,
+                Category::DirectoryManagement,
+                "Add member to role",
+                "directoryRole.assign",
+                target(
+                    "user",
+                    admin.id,
+                    Some(DirectoryRole::GlobalAdministrator.display_name()),
+                ),
+            ),
+            self.event(
+                &system,
+                Category::ApplicationManagement,
+                "Create API token",
+                "apiToken.create",
+                target("apiToken", token.id, Some("bootstrap")),
+            ),
         ];
         tx.commit(&events).await?;
-        Ok(Some(Bootstrapped { tenant, admin, token, secret }))
+        Ok(Some(Bootstrapped {
+            tenant,
+            admin,
+            token,
+            secret,
+        }))
     }
 }

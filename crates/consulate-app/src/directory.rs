@@ -65,7 +65,12 @@ fn external_state(v: &str) -> Result<String, DomainError> {
         .iter()
         .find(|s| s.eq_ignore_ascii_case(v))
         .map(|s| (*s).to_owned())
-        .ok_or_else(|| DomainError::invalid("externalUserState", "externalUserState must be PendingAcceptance or Accepted"))
+        .ok_or_else(|| {
+            DomainError::invalid(
+                "externalUserState",
+                "externalUserState must be PendingAcceptance or Accepted",
+            )
+        })
 }
 
 fn opt_short(target: &str, v: Option<String>) -> Result<Option<String>, DomainError> {
@@ -74,7 +79,11 @@ fn opt_short(target: &str, v: Option<String>) -> Result<Option<String>, DomainEr
 
 fn change(props: &mut Vec<ModifiedProperty>, name: &str, old: String, new: String) {
     if old != new {
-        props.push(ModifiedProperty { display_name: name.into(), old_value: Some(old), new_value: Some(new) });
+        props.push(ModifiedProperty {
+            display_name: name.into(),
+            old_value: Some(old),
+            new_value: Some(new),
+        });
     }
 }
 
@@ -84,7 +93,10 @@ impl App {
         if user_type != UserType::Member || upn.contains("#EXT#") {
             return Ok(());
         }
-        let domain = upn.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase()).unwrap_or_default();
+        let domain = upn
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_ascii_lowercase())
+            .unwrap_or_default();
         let tenant = self.store.tenant().await?;
         if let Some(t) = tenant
             && !t.verified_domains.iter().any(|d| d.as_str() == domain)
@@ -99,7 +111,11 @@ impl App {
         Ok(())
     }
 
-    pub async fn list_users(&self, caller: &Caller, q: &ListQuery<UserField>) -> ServiceResult<Page<User>> {
+    pub async fn list_users(
+        &self,
+        caller: &Caller,
+        q: &ListQuery<UserField>,
+    ) -> ServiceResult<Page<User>> {
         authorize(caller, Operation::ReadUsers)?;
         Ok(self.store.list_users(q).await?)
     }
@@ -125,20 +141,41 @@ impl App {
             user_type,
             account_enabled: new.account_enabled.unwrap_or(true),
             identities: new.identities,
-            creation_type: new.creation_type.map(|c| text::display_name("creationType", &c)).transpose()?,
-            external_user_state: new.external_user_state.map(|s| external_state(&s)).transpose()?,
+            creation_type: new
+                .creation_type
+                .map(|c| text::display_name("creationType", &c))
+                .transpose()?,
+            external_user_state: new
+                .external_user_state
+                .map(|s| external_state(&s))
+                .transpose()?,
             created_date_time: self.clock.now(),
         };
         let mut tx = self.store.begin().await?;
         tx.insert_user(&user).await?;
         let mut t = target("user", user.id, Some(&user.user_principal_name));
-        t.modified_properties.push(ModifiedProperty { display_name: "userType".into(), old_value: None, new_value: Some(user.user_type.as_str().into()) });
-        let event = self.event(caller, Category::UserManagement, "Add user", "user.create", t);
+        t.modified_properties.push(ModifiedProperty {
+            display_name: "userType".into(),
+            old_value: None,
+            new_value: Some(user.user_type.as_str().into()),
+        });
+        let event = self.event(
+            caller,
+            Category::UserManagement,
+            "Add user",
+            "user.create",
+            t,
+        );
         tx.commit(&[event]).await?;
         Ok(user)
     }
 
-    pub async fn update_user(&self, caller: &Caller, id: Uuid, patch: UserPatch) -> ServiceResult<User> {
+    pub async fn update_user(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        patch: UserPatch,
+    ) -> ServiceResult<User> {
         authorize(caller, Operation::WriteUsers)?;
         let mut tx = self.store.begin().await?;
         let mut u = tx.user(id).await?;
@@ -177,27 +214,79 @@ impl App {
             None => false,
         };
         if u.user_principal_name != before.user_principal_name || u.user_type != before.user_type {
-            self.check_member_upn(u.user_type, &u.user_principal_name).await?;
+            self.check_member_upn(u.user_type, &u.user_principal_name)
+                .await?;
         }
         let mut props = Vec::new();
-        change(&mut props, "displayName", before.display_name.clone(), u.display_name.clone());
-        change(&mut props, "userPrincipalName", before.user_principal_name.clone(), u.user_principal_name.clone());
-        change(&mut props, "mail", before.mail.clone().unwrap_or_default(), u.mail.clone().unwrap_or_default());
-        change(&mut props, "userType", before.user_type.as_str().into(), u.user_type.as_str().into());
-        change(&mut props, "accountEnabled", before.account_enabled.to_string(), u.account_enabled.to_string());
-        change(&mut props, "givenName", before.given_name.clone().unwrap_or_default(), u.given_name.clone().unwrap_or_default());
-        change(&mut props, "surname", before.surname.clone().unwrap_or_default(), u.surname.clone().unwrap_or_default());
-        change(&mut props, "externalUserState", before.external_user_state.clone().unwrap_or_default(), u.external_user_state.clone().unwrap_or_default());
+        change(
+            &mut props,
+            "displayName",
+            before.display_name.clone(),
+            u.display_name.clone(),
+        );
+        change(
+            &mut props,
+            "userPrincipalName",
+            before.user_principal_name.clone(),
+            u.user_principal_name.clone(),
+        );
+        change(
+            &mut props,
+            "mail",
+            before.mail.clone().unwrap_or_default(),
+            u.mail.clone().unwrap_or_default(),
+        );
+        change(
+            &mut props,
+            "userType",
+            before.user_type.as_str().into(),
+            u.user_type.as_str().into(),
+        );
+        change(
+            &mut props,
+            "accountEnabled",
+            before.account_enabled.to_string(),
+            u.account_enabled.to_string(),
+        );
+        change(
+            &mut props,
+            "givenName",
+            before.given_name.clone().unwrap_or_default(),
+            u.given_name.clone().unwrap_or_default(),
+        );
+        change(
+            &mut props,
+            "surname",
+            before.surname.clone().unwrap_or_default(),
+            u.surname.clone().unwrap_or_default(),
+        );
+        change(
+            &mut props,
+            "externalUserState",
+            before.external_user_state.clone().unwrap_or_default(),
+            u.external_user_state.clone().unwrap_or_default(),
+        );
         if identities_changed {
-            props.push(ModifiedProperty { display_name: "identities".into(), old_value: None, new_value: Some(format!("{} identities", u.identities.len())) });
+            props.push(ModifiedProperty {
+                display_name: "identities".into(),
+                old_value: None,
+                new_value: Some(format!("{} identities", u.identities.len())),
+            });
         }
         if props.is_empty() {
             return Ok(u);
         }
-        tx.update_user(&u, self.clock.now(), identities_changed).await?;
+        tx.update_user(&u, self.clock.now(), identities_changed)
+            .await?;
         let mut t = target("user", u.id, Some(&u.user_principal_name));
         t.modified_properties = props;
-        let event = self.event(caller, Category::UserManagement, "Update user", "user.update", t);
+        let event = self.event(
+            caller,
+            Category::UserManagement,
+            "Update user",
+            "user.update",
+            t,
+        );
         tx.commit(&[event]).await?;
         Ok(u)
     }
@@ -208,12 +297,22 @@ impl App {
         let mut tx = self.store.begin().await?;
         let u = tx.user(id).await?;
         tx.delete_user(id).await?;
-        let event = self.event(caller, Category::UserManagement, "Delete user", "user.delete", target("user", id, Some(&u.user_principal_name)));
+        let event = self.event(
+            caller,
+            Category::UserManagement,
+            "Delete user",
+            "user.delete",
+            target("user", id, Some(&u.user_principal_name)),
+        );
         tx.commit(&[event]).await?;
         Ok(())
     }
 
-    pub async fn list_groups(&self, caller: &Caller, q: &ListQuery<GroupField>) -> ServiceResult<Page<Group>> {
+    pub async fn list_groups(
+        &self,
+        caller: &Caller,
+        q: &ListQuery<GroupField>,
+    ) -> ServiceResult<Page<Group>> {
         authorize(caller, Operation::ReadGroups)?;
         Ok(self.store.list_groups(q).await?)
     }
@@ -228,7 +327,10 @@ impl App {
         let group = Group {
             id: self.ids.new_id(),
             display_name: text::display_name("displayName", &new.display_name)?,
-            description: text::description("description", new.description.as_deref().unwrap_or(""))?,
+            description: text::description(
+                "description",
+                new.description.as_deref().unwrap_or(""),
+            )?,
             mail_nickname: directory::mail_nickname(&new.mail_nickname)?,
             security_enabled: new.security_enabled.unwrap_or(true),
             mail_enabled: new.mail_enabled.unwrap_or(false),
@@ -236,12 +338,23 @@ impl App {
         };
         let mut tx = self.store.begin().await?;
         tx.insert_group(&group).await?;
-        let event = self.event(caller, Category::GroupManagement, "Add group", "group.create", target("group", group.id, Some(&group.display_name)));
+        let event = self.event(
+            caller,
+            Category::GroupManagement,
+            "Add group",
+            "group.create",
+            target("group", group.id, Some(&group.display_name)),
+        );
         tx.commit(&[event]).await?;
         Ok(group)
     }
 
-    pub async fn update_group(&self, caller: &Caller, id: Uuid, patch: GroupPatch) -> ServiceResult<Group> {
+    pub async fn update_group(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        patch: GroupPatch,
+    ) -> ServiceResult<Group> {
         authorize(caller, Operation::WriteGroups)?;
         let mut tx = self.store.begin().await?;
         let mut g = tx.group(id).await?;
@@ -262,18 +375,49 @@ impl App {
             g.mail_enabled = v;
         }
         let mut props = Vec::new();
-        change(&mut props, "displayName", before.display_name.clone(), g.display_name.clone());
-        change(&mut props, "description", before.description.clone(), g.description.clone());
-        change(&mut props, "mailNickname", before.mail_nickname.clone(), g.mail_nickname.clone());
-        change(&mut props, "securityEnabled", before.security_enabled.to_string(), g.security_enabled.to_string());
-        change(&mut props, "mailEnabled", before.mail_enabled.to_string(), g.mail_enabled.to_string());
+        change(
+            &mut props,
+            "displayName",
+            before.display_name.clone(),
+            g.display_name.clone(),
+        );
+        change(
+            &mut props,
+            "description",
+            before.description.clone(),
+            g.description.clone(),
+        );
+        change(
+            &mut props,
+            "mailNickname",
+            before.mail_nickname.clone(),
+            g.mail_nickname.clone(),
+        );
+        change(
+            &mut props,
+            "securityEnabled",
+            before.security_enabled.to_string(),
+            g.security_enabled.to_string(),
+        );
+        change(
+            &mut props,
+            "mailEnabled",
+            before.mail_enabled.to_string(),
+            g.mail_enabled.to_string(),
+        );
         if props.is_empty() {
             return Ok(g);
         }
         tx.update_group(&g, self.clock.now()).await?;
         let mut t = target("group", g.id, Some(&g.display_name));
         t.modified_properties = props;
-        let event = self.event(caller, Category::GroupManagement, "Update group", "group.update", t);
+        let event = self.event(
+            caller,
+            Category::GroupManagement,
+            "Update group",
+            "group.update",
+            t,
+        );
         tx.commit(&[event]).await?;
         Ok(g)
     }
@@ -283,19 +427,35 @@ impl App {
         let mut tx = self.store.begin().await?;
         let g = tx.group(id).await?;
         tx.delete_group(id).await?;
-        let event = self.event(caller, Category::GroupManagement, "Delete group", "group.delete", target("group", id, Some(&g.display_name)));
+        let event = self.event(
+            caller,
+            Category::GroupManagement,
+            "Delete group",
+            "group.delete",
+            target("group", id, Some(&g.display_name)),
+        );
         tx.commit(&[event]).await?;
         Ok(())
     }
 
-    pub async fn list_group_members(&self, caller: &Caller, group: Uuid, q: &ListQuery<UserField>) -> ServiceResult<Page<User>> {
+    pub async fn list_group_members(
+        &self,
+        caller: &Caller,
+        group: Uuid,
+        q: &ListQuery<UserField>,
+    ) -> ServiceResult<Page<User>> {
         authorize(caller, Operation::ReadGroups)?;
         self.store.group(group).await?;
         Ok(self.store.group_members(group, q).await?)
     }
 
     /// Adds a user to a group. Graph answers 400 when the member is already there.
-    pub async fn add_group_member(&self, caller: &Caller, group: Uuid, user: Uuid) -> ServiceResult<()> {
+    pub async fn add_group_member(
+        &self,
+        caller: &Caller,
+        group: Uuid,
+        user: Uuid,
+    ) -> ServiceResult<()> {
         authorize(caller, Operation::WriteGroups)?;
         let mut tx = self.store.begin().await?;
         let g = tx.group(group).await?;
@@ -303,20 +463,43 @@ impl App {
         if !tx.add_group_member(group, user, self.clock.now()).await? {
             return Err(DomainError::invalid("members", "One or more added object references already exist for the following modified properties: 'members'.").into());
         }
-        let mut event = self.event(caller, Category::GroupManagement, "Add member to group", "group.members.add", target("group", group, Some(&g.display_name)));
-        event.target_resources.push(target("user", user, Some(&u.user_principal_name)));
+        let mut event = self.event(
+            caller,
+            Category::GroupManagement,
+            "Add member to group",
+            "group.members.add",
+            target("group", group, Some(&g.display_name)),
+        );
+        event
+            .target_resources
+            .push(target("user", user, Some(&u.user_principal_name)));
         tx.commit(&[event]).await?;
         Ok(())
     }
 
-    pub async fn remove_group_member(&self, caller: &Caller, group: Uuid, user: Uuid) -> ServiceResult<()> {
+    pub async fn remove_group_member(
+        &self,
+        caller: &Caller,
+        group: Uuid,
+        user: Uuid,
+    ) -> ServiceResult<()> {
         authorize(caller, Operation::WriteGroups)?;
         let mut tx = self.store.begin().await?;
         let g = tx.group(group).await?;
         if !tx.remove_group_member(group, user).await? {
-            return Err(DomainError::not_found(consulate_core::error::ObjectKind::DirectoryObject, format!("{user} in members of group {group}")).into());
+            return Err(DomainError::not_found(
+                consulate_core::error::ObjectKind::DirectoryObject,
+                format!("{user} in members of group {group}"),
+            )
+            .into());
         }
-        let mut event = self.event(caller, Category::GroupManagement, "Remove member from group", "group.members.remove", target("group", group, Some(&g.display_name)));
+        let mut event = self.event(
+            caller,
+            Category::GroupManagement,
+            "Remove member from group",
+            "group.members.remove",
+            target("group", group, Some(&g.display_name)),
+        );
         event.target_resources.push(target("user", user, None));
         tx.commit(&[event]).await?;
         Ok(())

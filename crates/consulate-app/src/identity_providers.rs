@@ -12,9 +12,15 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainLookup {
     /// A known tenant is authoritative: its users sign in at that tenant.
-    Tenant { tenant_id: String, display_name: String },
+    Tenant {
+        tenant_id: String,
+        display_name: String,
+    },
     /// A federated IdP is authoritative.
-    Federation { issuer_uri: String, display_name: String },
+    Federation {
+        issuer_uri: String,
+        display_name: String,
+    },
     /// Nobody known: users sign in with an email one-time passcode.
     OneTimePasscode,
     /// One of this tenant's own verified domains.
@@ -22,23 +28,50 @@ pub enum DomainLookup {
 }
 
 impl App {
-    pub async fn add_identity_provider(&self, caller: &Caller, display_name: &str, kind: ProviderKind, domains: &[String]) -> ServiceResult<KnownIdentityProvider> {
+    pub async fn add_identity_provider(
+        &self,
+        caller: &Caller,
+        display_name: &str,
+        kind: ProviderKind,
+        domains: &[String],
+    ) -> ServiceResult<KnownIdentityProvider> {
         authorize(caller, Operation::WriteConnectedOrganizations)?;
-        let p = KnownIdentityProvider::new(self.ids.new_id(), display_name, kind, domains, self.clock.now())?;
+        let p = KnownIdentityProvider::new(
+            self.ids.new_id(),
+            display_name,
+            kind,
+            domains,
+            self.clock.now(),
+        )?;
         let mut tx = self.store.begin().await?;
         tx.insert_identity_provider(&p).await?;
         let mut t = crate::target("identityProvider", p.id, Some(&p.display_name));
         t.modified_properties.push(ModifiedProperty {
             display_name: "domains".into(),
             old_value: None,
-            new_value: Some(p.domains.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(",")),
+            new_value: Some(
+                p.domains
+                    .iter()
+                    .map(|d| d.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
         });
-        let event = self.event(caller, Category::DirectoryManagement, "Add identity provider", "identityProvider.create", t);
+        let event = self.event(
+            caller,
+            Category::DirectoryManagement,
+            "Add identity provider",
+            "identityProvider.create",
+            t,
+        );
         tx.commit(&[event]).await?;
         Ok(p)
     }
 
-    pub async fn list_identity_providers(&self, caller: &Caller) -> ServiceResult<Vec<KnownIdentityProvider>> {
+    pub async fn list_identity_providers(
+        &self,
+        caller: &Caller,
+    ) -> ServiceResult<Vec<KnownIdentityProvider>> {
         authorize(caller, Operation::ReadConnectedOrganizations)?;
         Ok(self.store.identity_providers().await?)
     }
@@ -47,13 +80,23 @@ impl App {
         authorize(caller, Operation::WriteConnectedOrganizations)?;
         let mut tx = self.store.begin().await?;
         tx.delete_identity_provider(id).await?;
-        let event = self.event(caller, Category::DirectoryManagement, "Delete identity provider", "identityProvider.delete", target("identityProvider", id, None));
+        let event = self.event(
+            caller,
+            Category::DirectoryManagement,
+            "Delete identity provider",
+            "identityProvider.delete",
+            target("identityProvider", id, None),
+        );
         tx.commit(&[event]).await?;
         Ok(())
     }
 
     /// What authentication type a domain would get (the admin wizard's live lookup).
-    pub async fn lookup_domain(&self, caller: &Caller, domain: &str) -> ServiceResult<(DomainName, DomainLookup)> {
+    pub async fn lookup_domain(
+        &self,
+        caller: &Caller,
+        domain: &str,
+    ) -> ServiceResult<(DomainName, DomainLookup)> {
         authorize(caller, Operation::ReadConnectedOrganizations)?;
         let d = DomainName::parse(domain)?;
         if let Some(t) = self.store.tenant().await?
@@ -62,8 +105,20 @@ impl App {
             return Ok((d, DomainLookup::ThisTenant));
         }
         let found = match self.store.domain_authority(&d).await? {
-            Some(DomainAuthority::Tenant { tenant_id, display_name }) => DomainLookup::Tenant { tenant_id, display_name },
-            Some(DomainAuthority::Federation { issuer_uri, display_name }) => DomainLookup::Federation { issuer_uri, display_name },
+            Some(DomainAuthority::Tenant {
+                tenant_id,
+                display_name,
+            }) => DomainLookup::Tenant {
+                tenant_id,
+                display_name,
+            },
+            Some(DomainAuthority::Federation {
+                issuer_uri,
+                display_name,
+            }) => DomainLookup::Federation {
+                issuer_uri,
+                display_name,
+            },
             None => DomainLookup::OneTimePasscode,
         };
         Ok((d, found))

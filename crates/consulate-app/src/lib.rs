@@ -77,7 +77,12 @@ pub struct App {
 
 impl App {
     pub fn new(store: Store, clock: Arc<dyn Clock>, ids: Arc<dyn IdGen>) -> Self {
-        App { store, clock, ids, org_index: Arc::default() }
+        App {
+            store,
+            clock,
+            ids,
+            org_index: Arc::default(),
+        }
     }
 
     /// An app on the system clock and UUIDv7 ids.
@@ -86,12 +91,32 @@ impl App {
     }
 
     /// A successful audit event for one target, stamped now.
-    pub(crate) fn event(&self, caller: &Caller, category: Category, activity: &str, operation: &str, target: TargetResource) -> AuditEvent {
-        AuditEvent::success(self.ids.new_id(), self.clock.now(), caller, category, activity, operation, target)
+    pub(crate) fn event(
+        &self,
+        caller: &Caller,
+        category: Category,
+        activity: &str,
+        operation: &str,
+        target: TargetResource,
+    ) -> AuditEvent {
+        AuditEvent::success(
+            self.ids.new_id(),
+            self.clock.now(),
+            caller,
+            category,
+            activity,
+            operation,
+            target,
+        )
     }
 }
 
 /// A target-resource record for an audit event.
 pub(crate) fn target(kind: &str, id: impl ToString, display_name: Option<&str>) -> TargetResource {
-    TargetResource { id: id.to_string(), display_name: display_name.map(str::to_owned), kind: kind.to_owned(), modified_properties: Vec::new() }
+    TargetResource {
+        id: id.to_string(),
+        display_name: display_name.map(str::to_owned),
+        kind: kind.to_owned(),
+        modified_properties: Vec::new(),
+    }
 }

@@ -40,17 +40,34 @@ impl Scope {
 
     /// Parses a permission name, case-insensitively.
     pub fn parse(s: &str) -> DomainResult<Scope> {
-        Scope::ALL.into_iter().find(|sc| sc.as_str().eq_ignore_ascii_case(s.trim())).ok_or_else(|| {
-            let known: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
-            DomainError::invalid("scopes", format!("'{}' is not a known permission; known: {}", s.trim(), known.join(", ")))
-        })
+        Scope::ALL
+            .into_iter()
+            .find(|sc| sc.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| {
+                let known: Vec<&str> = Scope::ALL.iter().map(|s| s.as_str()).collect();
+                DomainError::invalid(
+                    "scopes",
+                    format!(
+                        "'{}' is not a known permission; known: {}",
+                        s.trim(),
+                        known.join(", ")
+                    ),
+                )
+            })
     }
 
     /// Parses a comma- or space-separated list; at least one.
     pub fn parse_list(s: &str) -> DomainResult<BTreeSet<Scope>> {
-        let set: BTreeSet<Scope> = s.split([',', ' ']).filter(|p| !p.trim().is_empty()).map(Scope::parse).collect::<DomainResult<_>>()?;
+        let set: BTreeSet<Scope> = s
+            .split([',', ' '])
+            .filter(|p| !p.trim().is_empty())
+            .map(Scope::parse)
+            .collect::<DomainResult<_>>()?;
         if set.is_empty() {
-            return Err(DomainError::invalid("scopes", "at least one permission is required"));
+            return Err(DomainError::invalid(
+                "scopes",
+                "at least one permission is required",
+            ));
         }
         Ok(set)
     }
@@ -113,7 +130,9 @@ impl DirectoryRole {
         DirectoryRole::ALL
             .into_iter()
             .find(|r| r.key().eq_ignore_ascii_case(t) || r.display_name().eq_ignore_ascii_case(t))
-            .ok_or_else(|| DomainError::invalid("role", format!("'{t}' is not a known directory role")))
+            .ok_or_else(|| {
+                DomainError::invalid("role", format!("'{t}' is not a known directory role"))
+            })
     }
 }
 
@@ -123,7 +142,11 @@ pub enum CallerIdentity {
     /// An application with an API token (application permissions).
     Application { token_id: Uuid, name: String },
     /// A signed-in user, directly or through a delegated token.
-    User { user_id: Uuid, user_principal_name: String, token_id: Option<Uuid> },
+    User {
+        user_id: Uuid,
+        user_principal_name: String,
+        token_id: Option<Uuid>,
+    },
     /// Consulate itself (start-up, sweeps, CLI maintenance).
     System,
 }
@@ -138,7 +161,11 @@ pub struct Caller {
 
 impl Caller {
     pub fn system() -> Self {
-        Caller { identity: CallerIdentity::System, scopes: Scope::ALL.into_iter().collect(), roles: BTreeSet::new() }
+        Caller {
+            identity: CallerIdentity::System,
+            scopes: Scope::ALL.into_iter().collect(),
+            roles: BTreeSet::new(),
+        }
     }
 }
 
@@ -159,7 +186,10 @@ impl Operation {
     fn scopes(self) -> &'static [Scope] {
         use Scope::*;
         match self {
-            Operation::ReadConnectedOrganizations => &[EntitlementManagementReadAll, EntitlementManagementReadWriteAll],
+            Operation::ReadConnectedOrganizations => &[
+                EntitlementManagementReadAll,
+                EntitlementManagementReadWriteAll,
+            ],
             Operation::WriteConnectedOrganizations => &[EntitlementManagementReadWriteAll],
             Operation::ReadUsers => &[UserReadWriteAll, DirectoryReadAll],
             Operation::WriteUsers => &[UserReadWriteAll],
@@ -181,7 +211,9 @@ impl Operation {
                 SecurityAdministrator,
                 ComplianceAdministrator,
             ],
-            Operation::WriteConnectedOrganizations => &[GlobalAdministrator, IdentityGovernanceAdministrator],
+            Operation::WriteConnectedOrganizations => {
+                &[GlobalAdministrator, IdentityGovernanceAdministrator]
+            }
             Operation::ReadUsers | Operation::ReadGroups => &[
                 GlobalAdministrator,
                 IdentityGovernanceAdministrator,
@@ -193,8 +225,16 @@ impl Operation {
                 ComplianceAdministrator,
             ],
             Operation::WriteUsers => &[GlobalAdministrator, UserAdministrator],
-            Operation::WriteGroups => &[GlobalAdministrator, UserAdministrator, GroupsAdministrator],
-            Operation::ReadAuditLogs => &[GlobalAdministrator, GlobalReader, SecurityReader, SecurityAdministrator, ComplianceAdministrator],
+            Operation::WriteGroups => {
+                &[GlobalAdministrator, UserAdministrator, GroupsAdministrator]
+            }
+            Operation::ReadAuditLogs => &[
+                GlobalAdministrator,
+                GlobalReader,
+                SecurityReader,
+                SecurityAdministrator,
+                ComplianceAdministrator,
+            ],
         }
     }
 }
@@ -204,13 +244,19 @@ pub fn authorize(caller: &Caller, op: Operation) -> DomainResult<()> {
     let needed = op.scopes();
     if !needed.iter().any(|s| caller.scopes.contains(s)) {
         let names: Vec<&str> = needed.iter().map(|s| s.as_str()).collect();
-        return Err(DomainError::forbidden(format!("Insufficient privileges to complete the operation: one of the permissions {} is required", names.join(", "))));
+        return Err(DomainError::forbidden(format!(
+            "Insufficient privileges to complete the operation: one of the permissions {} is required",
+            names.join(", ")
+        )));
     }
     if let CallerIdentity::User { .. } = caller.identity {
         let roles = op.roles();
         if !roles.iter().any(|r| caller.roles.contains(r)) {
             let names: Vec<&str> = roles.iter().map(|r| r.display_name()).collect();
-            return Err(DomainError::forbidden(format!("Insufficient privileges to complete the operation: one of the roles {} is required", names.join(", "))));
+            return Err(DomainError::forbidden(format!(
+                "Insufficient privileges to complete the operation: one of the roles {} is required",
+                names.join(", ")
+            )));
         }
     }
     Ok(())
@@ -221,16 +267,41 @@ mod tests {
     use super::*;
 
     fn app(scopes: &[Scope]) -> Caller {
-        Caller { identity: CallerIdentity::Application { token_id: Uuid::nil(), name: "a".into() }, scopes: scopes.iter().copied().collect(), roles: BTreeSet::new() }
+        Caller {
+            identity: CallerIdentity::Application {
+                token_id: Uuid::nil(),
+                name: "a".into(),
+            },
+            scopes: scopes.iter().copied().collect(),
+            roles: BTreeSet::new(),
+        }
     }
 
     #[test]
     fn application_permissions() {
         use Operation::*;
         use Scope::*;
-        assert!(authorize(&app(&[EntitlementManagementReadAll]), ReadConnectedOrganizations).is_ok());
-        assert!(authorize(&app(&[EntitlementManagementReadAll]), WriteConnectedOrganizations).is_err());
-        assert!(authorize(&app(&[EntitlementManagementReadWriteAll]), WriteConnectedOrganizations).is_ok());
+        assert!(
+            authorize(
+                &app(&[EntitlementManagementReadAll]),
+                ReadConnectedOrganizations
+            )
+            .is_ok()
+        );
+        assert!(
+            authorize(
+                &app(&[EntitlementManagementReadAll]),
+                WriteConnectedOrganizations
+            )
+            .is_err()
+        );
+        assert!(
+            authorize(
+                &app(&[EntitlementManagementReadWriteAll]),
+                WriteConnectedOrganizations
+            )
+            .is_ok()
+        );
         assert!(authorize(&app(&[EntitlementManagementReadWriteAll]), ReadUsers).is_err());
         assert!(authorize(&app(&[DirectoryReadAll]), ReadGroups).is_ok());
         assert!(authorize(&app(&[DirectoryReadAll]), WriteGroups).is_err());
@@ -241,15 +312,22 @@ mod tests {
     #[test]
     fn delegated_callers_need_scope_and_role() {
         let mut c = Caller {
-            identity: CallerIdentity::User { user_id: Uuid::nil(), user_principal_name: "u@c.com".into(), token_id: None },
-            scopes: [Scope::EntitlementManagementReadWriteAll].into_iter().collect(),
+            identity: CallerIdentity::User {
+                user_id: Uuid::nil(),
+                user_principal_name: "u@c.com".into(),
+                token_id: None,
+            },
+            scopes: [Scope::EntitlementManagementReadWriteAll]
+                .into_iter()
+                .collect(),
             roles: BTreeSet::new(),
         };
         assert!(authorize(&c, Operation::WriteConnectedOrganizations).is_err());
         c.roles.insert(DirectoryRole::GlobalReader);
         assert!(authorize(&c, Operation::ReadConnectedOrganizations).is_ok());
         assert!(authorize(&c, Operation::WriteConnectedOrganizations).is_err());
-        c.roles.insert(DirectoryRole::IdentityGovernanceAdministrator);
+        c.roles
+            .insert(DirectoryRole::IdentityGovernanceAdministrator);
         assert!(authorize(&c, Operation::WriteConnectedOrganizations).is_ok());
     }
 
@@ -259,6 +337,9 @@ mod tests {
         assert_eq!(s.len(), 2);
         assert!(Scope::parse_list("Mail.Send").is_err());
         assert!(Scope::parse_list(" , ").is_err());
-        assert_eq!(DirectoryRole::parse("Identity Governance Administrator").unwrap(), DirectoryRole::IdentityGovernanceAdministrator);
+        assert_eq!(
+            DirectoryRole::parse("Identity Governance Administrator").unwrap(),
+            DirectoryRole::IdentityGovernanceAdministrator
+        );
     }
 }

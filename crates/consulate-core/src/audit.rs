@@ -48,11 +48,25 @@ pub struct Initiator {
 impl Initiator {
     pub fn of(caller: &Caller) -> Self {
         match &caller.identity {
-            CallerIdentity::Application { token_id, name } => Initiator { kind: "app".into(), id: Some(token_id.to_string()), display_name: name.clone() },
-            CallerIdentity::User { user_id, user_principal_name, .. } => {
-                Initiator { kind: "user".into(), id: Some(user_id.to_string()), display_name: user_principal_name.clone() }
-            }
-            CallerIdentity::System => Initiator { kind: "system".into(), id: None, display_name: "Consulate".into() },
+            CallerIdentity::Application { token_id, name } => Initiator {
+                kind: "app".into(),
+                id: Some(token_id.to_string()),
+                display_name: name.clone(),
+            },
+            CallerIdentity::User {
+                user_id,
+                user_principal_name,
+                ..
+            } => Initiator {
+                kind: "user".into(),
+                id: Some(user_id.to_string()),
+                display_name: user_principal_name.clone(),
+            },
+            CallerIdentity::System => Initiator {
+                kind: "system".into(),
+                id: None,
+                display_name: "Consulate".into(),
+            },
         }
     }
 }
@@ -98,7 +112,15 @@ pub struct AuditEvent {
 
 impl AuditEvent {
     /// A successful event with one target.
-    pub fn success(id: Uuid, at: Timestamp, caller: &Caller, category: Category, activity: &str, operation: &str, target: TargetResource) -> Self {
+    pub fn success(
+        id: Uuid,
+        at: Timestamp,
+        caller: &Caller,
+        category: Category,
+        activity: &str,
+        operation: &str,
+        target: TargetResource,
+    ) -> Self {
         AuditEvent {
             id,
             activity_date_time: at,
@@ -150,17 +172,27 @@ pub enum ChainError {
 
 /// Verifies a run of events that starts after `(sequence, hash)` of a trusted predecessor
 /// (`(0, GENESIS_HASH)` for the whole chain). Returns the new head.
-pub fn verify_chain<'a>(start: (i64, String), events: impl IntoIterator<Item = &'a ChainedEvent>) -> Result<(i64, String), ChainError> {
+pub fn verify_chain<'a>(
+    start: (i64, String),
+    events: impl IntoIterator<Item = &'a ChainedEvent>,
+) -> Result<(i64, String), ChainError> {
     let (mut seq, mut hash) = start;
     for e in events {
         if e.sequence != seq + 1 {
-            return Err(ChainError::Gap { sequence: e.sequence, expected: seq + 1 });
+            return Err(ChainError::Gap {
+                sequence: e.sequence,
+                expected: seq + 1,
+            });
         }
         if e.prev_hash != hash {
-            return Err(ChainError::BrokenLink { sequence: e.sequence });
+            return Err(ChainError::BrokenLink {
+                sequence: e.sequence,
+            });
         }
         if chain_hash(&e.prev_hash, &e.canonical) != e.hash {
-            return Err(ChainError::Tampered { sequence: e.sequence });
+            return Err(ChainError::Tampered {
+                sequence: e.sequence,
+            });
         }
         seq = e.sequence;
         hash = e.hash.clone();
@@ -178,7 +210,12 @@ mod tests {
             .map(|i| {
                 let canonical = format!("{{\"n\":{i}}}");
                 let hash = chain_hash(&prev, &canonical);
-                let e = ChainedEvent { sequence: i, prev_hash: prev.clone(), hash: hash.clone(), canonical };
+                let e = ChainedEvent {
+                    sequence: i,
+                    prev_hash: prev.clone(),
+                    hash: hash.clone(),
+                    canonical,
+                };
                 prev = hash;
                 e
             })
@@ -197,21 +234,36 @@ mod tests {
     fn edits_deletions_and_reorders_are_detected_at_the_first_bad_event() {
         let mut edited = chain(5);
         edited[2].canonical = "{\"n\":99}".into();
-        assert_eq!(verify_chain((0, GENESIS_HASH.into()), &edited), Err(ChainError::Tampered { sequence: 3 }));
+        assert_eq!(
+            verify_chain((0, GENESIS_HASH.into()), &edited),
+            Err(ChainError::Tampered { sequence: 3 })
+        );
 
         let mut deleted = chain(5);
         deleted.remove(1);
-        assert_eq!(verify_chain((0, GENESIS_HASH.into()), &deleted), Err(ChainError::Gap { sequence: 3, expected: 2 }));
+        assert_eq!(
+            verify_chain((0, GENESIS_HASH.into()), &deleted),
+            Err(ChainError::Gap {
+                sequence: 3,
+                expected: 2
+            })
+        );
 
         let mut reordered = chain(5);
         reordered.swap(1, 2);
         reordered[1].sequence = 2;
         reordered[2].sequence = 3;
-        assert_eq!(verify_chain((0, GENESIS_HASH.into()), &reordered), Err(ChainError::BrokenLink { sequence: 2 }));
+        assert_eq!(
+            verify_chain((0, GENESIS_HASH.into()), &reordered),
+            Err(ChainError::BrokenLink { sequence: 2 })
+        );
 
         let mut rehashed = chain(5);
         rehashed[1].canonical = "{\"n\":42}".into();
         rehashed[1].hash = chain_hash(&rehashed[1].prev_hash, &rehashed[1].canonical);
-        assert_eq!(verify_chain((0, GENESIS_HASH.into()), &rehashed), Err(ChainError::BrokenLink { sequence: 3 }));
+        assert_eq!(
+            verify_chain((0, GENESIS_HASH.into()), &rehashed),
+            Err(ChainError::BrokenLink { sequence: 3 })
+        );
     }
 }

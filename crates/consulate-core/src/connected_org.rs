@@ -34,7 +34,10 @@ impl ConnectedOrganizationState {
         match s.to_ascii_lowercase().as_str() {
             "configured" => Ok(Self::Configured),
             "proposed" => Ok(Self::Proposed),
-            _ => Err(DomainError::invalid("state", format!("'{s}' is not a connectedOrganizationState; use configured or proposed"))),
+            _ => Err(DomainError::invalid(
+                "state",
+                format!("'{s}' is not a connectedOrganizationState; use configured or proposed"),
+            )),
         }
     }
     /// True when policies scoped to "all configured connected organizations" include it.
@@ -44,7 +47,11 @@ impl ConnectedOrganizationState {
 }
 
 /// Sovereign clouds a cross-cloud tenant may live in.
-pub const CLOUD_INSTANCES: [&str; 3] = ["microsoftonline.com", "microsoftonline.us", "partner.microsoftonline.cn"];
+pub const CLOUD_INSTANCES: [&str; 3] = [
+    "microsoftonline.com",
+    "microsoftonline.us",
+    "partner.microsoftonline.cn",
+];
 
 /// The social providers Graph names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -60,7 +67,10 @@ impl SocialIdentitySourceType {
     pub fn parse(s: &str) -> DomainResult<Self> {
         match s.to_ascii_lowercase().as_str() {
             "facebook" => Ok(Self::Facebook),
-            _ => Err(DomainError::invalid("socialIdentitySourceType", format!("'{s}' is not a socialIdentitySourceType; use facebook"))),
+            _ => Err(DomainError::invalid(
+                "socialIdentitySourceType",
+                format!("'{s}' is not a socialIdentitySourceType; use facebook"),
+            )),
         }
     }
 }
@@ -69,15 +79,32 @@ impl SocialIdentitySourceType {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IdentitySource {
     /// Another tenant (directory); its users sign in at that tenant.
-    AzureActiveDirectoryTenant { tenant_id: String, display_name: String },
+    AzureActiveDirectoryTenant {
+        tenant_id: String,
+        display_name: String,
+    },
     /// A tenant in another sovereign cloud.
-    CrossCloudAzureActiveDirectoryTenant { tenant_id: String, display_name: String, cloud_instance: String },
+    CrossCloudAzureActiveDirectoryTenant {
+        tenant_id: String,
+        display_name: String,
+        cloud_instance: String,
+    },
     /// A plain email domain: its users sign in with an email one-time passcode.
-    DomainIdentitySource { domain_name: DomainName, display_name: String },
+    DomainIdentitySource {
+        domain_name: DomainName,
+        display_name: String,
+    },
     /// A directly federated identity provider that is authoritative for a domain.
-    ExternalDomainFederation { domain_name: DomainName, display_name: String, issuer_uri: String },
+    ExternalDomainFederation {
+        domain_name: DomainName,
+        display_name: String,
+        issuer_uri: String,
+    },
     /// Personal accounts at a social provider, for one email domain (`display_name`).
-    SocialIdentitySource { display_name: String, social_identity_source_type: SocialIdentitySourceType },
+    SocialIdentitySource {
+        display_name: String,
+        social_identity_source_type: SocialIdentitySourceType,
+    },
 }
 
 /// Values that must be unique across all connected organizations: a tenant, a domain or a
@@ -89,8 +116,12 @@ impl IdentitySource {
     /// The Graph `@odata.type` of this source (with the leading `#`).
     pub fn odata_type(&self) -> &'static str {
         match self {
-            Self::AzureActiveDirectoryTenant { .. } => "#microsoft.graph.azureActiveDirectoryTenant",
-            Self::CrossCloudAzureActiveDirectoryTenant { .. } => "#microsoft.graph.crossCloudAzureActiveDirectoryTenant",
+            Self::AzureActiveDirectoryTenant { .. } => {
+                "#microsoft.graph.azureActiveDirectoryTenant"
+            }
+            Self::CrossCloudAzureActiveDirectoryTenant { .. } => {
+                "#microsoft.graph.crossCloudAzureActiveDirectoryTenant"
+            }
             Self::DomainIdentitySource { .. } => "#microsoft.graph.domainIdentitySource",
             Self::ExternalDomainFederation { .. } => "#microsoft.graph.externalDomainFederation",
             Self::SocialIdentitySource { .. } => "#microsoft.graph.socialIdentitySource",
@@ -109,14 +140,16 @@ impl IdentitySource {
 
     pub fn tenant_id(&self) -> Option<&str> {
         match self {
-            Self::AzureActiveDirectoryTenant { tenant_id, .. } | Self::CrossCloudAzureActiveDirectoryTenant { tenant_id, .. } => Some(tenant_id),
+            Self::AzureActiveDirectoryTenant { tenant_id, .. }
+            | Self::CrossCloudAzureActiveDirectoryTenant { tenant_id, .. } => Some(tenant_id),
             _ => None,
         }
     }
 
     pub fn domain_name(&self) -> Option<&DomainName> {
         match self {
-            Self::DomainIdentitySource { domain_name, .. } | Self::ExternalDomainFederation { domain_name, .. } => Some(domain_name),
+            Self::DomainIdentitySource { domain_name, .. }
+            | Self::ExternalDomainFederation { domain_name, .. } => Some(domain_name),
             _ => None,
         }
     }
@@ -131,15 +164,32 @@ impl IdentitySource {
     /// The uniqueness keys this source claims.
     pub fn keys(&self) -> Vec<SourceKey> {
         match self {
-            Self::AzureActiveDirectoryTenant { tenant_id, .. } | Self::CrossCloudAzureActiveDirectoryTenant { tenant_id, .. } => {
+            Self::AzureActiveDirectoryTenant { tenant_id, .. }
+            | Self::CrossCloudAzureActiveDirectoryTenant { tenant_id, .. } => {
                 vec![SourceKey(format!("tenant:{tenant_id}"))]
             }
-            Self::DomainIdentitySource { domain_name, .. } => vec![SourceKey(format!("domain:{domain_name}"))],
-            Self::ExternalDomainFederation { domain_name, issuer_uri, .. } => {
-                vec![SourceKey(format!("domain:{domain_name}")), SourceKey(format!("issuer:{issuer_uri}"))]
+            Self::DomainIdentitySource { domain_name, .. } => {
+                vec![SourceKey(format!("domain:{domain_name}"))]
             }
-            Self::SocialIdentitySource { display_name, social_identity_source_type } => {
-                vec![SourceKey(format!("social:{}:{}", social_identity_source_type.as_str(), text::fold(display_name)))]
+            Self::ExternalDomainFederation {
+                domain_name,
+                issuer_uri,
+                ..
+            } => {
+                vec![
+                    SourceKey(format!("domain:{domain_name}")),
+                    SourceKey(format!("issuer:{issuer_uri}")),
+                ]
+            }
+            Self::SocialIdentitySource {
+                display_name,
+                social_identity_source_type,
+            } => {
+                vec![SourceKey(format!(
+                    "social:{}:{}",
+                    social_identity_source_type.as_str(),
+                    text::fold(display_name)
+                ))]
             }
         }
     }
@@ -147,14 +197,27 @@ impl IdentitySource {
 
 /// A tenant id must be a GUID; stored lowercase and hyphenated.
 pub fn normalize_tenant_id(value: &str) -> DomainResult<String> {
-    let id = Uuid::parse_str(value.trim())
-        .map_err(|_| DomainError::invalid("tenantId", format!("'{}' is not a tenant id (a GUID)", value.chars().take(64).collect::<String>())))?;
+    let id = Uuid::parse_str(value.trim()).map_err(|_| {
+        DomainError::invalid(
+            "tenantId",
+            format!(
+                "'{}' is not a tenant id (a GUID)",
+                value.chars().take(64).collect::<String>()
+            ),
+        )
+    })?;
     if id.is_nil() {
-        return Err(DomainError::invalid("tenantId", "the nil GUID is not a tenant id"));
+        return Err(DomainError::invalid(
+            "tenantId",
+            "the nil GUID is not a tenant id",
+        ));
     }
     let s = id.hyphenated().to_string();
     if s == CONSUMER_TENANT_ID {
-        return Err(DomainError::invalid("tenantId", "the consumer (personal Microsoft account) tenant cannot define a connected organization"));
+        return Err(DomainError::invalid(
+            "tenantId",
+            "the consumer (personal Microsoft account) tenant cannot define a connected organization",
+        ));
     }
     Ok(s)
 }
@@ -177,7 +240,10 @@ pub fn normalize_issuer_uri(value: &str) -> DomainResult<String> {
     } else {
         return Err(err("must be an absolute https URL"));
     };
-    if rest.is_empty() || rest.starts_with('/') || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if rest.is_empty()
+        || rest.starts_with('/')
+        || v.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
         return Err(err("must name a host"));
     }
     Ok(v.to_owned())
@@ -232,7 +298,11 @@ pub struct ConnectedOrganizationPatch {
 pub const MAX_IDENTITY_SOURCES: usize = 50;
 
 /// Validates the fields of a new organization (sources are validated as they are parsed).
-pub fn validate_new(display_name: &str, description: &str, sources: &[IdentitySource]) -> DomainResult<(String, String)> {
+pub fn validate_new(
+    display_name: &str,
+    description: &str,
+    sources: &[IdentitySource],
+) -> DomainResult<(String, String)> {
     let name = text::display_name("displayName", display_name)?;
     let description = text::description("description", description)?;
     validate_sources(sources)?;
@@ -242,15 +312,24 @@ pub fn validate_new(display_name: &str, description: &str, sources: &[IdentitySo
 /// Checks a set of identity sources: at least one, bounded, no duplicate keys within it.
 pub fn validate_sources(sources: &[IdentitySource]) -> DomainResult<()> {
     if sources.is_empty() {
-        return Err(DomainError::invalid("identitySources", "identitySources must hold at least one identity source"));
+        return Err(DomainError::invalid(
+            "identitySources",
+            "identitySources must hold at least one identity source",
+        ));
     }
     if sources.len() > MAX_IDENTITY_SOURCES {
-        return Err(DomainError::invalid("identitySources", format!("at most {MAX_IDENTITY_SOURCES} identity sources are allowed")));
+        return Err(DomainError::invalid(
+            "identitySources",
+            format!("at most {MAX_IDENTITY_SOURCES} identity sources are allowed"),
+        ));
     }
     let mut seen = std::collections::HashSet::new();
     for key in sources.iter().flat_map(IdentitySource::keys) {
         if !seen.insert(key.clone()) {
-            return Err(DomainError::invalid("identitySources", format!("identity source '{}' is listed twice", key.0)));
+            return Err(DomainError::invalid(
+                "identitySources",
+                format!("identity source '{}' is listed twice", key.0),
+            ));
         }
     }
     Ok(())
@@ -258,7 +337,11 @@ pub fn validate_sources(sources: &[IdentitySource]) -> DomainResult<()> {
 
 /// Applies a patch to an organization, validating every changed field; returns the changed
 /// property names (for the audit record).
-pub fn apply_patch(org: &mut ConnectedOrganization, patch: ConnectedOrganizationPatch, now: Timestamp) -> DomainResult<Vec<&'static str>> {
+pub fn apply_patch(
+    org: &mut ConnectedOrganization,
+    patch: ConnectedOrganizationPatch,
+    now: Timestamp,
+) -> DomainResult<Vec<&'static str>> {
     let mut changed = Vec::new();
     if let Some(name) = patch.display_name {
         let name = text::display_name("displayName", &name)?;
@@ -295,17 +378,37 @@ pub fn apply_patch(org: &mut ConnectedOrganization, patch: ConnectedOrganization
 
 /// How an identity source was resolved against the registry of known tenants and identity
 /// providers: a domain that one of them is authoritative for becomes that tenant or IdP.
-pub fn resolve_domain_source(source: IdentitySource, registry: &dyn KnownDomains) -> IdentitySource {
+pub fn resolve_domain_source(
+    source: IdentitySource,
+    registry: &dyn KnownDomains,
+) -> IdentitySource {
     match source {
-        IdentitySource::DomainIdentitySource { domain_name, display_name } => match registry.authority_for(&domain_name) {
-            Some(DomainAuthority::Tenant { tenant_id, display_name: tenant_name }) => {
-                IdentitySource::AzureActiveDirectoryTenant { tenant_id, display_name: tenant_name }
-            }
-            Some(DomainAuthority::Federation { issuer_uri, display_name: idp_name }) => {
+        IdentitySource::DomainIdentitySource {
+            domain_name,
+            display_name,
+        } => match registry.authority_for(&domain_name) {
+            Some(DomainAuthority::Tenant {
+                tenant_id,
+                display_name: tenant_name,
+            }) => IdentitySource::AzureActiveDirectoryTenant {
+                tenant_id,
+                display_name: tenant_name,
+            },
+            Some(DomainAuthority::Federation {
+                issuer_uri,
+                display_name: idp_name,
+            }) => {
                 let _ = display_name;
-                IdentitySource::ExternalDomainFederation { domain_name, display_name: idp_name, issuer_uri }
+                IdentitySource::ExternalDomainFederation {
+                    domain_name,
+                    display_name: idp_name,
+                    issuer_uri,
+                }
             }
-            None => IdentitySource::DomainIdentitySource { domain_name, display_name },
+            None => IdentitySource::DomainIdentitySource {
+                domain_name,
+                display_name,
+            },
         },
         other => other,
     }
@@ -314,8 +417,14 @@ pub fn resolve_domain_source(source: IdentitySource, registry: &dyn KnownDomains
 /// Who is authoritative for a domain, according to the registry of known identity providers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DomainAuthority {
-    Tenant { tenant_id: String, display_name: String },
-    Federation { issuer_uri: String, display_name: String },
+    Tenant {
+        tenant_id: String,
+        display_name: String,
+    },
+    Federation {
+        issuer_uri: String,
+        display_name: String,
+    },
 }
 
 /// The lookup the registry of known tenants and identity providers answers.
@@ -335,12 +444,18 @@ mod tests {
     use std::collections::HashMap;
 
     fn domain(d: &str) -> IdentitySource {
-        IdentitySource::DomainIdentitySource { domain_name: DomainName::parse(d).unwrap(), display_name: d.into() }
+        IdentitySource::DomainIdentitySource {
+            domain_name: DomainName::parse(d).unwrap(),
+            display_name: d.into(),
+        }
     }
 
     #[test]
     fn tenant_ids_are_guids_and_not_the_consumer_tenant() {
-        assert_eq!(normalize_tenant_id("0AB4F2B5-1C64-4E13-A9F7-2B5F3C9F8A01").unwrap(), "0ab4f2b5-1c64-4e13-a9f7-2b5f3c9f8a01");
+        assert_eq!(
+            normalize_tenant_id("0AB4F2B5-1C64-4E13-A9F7-2B5F3C9F8A01").unwrap(),
+            "0ab4f2b5-1c64-4e13-a9f7-2b5f3c9f8a01"
+        );
         assert!(normalize_tenant_id("contoso").is_err());
         assert!(normalize_tenant_id(CONSUMER_TENANT_ID).is_err());
         assert!(normalize_tenant_id("00000000-0000-0000-0000-000000000000").is_err());
@@ -367,11 +482,20 @@ mod tests {
         let mut reg = HashMap::new();
         reg.insert(
             DomainName::parse("graphicdesigninstitute.com").unwrap(),
-            DomainAuthority::Tenant { tenant_id: "0ab4f2b5-1c64-4e13-a9f7-2b5f3c9f8a01".into(), display_name: "Graphic Design Institute".into() },
+            DomainAuthority::Tenant {
+                tenant_id: "0ab4f2b5-1c64-4e13-a9f7-2b5f3c9f8a01".into(),
+                display_name: "Graphic Design Institute".into(),
+            },
         );
         let resolved = resolve_domain_source(domain("graphicdesigninstitute.com"), &reg);
-        assert_eq!(resolved.odata_type(), "#microsoft.graph.azureActiveDirectoryTenant");
-        assert_eq!(resolved.tenant_id(), Some("0ab4f2b5-1c64-4e13-a9f7-2b5f3c9f8a01"));
+        assert_eq!(
+            resolved.odata_type(),
+            "#microsoft.graph.azureActiveDirectoryTenant"
+        );
+        assert_eq!(
+            resolved.tenant_id(),
+            Some("0ab4f2b5-1c64-4e13-a9f7-2b5f3c9f8a01")
+        );
         let plain = resolve_domain_source(domain("contoso.com"), &reg);
         assert_eq!(plain.odata_type(), "#microsoft.graph.domainIdentitySource");
     }
@@ -389,18 +513,40 @@ mod tests {
             created_date_time: t0,
             modified_date_time: t0,
         };
-        let same = apply_patch(&mut org, ConnectedOrganizationPatch { display_name: Some("A".into()), ..Default::default() }, t1).unwrap();
+        let same = apply_patch(
+            &mut org,
+            ConnectedOrganizationPatch {
+                display_name: Some("A".into()),
+                ..Default::default()
+            },
+            t1,
+        )
+        .unwrap();
         assert!(same.is_empty());
         assert_eq!(org.modified_date_time, t0);
         let changed = apply_patch(
             &mut org,
-            ConnectedOrganizationPatch { state: Some(ConnectedOrganizationState::Proposed), description: Some("d".into()), ..Default::default() },
+            ConnectedOrganizationPatch {
+                state: Some(ConnectedOrganizationState::Proposed),
+                description: Some("d".into()),
+                ..Default::default()
+            },
             t1,
         )
         .unwrap();
         assert_eq!(changed, vec!["description", "state"]);
         assert_eq!(org.modified_date_time, t1);
-        assert!(apply_patch(&mut org, ConnectedOrganizationPatch { display_name: Some(" ".into()), ..Default::default() }, t1).is_err());
+        assert!(
+            apply_patch(
+                &mut org,
+                ConnectedOrganizationPatch {
+                    display_name: Some(" ".into()),
+                    ..Default::default()
+                },
+                t1
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -24,7 +24,10 @@ impl UserType {
         match s.to_ascii_lowercase().as_str() {
             "member" => Ok(Self::Member),
             "guest" => Ok(Self::Guest),
-            _ => Err(DomainError::invalid("userType", format!("'{s}' is not a userType; use Member or Guest"))),
+            _ => Err(DomainError::invalid(
+                "userType",
+                format!("'{s}' is not a userType; use Member or Guest"),
+            )),
         }
     }
 }
@@ -43,11 +46,20 @@ pub struct ObjectIdentity {
 pub const MAX_IDENTITIES: usize = 20;
 
 impl ObjectIdentity {
-    pub fn validated(sign_in_type: &str, issuer: &str, issuer_assigned_id: &str) -> DomainResult<Self> {
+    pub fn validated(
+        sign_in_type: &str,
+        issuer: &str,
+        issuer_assigned_id: &str,
+    ) -> DomainResult<Self> {
         let field = |name: &str, v: &str, max: usize| -> DomainResult<String> {
             let v = v.trim();
             if v.is_empty() || v.len() > max || v.chars().any(char::is_control) {
-                return Err(DomainError::invalid(format!("identities.{name}"), format!("identities.{name} must be 1 to {max} characters without control characters")));
+                return Err(DomainError::invalid(
+                    format!("identities.{name}"),
+                    format!(
+                        "identities.{name} must be 1 to {max} characters without control characters"
+                    ),
+                ));
             }
             Ok(v.to_owned())
         };
@@ -102,7 +114,15 @@ pub struct Tenant {
 /// Validates a user principal name (`local@domain`); returns it trimmed.
 pub fn user_principal_name(value: &str) -> DomainResult<String> {
     let v = value.trim();
-    let err = || DomainError::invalid("userPrincipalName", format!("'{}' is not a valid userPrincipalName (local@domain)", v.chars().take(64).collect::<String>()));
+    let err = || {
+        DomainError::invalid(
+            "userPrincipalName",
+            format!(
+                "'{}' is not a valid userPrincipalName (local@domain)",
+                v.chars().take(64).collect::<String>()
+            ),
+        )
+    };
     if v.len() > 113 + 1 + 253 || v.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(err());
     }
@@ -117,8 +137,17 @@ pub fn user_principal_name(value: &str) -> DomainResult<String> {
 /// Validates a mail address (`local@domain`); returns it trimmed.
 pub fn mail_address(value: &str) -> DomainResult<String> {
     let v = value.trim();
-    if v.len() > 254 || v.chars().any(|c| c.is_whitespace() || c.is_control()) || DomainName::of_email(v).is_none() {
-        return Err(DomainError::invalid("mail", format!("'{}' is not a valid mail address", v.chars().take(64).collect::<String>())));
+    if v.len() > 254
+        || v.chars().any(|c| c.is_whitespace() || c.is_control())
+        || DomainName::of_email(v).is_none()
+    {
+        return Err(DomainError::invalid(
+            "mail",
+            format!(
+                "'{}' is not a valid mail address",
+                v.chars().take(64).collect::<String>()
+            ),
+        ));
     }
     Ok(v.to_owned())
 }
@@ -126,8 +155,16 @@ pub fn mail_address(value: &str) -> DomainResult<String> {
 /// Validates a mail nickname (the alias part of a group address).
 pub fn mail_nickname(value: &str) -> DomainResult<String> {
     let v = value.trim();
-    if v.is_empty() || v.len() > 64 || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
-        return Err(DomainError::invalid("mailNickname", "mailNickname must be 1 to 64 letters, digits, '-', '_' or '.'"));
+    if v.is_empty()
+        || v.len() > 64
+        || !v
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        return Err(DomainError::invalid(
+            "mailNickname",
+            "mailNickname must be 1 to 64 letters, digits, '-', '_' or '.'",
+        ));
     }
     Ok(v.to_owned())
 }
@@ -136,7 +173,10 @@ pub fn mail_nickname(value: &str) -> DomainResult<String> {
 pub fn short_name(target: &str, value: &str) -> DomainResult<String> {
     let v = text::description(target, value.trim())?;
     if v.chars().count() > 64 {
-        return Err(DomainError::invalid(target, format!("{target} must be at most 64 characters")));
+        return Err(DomainError::invalid(
+            target,
+            format!("{target} must be at most 64 characters"),
+        ));
     }
     Ok(v)
 }
@@ -144,12 +184,21 @@ pub fn short_name(target: &str, value: &str) -> DomainResult<String> {
 /// Checks a user's list of identities: bounded and no (issuer, issuerAssignedId) twice.
 pub fn validate_identities(ids: &[ObjectIdentity]) -> DomainResult<()> {
     if ids.len() > MAX_IDENTITIES {
-        return Err(DomainError::invalid("identities", format!("at most {MAX_IDENTITIES} identities are allowed")));
+        return Err(DomainError::invalid(
+            "identities",
+            format!("at most {MAX_IDENTITIES} identities are allowed"),
+        ));
     }
     let mut seen = std::collections::HashSet::new();
     for i in ids {
         if !seen.insert((i.issuer.to_ascii_lowercase(), i.issuer_assigned_id.clone())) {
-            return Err(DomainError::invalid("identities", format!("identity ({}, {}) is listed twice", i.issuer, i.issuer_assigned_id)));
+            return Err(DomainError::invalid(
+                "identities",
+                format!(
+                    "identity ({}, {}) is listed twice",
+                    i.issuer, i.issuer_assigned_id
+                ),
+            ));
         }
     }
     Ok(())

@@ -13,7 +13,12 @@ impl DomainName {
     /// letters, digits and inner hyphens, at most 253 characters in all, and an alphabetic
     /// top-level label (no IP addresses).
     pub fn parse(input: &str) -> DomainResult<Self> {
-        let err = |why: &str| DomainError::invalid("domainName", format!("'{}' is not a valid domain name: {why}", truncate(input)));
+        let err = |why: &str| {
+            DomainError::invalid(
+                "domainName",
+                format!("'{}' is not a valid domain name: {why}", truncate(input)),
+            )
+        };
         let trimmed = input.trim();
         let trimmed = trimmed.strip_suffix('.').unwrap_or(trimmed);
         if trimmed.is_empty() {
@@ -22,7 +27,8 @@ impl DomainName {
         if trimmed.len() > 1024 {
             return Err(err("it is too long"));
         }
-        let ascii = idna::domain_to_ascii_strict(trimmed).map_err(|_| err("it is not a valid internationalised domain name"))?;
+        let ascii = idna::domain_to_ascii_strict(trimmed)
+            .map_err(|_| err("it is not a valid internationalised domain name"))?;
         let ascii = ascii.to_ascii_lowercase();
         if ascii.len() > 253 {
             return Err(err("it is longer than 253 characters"));
@@ -35,8 +41,15 @@ impl DomainName {
             if label.is_empty() || label.len() > 63 {
                 return Err(err("every label must be 1 to 63 characters"));
             }
-            if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') || label.starts_with('-') || label.ends_with('-') {
-                return Err(err("labels may hold letters, digits and inner hyphens only"));
+            if !label
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                || label.starts_with('-')
+                || label.ends_with('-')
+            {
+                return Err(err(
+                    "labels may hold letters, digits and inner hyphens only",
+                ));
             }
         }
         let tld = labels[labels.len() - 1];
@@ -76,22 +89,48 @@ mod tests {
 
     #[test]
     fn normalises_case_trailing_dot_and_idna() {
-        assert_eq!(DomainName::parse("Contoso.COM").unwrap().as_str(), "contoso.com");
-        assert_eq!(DomainName::parse("contoso.com.").unwrap().as_str(), "contoso.com");
-        assert_eq!(DomainName::parse("bücher.example").unwrap().as_str(), "xn--bcher-kva.example");
-        assert_eq!(DomainName::parse("XN--BCHER-KVA.example").unwrap().as_str(), "xn--bcher-kva.example");
+        assert_eq!(
+            DomainName::parse("Contoso.COM").unwrap().as_str(),
+            "contoso.com"
+        );
+        assert_eq!(
+            DomainName::parse("contoso.com.").unwrap().as_str(),
+            "contoso.com"
+        );
+        assert_eq!(
+            DomainName::parse("bücher.example").unwrap().as_str(),
+            "xn--bcher-kva.example"
+        );
+        assert_eq!(
+            DomainName::parse("XN--BCHER-KVA.example").unwrap().as_str(),
+            "xn--bcher-kva.example"
+        );
     }
 
     #[test]
     fn rejects_malformed_domains() {
-        for bad in ["", "localhost", "-a.com", "a-.com", "a..com", "a b.com", "1.2.3.4", "user@contoso.com", "contoso.com/x", &format!("{}.com", "a".repeat(64))] {
+        for bad in [
+            "",
+            "localhost",
+            "-a.com",
+            "a-.com",
+            "a..com",
+            "a b.com",
+            "1.2.3.4",
+            "user@contoso.com",
+            "contoso.com/x",
+            &format!("{}.com", "a".repeat(64)),
+        ] {
             assert!(DomainName::parse(bad).is_err(), "{bad} accepted");
         }
     }
 
     #[test]
     fn email_domains() {
-        assert_eq!(DomainName::of_email("Jo@PARTNER.com").unwrap().as_str(), "partner.com");
+        assert_eq!(
+            DomainName::of_email("Jo@PARTNER.com").unwrap().as_str(),
+            "partner.com"
+        );
         assert!(DomainName::of_email("no-at-sign").is_none());
         assert!(DomainName::of_email("@partner.com").is_none());
     }

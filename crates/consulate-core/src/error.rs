@@ -34,7 +34,10 @@ impl fmt::Display for ObjectKind {
 pub enum DomainError {
     /// Input that breaks a rule: a missing or oversized property, a malformed domain, …
     #[error("{message}")]
-    Invalid { target: Option<String>, message: String },
+    Invalid {
+        target: Option<String>,
+        message: String,
+    },
     /// The object does not exist (or the caller may not know it does).
     #[error("{kind} '{id}' was not found")]
     NotFound { kind: ObjectKind, id: String },
@@ -51,16 +54,26 @@ pub enum DomainError {
 
 impl DomainError {
     pub fn invalid(target: impl Into<String>, message: impl Into<String>) -> Self {
-        DomainError::Invalid { target: Some(target.into()), message: message.into() }
+        DomainError::Invalid {
+            target: Some(target.into()),
+            message: message.into(),
+        }
     }
     pub fn not_found(kind: ObjectKind, id: impl Into<String>) -> Self {
-        DomainError::NotFound { kind, id: id.into() }
+        DomainError::NotFound {
+            kind,
+            id: id.into(),
+        }
     }
     pub fn conflict(message: impl Into<String>) -> Self {
-        DomainError::Conflict { message: message.into() }
+        DomainError::Conflict {
+            message: message.into(),
+        }
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
-        DomainError::Forbidden { message: message.into() }
+        DomainError::Forbidden {
+            message: message.into(),
+        }
     }
 }
 

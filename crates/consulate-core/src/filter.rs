@@ -35,14 +35,28 @@ pub enum TextMatch {
 /// A filter over the fields `F` of one resource (and of its child collections).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter<F> {
-    Compare { field: F, op: Compare, value: Value },
-    Text { field: F, op: TextMatch, value: String },
-    In { field: F, values: Vec<Value> },
+    Compare {
+        field: F,
+        op: Compare,
+        value: Value,
+    },
+    Text {
+        field: F,
+        op: TextMatch,
+        value: String,
+    },
+    In {
+        field: F,
+        values: Vec<Value>,
+    },
     And(Box<Filter<F>>, Box<Filter<F>>),
     Or(Box<Filter<F>>, Box<Filter<F>>),
     Not(Box<Filter<F>>),
     /// `collection/any(x: …)`: some element of a child collection satisfies the inner filter.
-    Any { collection: F, filter: Box<Filter<F>> },
+    Any {
+        collection: F,
+        filter: Box<Filter<F>>,
+    },
 }
 
 /// Sort direction of one `$orderby` key.

@@ -32,26 +32,54 @@ pub const MAX_PROVIDER_DOMAINS: usize = 500;
 
 impl KnownIdentityProvider {
     /// Validates and builds a new registry entry.
-    pub fn new(id: Uuid, display_name: &str, kind: ProviderKind, domains: &[String], now: Timestamp) -> DomainResult<Self> {
+    pub fn new(
+        id: Uuid,
+        display_name: &str,
+        kind: ProviderKind,
+        domains: &[String],
+        now: Timestamp,
+    ) -> DomainResult<Self> {
         let display_name = text::display_name("displayName", display_name)?;
         let kind = match kind {
-            ProviderKind::Tenant { tenant_id } => ProviderKind::Tenant { tenant_id: normalize_tenant_id(&tenant_id)? },
-            ProviderKind::Federation { issuer_uri } => ProviderKind::Federation { issuer_uri: normalize_issuer_uri(&issuer_uri)? },
+            ProviderKind::Tenant { tenant_id } => ProviderKind::Tenant {
+                tenant_id: normalize_tenant_id(&tenant_id)?,
+            },
+            ProviderKind::Federation { issuer_uri } => ProviderKind::Federation {
+                issuer_uri: normalize_issuer_uri(&issuer_uri)?,
+            },
         };
         if domains.is_empty() || domains.len() > MAX_PROVIDER_DOMAINS {
-            return Err(DomainError::invalid("domains", format!("between 1 and {MAX_PROVIDER_DOMAINS} domains are required")));
+            return Err(DomainError::invalid(
+                "domains",
+                format!("between 1 and {MAX_PROVIDER_DOMAINS} domains are required"),
+            ));
         }
-        let mut parsed: Vec<DomainName> = domains.iter().map(|d| DomainName::parse(d)).collect::<DomainResult<_>>()?;
+        let mut parsed: Vec<DomainName> = domains
+            .iter()
+            .map(|d| DomainName::parse(d))
+            .collect::<DomainResult<_>>()?;
         parsed.sort();
         parsed.dedup();
-        Ok(KnownIdentityProvider { id, display_name, kind, domains: parsed, created_date_time: now })
+        Ok(KnownIdentityProvider {
+            id,
+            display_name,
+            kind,
+            domains: parsed,
+            created_date_time: now,
+        })
     }
 
     /// The authority this provider holds over its domains.
     pub fn authority(&self) -> DomainAuthority {
         match &self.kind {
-            ProviderKind::Tenant { tenant_id } => DomainAuthority::Tenant { tenant_id: tenant_id.clone(), display_name: self.display_name.clone() },
-            ProviderKind::Federation { issuer_uri } => DomainAuthority::Federation { issuer_uri: issuer_uri.clone(), display_name: self.display_name.clone() },
+            ProviderKind::Tenant { tenant_id } => DomainAuthority::Tenant {
+                tenant_id: tenant_id.clone(),
+                display_name: self.display_name.clone(),
+            },
+            ProviderKind::Federation { issuer_uri } => DomainAuthority::Federation {
+                issuer_uri: issuer_uri.clone(),
+                display_name: self.display_name.clone(),
+            },
         }
     }
 }
@@ -66,13 +94,41 @@ mod tests {
         let p = KnownIdentityProvider::new(
             Uuid::nil(),
             "Graphic Design Institute",
-            ProviderKind::Tenant { tenant_id: "0AB4F2B5-1C64-4E13-A9F7-2B5F3C9F8A01".into() },
-            &["GraphicDesignInstitute.com".into(), "graphicdesigninstitute.com".into(), "gdi.example".into()],
+            ProviderKind::Tenant {
+                tenant_id: "0AB4F2B5-1C64-4E13-A9F7-2B5F3C9F8A01".into(),
+            },
+            &[
+                "GraphicDesignInstitute.com".into(),
+                "graphicdesigninstitute.com".into(),
+                "gdi.example".into(),
+            ],
             now,
         )
         .unwrap();
         assert_eq!(p.domains.len(), 2);
-        assert!(KnownIdentityProvider::new(Uuid::nil(), "x", ProviderKind::Tenant { tenant_id: "nope".into() }, &["a.com".into()], now).is_err());
-        assert!(KnownIdentityProvider::new(Uuid::nil(), "x", ProviderKind::Federation { issuer_uri: "https://idp.a.com".into() }, &[], now).is_err());
+        assert!(
+            KnownIdentityProvider::new(
+                Uuid::nil(),
+                "x",
+                ProviderKind::Tenant {
+                    tenant_id: "nope".into()
+                },
+                &["a.com".into()],
+                now
+            )
+            .is_err()
+        );
+        assert!(
+            KnownIdentityProvider::new(
+                Uuid::nil(),
+                "x",
+                ProviderKind::Federation {
+                    issuer_uri: "https://idp.a.com".into()
+                },
+                &[],
+                now
+            )
+            .is_err()
+        );
     }
 }

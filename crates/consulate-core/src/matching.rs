@@ -25,13 +25,20 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignInPath {
     /// A tenant-aware OIDC sign-in: the token's `tid` was validated against the issuer.
-    Tenant { tenant_id: String, object_id: String },
+    Tenant {
+        tenant_id: String,
+        object_id: String,
+    },
     /// A directly federated IdP: `iss` matched exactly and the signature verified.
     Federated { issuer: String, subject: String },
     /// Email one-time passcode: the server proved control of this mailbox.
     EmailOneTimePasscode { email: String },
     /// A social provider; `email` is whatever the provider asserted, if anything.
-    Social { provider: SocialIdentitySourceType, subject: String, email: Option<String> },
+    Social {
+        provider: SocialIdentitySourceType,
+        subject: String,
+        email: Option<String>,
+    },
     /// A consumer (personal Microsoft) account: never a partner organization.
     ConsumerAccount { subject: String },
     /// A local account of this directory.
@@ -67,24 +74,43 @@ pub struct OrganizationIndex {
 impl OrganizationIndex {
     /// Builds the index. `authoritative_domains` are the verified domains of known tenants and
     /// federated IdPs (and of this tenant itself).
-    pub fn build(orgs: impl IntoIterator<Item = OrganizationEntry>, authoritative_domains: impl IntoIterator<Item = DomainName>) -> Self {
-        let mut index = OrganizationIndex { authoritative_domains: authoritative_domains.into_iter().collect(), ..Default::default() };
+    pub fn build(
+        orgs: impl IntoIterator<Item = OrganizationEntry>,
+        authoritative_domains: impl IntoIterator<Item = DomainName>,
+    ) -> Self {
+        let mut index = OrganizationIndex {
+            authoritative_domains: authoritative_domains.into_iter().collect(),
+            ..Default::default()
+        };
         for org in orgs {
-            let m = OrganizationMatch { organization_id: org.id, state: org.state };
+            let m = OrganizationMatch {
+                organization_id: org.id,
+                state: org.state,
+            };
             for source in org.identity_sources {
                 match source {
-                    IdentitySource::AzureActiveDirectoryTenant { tenant_id, .. } | IdentitySource::CrossCloudAzureActiveDirectoryTenant { tenant_id, .. } => {
+                    IdentitySource::AzureActiveDirectoryTenant { tenant_id, .. }
+                    | IdentitySource::CrossCloudAzureActiveDirectoryTenant { tenant_id, .. } => {
                         index.by_tenant.insert(tenant_id, m);
                     }
-                    IdentitySource::ExternalDomainFederation { issuer_uri, domain_name, .. } => {
+                    IdentitySource::ExternalDomainFederation {
+                        issuer_uri,
+                        domain_name,
+                        ..
+                    } => {
                         index.by_issuer.insert(issuer_uri, m);
                         index.authoritative_domains.insert(domain_name);
                     }
                     IdentitySource::DomainIdentitySource { domain_name, .. } => {
                         index.by_otp_domain.insert(domain_name, m);
                     }
-                    IdentitySource::SocialIdentitySource { display_name, social_identity_source_type } => {
-                        index.by_social.insert((social_identity_source_type, text::fold(&display_name)), m);
+                    IdentitySource::SocialIdentitySource {
+                        display_name,
+                        social_identity_source_type,
+                    } => {
+                        index
+                            .by_social
+                            .insert((social_identity_source_type, text::fold(&display_name)), m);
                     }
                 }
             }
@@ -95,7 +121,9 @@ impl OrganizationIndex {
     /// The organization `principal` belongs to, if any.
     pub fn match_principal(&self, principal: &SignInPath) -> Option<OrganizationMatch> {
         match principal {
-            SignInPath::Tenant { tenant_id, .. } => self.by_tenant.get(&tenant_id.to_ascii_lowercase()).copied(),
+            SignInPath::Tenant { tenant_id, .. } => {
+                self.by_tenant.get(&tenant_id.to_ascii_lowercase()).copied()
+            }
             SignInPath::Federated { issuer, .. } => self.by_issuer.get(issuer).copied(),
             SignInPath::EmailOneTimePasscode { email } => {
                 let domain = DomainName::of_email(email)?;
@@ -104,9 +132,13 @@ impl OrganizationIndex {
                 }
                 self.by_otp_domain.get(&domain).copied()
             }
-            SignInPath::Social { provider, email, .. } => {
+            SignInPath::Social {
+                provider, email, ..
+            } => {
                 let domain = DomainName::of_email(email.as_deref()?)?;
-                self.by_social.get(&(*provider, domain.as_str().to_owned())).copied()
+                self.by_social
+                    .get(&(*provider, domain.as_str().to_owned()))
+                    .copied()
             }
             SignInPath::ConsumerAccount { .. } | SignInPath::Local { .. } => None,
         }
@@ -137,12 +169,18 @@ mod tests {
                 OrganizationEntry {
                     id: id(1),
                     state: Configured,
-                    identity_sources: vec![IdentitySource::AzureActiveDirectoryTenant { tenant_id: PARTNER_TENANT.into(), display_name: "Partner".into() }],
+                    identity_sources: vec![IdentitySource::AzureActiveDirectoryTenant {
+                        tenant_id: PARTNER_TENANT.into(),
+                        display_name: "Partner".into(),
+                    }],
                 },
                 OrganizationEntry {
                     id: id(2),
                     state: Configured,
-                    identity_sources: vec![IdentitySource::DomainIdentitySource { domain_name: d("contoso.com"), display_name: "contoso.com".into() }],
+                    identity_sources: vec![IdentitySource::DomainIdentitySource {
+                        domain_name: d("contoso.com"),
+                        display_name: "contoso.com".into(),
+                    }],
                 },
                 OrganizationEntry {
                     id: id(3),
@@ -167,42 +205,137 @@ mod tests {
     }
 
     fn otp(email: &str) -> SignInPath {
-        SignInPath::EmailOneTimePasscode { email: email.into() }
+        SignInPath::EmailOneTimePasscode {
+            email: email.into(),
+        }
     }
 
     #[test]
     fn security_bar_2_2_table() {
         let idx = index();
         let cases: Vec<(&str, SignInPath, Option<u128>)> = vec![
-            ("tenant sign-in matches its tenant org", SignInPath::Tenant { tenant_id: PARTNER_TENANT.into(), object_id: "o1".into() }, Some(1)),
-            ("tenant id compared case-insensitively", SignInPath::Tenant { tenant_id: PARTNER_TENANT.to_uppercase(), object_id: "o1".into() }, Some(1)),
-            ("another tenant does not match", SignInPath::Tenant { tenant_id: OTHER_TENANT.into(), object_id: "o1".into() }, None),
-            ("OTP with a tenant org's domain is not that tenant", otp("user@partner.com"), None),
             (
-                "social account with a tenant org's domain is not that tenant",
-                SignInPath::Social { provider: SocialIdentitySourceType::Facebook, subject: "s".into(), email: Some("user@partner.com".into()) },
+                "tenant sign-in matches its tenant org",
+                SignInPath::Tenant {
+                    tenant_id: PARTNER_TENANT.into(),
+                    object_id: "o1".into(),
+                },
+                Some(1),
+            ),
+            (
+                "tenant id compared case-insensitively",
+                SignInPath::Tenant {
+                    tenant_id: PARTNER_TENANT.to_uppercase(),
+                    object_id: "o1".into(),
+                },
+                Some(1),
+            ),
+            (
+                "another tenant does not match",
+                SignInPath::Tenant {
+                    tenant_id: OTHER_TENANT.into(),
+                    object_id: "o1".into(),
+                },
                 None,
             ),
-            ("consumer account never matches", SignInPath::ConsumerAccount { subject: "msa".into() }, None),
-            ("OTP matches the domain org, case-folded", otp("user@CONTOSO.com"), Some(2)),
-            ("subdomain does not match", otp("user@sub.contoso.com"), None),
-            ("look-alike suffix does not match", otp("user@contoso.com.evil.tld"), None),
-            ("look-alike prefix does not match", otp("user@evilcontoso.com"), None),
+            (
+                "OTP with a tenant org's domain is not that tenant",
+                otp("user@partner.com"),
+                None,
+            ),
+            (
+                "social account with a tenant org's domain is not that tenant",
+                SignInPath::Social {
+                    provider: SocialIdentitySourceType::Facebook,
+                    subject: "s".into(),
+                    email: Some("user@partner.com".into()),
+                },
+                None,
+            ),
+            (
+                "consumer account never matches",
+                SignInPath::ConsumerAccount {
+                    subject: "msa".into(),
+                },
+                None,
+            ),
+            (
+                "OTP matches the domain org, case-folded",
+                otp("user@CONTOSO.com"),
+                Some(2),
+            ),
+            (
+                "subdomain does not match",
+                otp("user@sub.contoso.com"),
+                None,
+            ),
+            (
+                "look-alike suffix does not match",
+                otp("user@contoso.com.evil.tld"),
+                None,
+            ),
+            (
+                "look-alike prefix does not match",
+                otp("user@evilcontoso.com"),
+                None,
+            ),
             ("malformed address does not match", otp("contoso.com"), None),
-            ("federated issuer matches exactly", SignInPath::Federated { issuer: "https://idp.fabrikam.com/".into(), subject: "s".into() }, Some(3)),
-            ("federated issuer without trailing slash differs", SignInPath::Federated { issuer: "https://idp.fabrikam.com".into(), subject: "s".into() }, None),
-            ("OTP with a federated org's domain does not match", otp("user@fabrikam.com"), None),
+            (
+                "federated issuer matches exactly",
+                SignInPath::Federated {
+                    issuer: "https://idp.fabrikam.com/".into(),
+                    subject: "s".into(),
+                },
+                Some(3),
+            ),
+            (
+                "federated issuer without trailing slash differs",
+                SignInPath::Federated {
+                    issuer: "https://idp.fabrikam.com".into(),
+                    subject: "s".into(),
+                },
+                None,
+            ),
+            (
+                "OTP with a federated org's domain does not match",
+                otp("user@fabrikam.com"),
+                None,
+            ),
             (
                 "social matches its provider and domain",
-                SignInPath::Social { provider: SocialIdentitySourceType::Facebook, subject: "s".into(), email: Some("x@Example.org".into()) },
+                SignInPath::Social {
+                    provider: SocialIdentitySourceType::Facebook,
+                    subject: "s".into(),
+                    email: Some("x@Example.org".into()),
+                },
                 Some(4),
             ),
-            ("social without an email does not match", SignInPath::Social { provider: SocialIdentitySourceType::Facebook, subject: "s".into(), email: None }, None),
-            ("OTP for a social org's domain does not match it", otp("x@example.org"), None),
-            ("local accounts are not partners", SignInPath::Local { user_id: id(9) }, None),
+            (
+                "social without an email does not match",
+                SignInPath::Social {
+                    provider: SocialIdentitySourceType::Facebook,
+                    subject: "s".into(),
+                    email: None,
+                },
+                None,
+            ),
+            (
+                "OTP for a social org's domain does not match it",
+                otp("x@example.org"),
+                None,
+            ),
+            (
+                "local accounts are not partners",
+                SignInPath::Local { user_id: id(9) },
+                None,
+            ),
         ];
         for (name, principal, expected) in cases {
-            assert_eq!(idx.match_principal(&principal).map(|m| m.organization_id), expected.map(id), "{name}");
+            assert_eq!(
+                idx.match_principal(&principal).map(|m| m.organization_id),
+                expected.map(id),
+                "{name}"
+            );
         }
     }
 
@@ -210,7 +343,11 @@ mod tests {
     fn proposed_orgs_match_but_are_out_of_all_configured_scope() {
         let idx = index();
         let m = idx
-            .match_principal(&SignInPath::Social { provider: SocialIdentitySourceType::Facebook, subject: "s".into(), email: Some("x@example.org".into()) })
+            .match_principal(&SignInPath::Social {
+                provider: SocialIdentitySourceType::Facebook,
+                subject: "s".into(),
+                email: Some("x@example.org".into()),
+            })
             .unwrap();
         assert_eq!(m.state, Proposed);
         assert!(!m.state.in_all_configured_scope());
@@ -222,7 +359,15 @@ mod tests {
         // domain-source org for exactly that domain; social and tenant paths never match a
         // domain-source org, and email never leads to a tenant or federated org.
         let idx = index();
-        let domains = ["contoso.com", "partner.com", "fabrikam.com", "example.org", "sub.contoso.com", "contoso.co", "CONTOSO.COM"];
+        let domains = [
+            "contoso.com",
+            "partner.com",
+            "fabrikam.com",
+            "example.org",
+            "sub.contoso.com",
+            "contoso.co",
+            "CONTOSO.COM",
+        ];
         let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
         for _ in 0..5_000 {
             seed ^= seed << 13;
@@ -234,7 +379,11 @@ mod tests {
                 assert_eq!(m.organization_id, id(2));
                 assert_eq!(dom.to_ascii_lowercase(), "contoso.com");
             }
-            let social = SignInPath::Social { provider: SocialIdentitySourceType::Facebook, subject: "s".into(), email: Some(email.clone()) };
+            let social = SignInPath::Social {
+                provider: SocialIdentitySourceType::Facebook,
+                subject: "s".into(),
+                email: Some(email.clone()),
+            };
             if let Some(m) = idx.match_principal(&social) {
                 assert_eq!(m.organization_id, id(4));
             }

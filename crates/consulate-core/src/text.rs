@@ -12,7 +12,10 @@ pub const MAX_DESCRIPTION: usize = 1024;
 pub fn display_name(target: &str, value: &str) -> DomainResult<String> {
     let v = value.trim();
     if v.is_empty() {
-        return Err(DomainError::invalid(target, format!("{target} is required and must not be blank")));
+        return Err(DomainError::invalid(
+            target,
+            format!("{target} is required and must not be blank"),
+        ));
     }
     bounded(target, v, MAX_DISPLAY_NAME)
 }
@@ -25,10 +28,18 @@ pub fn description(target: &str, value: &str) -> DomainResult<String> {
 fn bounded(target: &str, v: &str, max: usize) -> DomainResult<String> {
     let n = v.chars().count();
     if n > max {
-        return Err(DomainError::invalid(target, format!("{target} is {n} characters long; at most {max} are allowed")));
+        return Err(DomainError::invalid(
+            target,
+            format!("{target} is {n} characters long; at most {max} are allowed"),
+        ));
     }
-    if v.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
-        return Err(DomainError::invalid(target, format!("{target} must not contain control characters")));
+    if v.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+    {
+        return Err(DomainError::invalid(
+            target,
+            format!("{target} must not contain control characters"),
+        ));
     }
     Ok(v.to_owned())
 }
@@ -44,7 +55,10 @@ mod tests {
 
     #[test]
     fn display_names_are_trimmed_bounded_and_clean() {
-        assert_eq!(display_name("displayName", "  Contoso ").unwrap(), "Contoso");
+        assert_eq!(
+            display_name("displayName", "  Contoso ").unwrap(),
+            "Contoso"
+        );
         assert!(display_name("displayName", "   ").is_err());
         assert!(display_name("displayName", &"x".repeat(257)).is_err());
         assert!(display_name("displayName", &"é".repeat(256)).is_ok());

@@ -26,8 +26,14 @@ pub enum ChainStatus {
 }
 
 impl Store {
-    pub async fn list_audit_events(&self, filter: Option<&Filter<AuditField>>, top: u32, before: Option<i64>) -> StoreResult<AuditPage> {
-        let mut sql = Sql::dynamic("SELECT a.sequence, a.canonical FROM audit_events a WHERE 1 = 1".into());
+    pub async fn list_audit_events(
+        &self,
+        filter: Option<&Filter<AuditField>>,
+        top: u32,
+        before: Option<i64>,
+    ) -> StoreResult<AuditPage> {
+        let mut sql =
+            Sql::dynamic("SELECT a.sequence, a.canonical FROM audit_events a WHERE 1 = 1".into());
         if let Some(f) = filter {
             sql.push(" AND ");
             push_filter(&mut sql, f)?;
@@ -44,7 +50,8 @@ impl Store {
             .iter()
             .map(|r| {
                 let c = r.text("canonical")?;
-                let e: AuditEvent = serde_json::from_str(&c).map_err(|e| StoreError::Corrupt(format!("audit event does not parse: {e}")))?;
+                let e: AuditEvent = serde_json::from_str(&c)
+                    .map_err(|e| StoreError::Corrupt(format!("audit event does not parse: {e}")))?;
                 Ok((r.int("sequence")?, e))
             })
             .collect::<StoreResult<Vec<_>>>()?;
@@ -54,13 +61,22 @@ impl Store {
         } else {
             None
         };
-        Ok(AuditPage { events, next_before })
+        Ok(AuditPage {
+            events,
+            next_before,
+        })
     }
 
     /// One audit event by id.
     pub async fn audit_event(&self, id: &str) -> StoreResult<Option<AuditEvent>> {
-        let row = self.fetch_optional(&Sql::new("SELECT canonical FROM audit_events WHERE id = $1").bind(id)).await?;
-        row.map(|r| serde_json::from_str(&r.text("canonical")?).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()
+        let row = self
+            .fetch_optional(&Sql::new("SELECT canonical FROM audit_events WHERE id = $1").bind(id))
+            .await?;
+        row.map(|r| {
+            serde_json::from_str(&r.text("canonical")?)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))
+        })
+        .transpose()
     }
 
     /// Walks the whole chain in batches and checks every link and the stored head.
@@ -75,7 +91,14 @@ impl Store {
             }
             let batch: Vec<ChainedEvent> = rows
                 .iter()
-                .map(|r| Ok(ChainedEvent { sequence: r.int("sequence")?, prev_hash: r.text("prev_hash")?, hash: r.text("hash")?, canonical: r.text("canonical")? }))
+                .map(|r| {
+                    Ok(ChainedEvent {
+                        sequence: r.int("sequence")?,
+                        prev_hash: r.text("prev_hash")?,
+                        hash: r.text("hash")?,
+                        canonical: r.text("canonical")?,
+                    })
+                })
                 .collect::<StoreResult<_>>()?;
             match verify_chain(state.clone(), &batch) {
                 Ok(next) => state = next,
@@ -83,18 +106,33 @@ impl Store {
             }
         }
         let head = self
-            .fetch_optional(&Sql::new("SELECT sequence, hash FROM audit_chain_head WHERE id = 1"))
+            .fetch_optional(&Sql::new(
+                "SELECT sequence, hash FROM audit_chain_head WHERE id = 1",
+            ))
             .await?
             .ok_or_else(|| StoreError::Corrupt("audit chain head is missing".into()))?;
         let (head_seq, head_hash) = (head.int("sequence")?, head.text("hash")?);
         if head_seq != state.0 || head_hash != state.1 {
-            return Ok(ChainStatus::HeadMismatch { chain_end: state.0, head_sequence: head_seq });
+            return Ok(ChainStatus::HeadMismatch {
+                chain_end: state.0,
+                head_sequence: head_seq,
+            });
         }
-        Ok(ChainStatus::Intact { events: state.0, head_hash: state.1 })
+        Ok(ChainStatus::Intact {
+            events: state.0,
+            head_hash: state.1,
+        })
     }
 
     /// Pending outbox rows (for the queue-depth metric).
     pub async fn outbox_depth(&self) -> StoreResult<i64> {
-        Ok(self.fetch_optional(&Sql::new("SELECT COUNT(*) AS n FROM outbox WHERE done_at IS NULL")).await?.map(|r| r.int("n")).transpose()?.unwrap_or(0))
+        Ok(self
+            .fetch_optional(&Sql::new(
+                "SELECT COUNT(*) AS n FROM outbox WHERE done_at IS NULL",
+            ))
+            .await?
+            .map(|r| r.int("n"))
+            .transpose()?
+            .unwrap_or(0))
     }
 }

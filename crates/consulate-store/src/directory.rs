@@ -24,7 +24,8 @@ fn user_from_row(r: &Row, identities: Vec<ObjectIdentity>) -> StoreResult<User> 
         surname: r.opt_text("surname")?,
         mail: r.opt_text("mail")?,
         user_principal_name: r.text("user_principal_name")?,
-        user_type: UserType::parse(&r.text("user_type")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        user_type: UserType::parse(&r.text("user_type")?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         account_enabled: r.boolean("account_enabled")?,
         identities,
         creation_type: r.opt_text("creation_type")?,
@@ -56,19 +57,31 @@ fn identities_query(ids: &[Uuid]) -> Sql {
 fn users_with_identities(rows: &[Row], ident_rows: Vec<Row>) -> StoreResult<Vec<User>> {
     let mut by_user: HashMap<Uuid, Vec<ObjectIdentity>> = HashMap::new();
     for r in ident_rows {
-        by_user.entry(r.uuid("user_id")?).or_default().push(ObjectIdentity {
-            sign_in_type: r.text("sign_in_type")?,
-            issuer: r.text("issuer")?,
-            issuer_assigned_id: r.text("issuer_assigned_id")?,
-        });
+        by_user
+            .entry(r.uuid("user_id")?)
+            .or_default()
+            .push(ObjectIdentity {
+                sign_in_type: r.text("sign_in_type")?,
+                issuer: r.text("issuer")?,
+                issuer_assigned_id: r.text("issuer_assigned_id")?,
+            });
     }
-    rows.iter().map(|r| user_from_row(r, by_user.remove(&r.uuid("id")?).unwrap_or_default())).collect()
+    rows.iter()
+        .map(|r| user_from_row(r, by_user.remove(&r.uuid("id")?).unwrap_or_default()))
+        .collect()
 }
 
 impl Store {
     async fn load_users(&self, rows: Vec<Row>) -> StoreResult<Vec<User>> {
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.uuid("id")).collect::<StoreResult<_>>()?;
-        let idents = if ids.is_empty() { Vec::new() } else { self.fetch_all(&identities_query(&ids)).await? };
+        let ids: Vec<Uuid> = rows
+            .iter()
+            .map(|r| r.uuid("id"))
+            .collect::<StoreResult<_>>()?;
+        let idents = if ids.is_empty() {
+            Vec::new()
+        } else {
+            self.fetch_all(&identities_query(&ids)).await?
+        };
         users_with_identities(&rows, idents)
     }
 
@@ -93,21 +106,49 @@ impl Store {
     }
 
     pub async fn list_users(&self, q: &ListQuery<UserField>) -> StoreResult<Page<User>> {
-        let src = ListSource { select: USER_COLUMNS, from: "users u", id: "u.id", name: "u.display_name_fold", scope: None };
+        let src = ListSource {
+            select: USER_COLUMNS,
+            from: "users u",
+            id: "u.id",
+            name: "u.display_name_fold",
+            scope: None,
+        };
         let (page_sql, count_sql) = list::build(&src, q)?;
         let rows = self.fetch_all(&page_sql).await?;
         let count = match count_sql {
-            Some(c) => Some(self.fetch_optional(&c).await?.map(|r| r.int("n")).transpose()?.unwrap_or(0)),
+            Some(c) => Some(
+                self.fetch_optional(&c)
+                    .await?
+                    .map(|r| r.int("n"))
+                    .transpose()?
+                    .unwrap_or(0),
+            ),
             None => None,
         };
         let users = self.load_users(rows).await?;
-        Ok(list::finish(users, q.top, q.order, |u| (fold(&u.display_name), u.id.to_string()), count))
+        Ok(list::finish(
+            users,
+            q.top,
+            q.order,
+            |u| (fold(&u.display_name), u.id.to_string()),
+            count,
+        ))
     }
 
     /// The directory roles a user holds.
     pub async fn user_roles(&self, id: Uuid) -> StoreResult<BTreeSet<DirectoryRole>> {
-        let rows = self.fetch_all(&Sql::new("SELECT role FROM directory_role_assignments WHERE user_id = $1").bind(id)).await?;
-        rows.iter().map(|r| DirectoryRole::parse(&r.text("role")?).map_err(|e| StoreError::Corrupt(e.to_string()))).collect()
+        let rows = self
+            .fetch_all(
+                &Sql::new("SELECT role FROM directory_role_assignments WHERE user_id = $1")
+                    .bind(id),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                DirectoryRole::parse(&r.text("role")?)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect()
     }
 
     pub async fn group(&self, id: Uuid) -> StoreResult<Group> {
@@ -119,19 +160,44 @@ impl Store {
     }
 
     pub async fn list_groups(&self, q: &ListQuery<GroupField>) -> StoreResult<Page<Group>> {
-        let src = ListSource { select: GROUP_COLUMNS, from: "groups g", id: "g.id", name: "g.display_name_fold", scope: None };
+        let src = ListSource {
+            select: GROUP_COLUMNS,
+            from: "groups g",
+            id: "g.id",
+            name: "g.display_name_fold",
+            scope: None,
+        };
         let (page_sql, count_sql) = list::build(&src, q)?;
         let rows = self.fetch_all(&page_sql).await?;
         let count = match count_sql {
-            Some(c) => Some(self.fetch_optional(&c).await?.map(|r| r.int("n")).transpose()?.unwrap_or(0)),
+            Some(c) => Some(
+                self.fetch_optional(&c)
+                    .await?
+                    .map(|r| r.int("n"))
+                    .transpose()?
+                    .unwrap_or(0),
+            ),
             None => None,
         };
-        let groups = rows.iter().map(group_from_row).collect::<StoreResult<Vec<_>>>()?;
-        Ok(list::finish(groups, q.top, q.order, |g| (fold(&g.display_name), g.id.to_string()), count))
+        let groups = rows
+            .iter()
+            .map(group_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(list::finish(
+            groups,
+            q.top,
+            q.order,
+            |g| (fold(&g.display_name), g.id.to_string()),
+            count,
+        ))
     }
 
     /// A page of a group's member users.
-    pub async fn group_members(&self, group: Uuid, q: &ListQuery<UserField>) -> StoreResult<Page<User>> {
+    pub async fn group_members(
+        &self,
+        group: Uuid,
+        q: &ListQuery<UserField>,
+    ) -> StoreResult<Page<User>> {
         let src = ListSource {
             select: USER_COLUMNS,
             from: "users u JOIN group_members m ON m.user_id = u.id",
@@ -142,11 +208,23 @@ impl Store {
         let (page_sql, count_sql) = list::build(&src, q)?;
         let rows = self.fetch_all(&page_sql).await?;
         let count = match count_sql {
-            Some(c) => Some(self.fetch_optional(&c).await?.map(|r| r.int("n")).transpose()?.unwrap_or(0)),
+            Some(c) => Some(
+                self.fetch_optional(&c)
+                    .await?
+                    .map(|r| r.int("n"))
+                    .transpose()?
+                    .unwrap_or(0),
+            ),
             None => None,
         };
         let users = self.load_users(rows).await?;
-        Ok(list::finish(users, q.top, q.order, |u| (fold(&u.display_name), u.id.to_string()), count))
+        Ok(list::finish(
+            users,
+            q.top,
+            q.order,
+            |u| (fold(&u.display_name), u.id.to_string()),
+            count,
+        ))
     }
 
     /// Users and groups by id, for sponsor lists (missing ids are skipped).
@@ -154,7 +232,9 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::dynamic(format!("SELECT {USER_COLUMNS} FROM users u WHERE u.id IN ("));
+        let mut sql = Sql::dynamic(format!(
+            "SELECT {USER_COLUMNS} FROM users u WHERE u.id IN ("
+        ));
         let ps: Vec<String> = ids.iter().map(|id| sql.placeholder(*id)).collect();
         sql.push(&ps.join(", "));
         sql.push(") ORDER BY u.id");
@@ -166,11 +246,17 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut sql = Sql::dynamic(format!("SELECT {GROUP_COLUMNS} FROM groups g WHERE g.id IN ("));
+        let mut sql = Sql::dynamic(format!(
+            "SELECT {GROUP_COLUMNS} FROM groups g WHERE g.id IN ("
+        ));
         let ps: Vec<String> = ids.iter().map(|id| sql.placeholder(*id)).collect();
         sql.push(&ps.join(", "));
         sql.push(") ORDER BY g.id");
-        self.fetch_all(&sql).await?.iter().map(group_from_row).collect()
+        self.fetch_all(&sql)
+            .await?
+            .iter()
+            .map(group_from_row)
+            .collect()
     }
 }
 
@@ -193,7 +279,8 @@ impl WriteTx {
     }
 
     async fn write_identities(&mut self, user: &User) -> StoreResult<()> {
-        self.execute(&Sql::new("DELETE FROM user_identities WHERE user_id = $1").bind(user.id)).await?;
+        self.execute(&Sql::new("DELETE FROM user_identities WHERE user_id = $1").bind(user.id))
+            .await?;
         for (pos, i) in user.identities.iter().enumerate() {
             self.execute(
                 &Sql::new("INSERT INTO user_identities (user_id, position, sign_in_type, issuer, issuer_fold, issuer_assigned_id) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -248,7 +335,12 @@ impl WriteTx {
         self.write_identities(u).await
     }
 
-    pub async fn update_user(&mut self, u: &User, at: jiff::Timestamp, identities_changed: bool) -> StoreResult<()> {
+    pub async fn update_user(
+        &mut self,
+        u: &User,
+        at: jiff::Timestamp,
+        identities_changed: bool,
+    ) -> StoreResult<()> {
         let n = self
             .execute(
                 &Sql::new(
@@ -289,13 +381,22 @@ impl WriteTx {
 
     /// Deletes a user; memberships, sponsorships, role assignments and tokens go with it.
     pub async fn delete_user(&mut self, id: Uuid) -> StoreResult<()> {
-        if self.execute(&Sql::new("DELETE FROM users WHERE id = $1").bind(id)).await? != 1 {
+        if self
+            .execute(&Sql::new("DELETE FROM users WHERE id = $1").bind(id))
+            .await?
+            != 1
+        {
             return Err(DomainError::not_found(ObjectKind::User, id.to_string()).into());
         }
         Ok(())
     }
 
-    pub async fn assign_role(&mut self, user: Uuid, role: DirectoryRole, at: jiff::Timestamp) -> StoreResult<bool> {
+    pub async fn assign_role(
+        &mut self,
+        user: Uuid,
+        role: DirectoryRole,
+        at: jiff::Timestamp,
+    ) -> StoreResult<bool> {
         let exists = self
             .fetch_optional(&Sql::new("SELECT 1 AS one FROM directory_role_assignments WHERE user_id = $1 AND role = $2").bind(user).bind(role.key()))
             .await?;
@@ -350,23 +451,55 @@ impl WriteTx {
     }
 
     pub async fn delete_group(&mut self, id: Uuid) -> StoreResult<()> {
-        if self.execute(&Sql::new("DELETE FROM groups WHERE id = $1").bind(id)).await? != 1 {
+        if self
+            .execute(&Sql::new("DELETE FROM groups WHERE id = $1").bind(id))
+            .await?
+            != 1
+        {
             return Err(DomainError::not_found(ObjectKind::Group, id.to_string()).into());
         }
         Ok(())
     }
 
     /// Adds a member; false if already a member.
-    pub async fn add_group_member(&mut self, group: Uuid, user: Uuid, at: jiff::Timestamp) -> StoreResult<bool> {
-        let exists = self.fetch_optional(&Sql::new("SELECT 1 AS one FROM group_members WHERE group_id = $1 AND user_id = $2").bind(group).bind(user)).await?;
+    pub async fn add_group_member(
+        &mut self,
+        group: Uuid,
+        user: Uuid,
+        at: jiff::Timestamp,
+    ) -> StoreResult<bool> {
+        let exists = self
+            .fetch_optional(
+                &Sql::new(
+                    "SELECT 1 AS one FROM group_members WHERE group_id = $1 AND user_id = $2",
+                )
+                .bind(group)
+                .bind(user),
+            )
+            .await?;
         if exists.is_some() {
             return Ok(false);
         }
-        self.execute(&Sql::new("INSERT INTO group_members (group_id, user_id, created_at) VALUES ($1, $2, $3)").bind(group).bind(user).bind(micros(at))).await?;
+        self.execute(
+            &Sql::new(
+                "INSERT INTO group_members (group_id, user_id, created_at) VALUES ($1, $2, $3)",
+            )
+            .bind(group)
+            .bind(user)
+            .bind(micros(at)),
+        )
+        .await?;
         Ok(true)
     }
 
     pub async fn remove_group_member(&mut self, group: Uuid, user: Uuid) -> StoreResult<bool> {
-        Ok(self.execute(&Sql::new("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2").bind(group).bind(user)).await? == 1)
+        Ok(self
+            .execute(
+                &Sql::new("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
+                    .bind(group)
+                    .bind(user),
+            )
+            .await?
+            == 1)
     }
 }

@@ -5,7 +5,9 @@
 use crate::sql::{Sql, like_escape, micros};
 use crate::{StoreError, StoreResult};
 use consulate_core::DomainError;
-use consulate_core::filter::{AuditField, Compare, Filter, GroupField, OrganizationField, TextMatch, UserField, Value};
+use consulate_core::filter::{
+    AuditField, Compare, Filter, GroupField, OrganizationField, TextMatch, UserField, Value,
+};
 
 /// How a column stores its values, which decides how literals are bound and compared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,9 +63,9 @@ impl FieldMap for OrganizationField {
     }
     fn collection(self) -> Option<&'static str> {
         match self {
-            OrganizationField::IdentitySources => {
-                Some("EXISTS (SELECT 1 FROM connected_organization_identity_sources s WHERE s.organization_id = o.id AND (")
-            }
+            OrganizationField::IdentitySources => Some(
+                "EXISTS (SELECT 1 FROM connected_organization_identity_sources s WHERE s.organization_id = o.id AND (",
+            ),
             _ => None,
         }
     }
@@ -91,7 +93,9 @@ impl FieldMap for UserField {
     }
     fn collection(self) -> Option<&'static str> {
         match self {
-            UserField::Identities => Some("EXISTS (SELECT 1 FROM user_identities i WHERE i.user_id = u.id AND ("),
+            UserField::Identities => {
+                Some("EXISTS (SELECT 1 FROM user_identities i WHERE i.user_id = u.id AND (")
+            }
             _ => None,
         }
     }
@@ -125,13 +129,21 @@ impl FieldMap for AuditField {
             Result => col("a.result", Text),
             TargetResources => None,
             TargetResourceId => col("t.target_id", Folded),
-            InitiatedByUserId => col("(CASE WHEN a.initiator_kind = 'user' THEN a.initiator_id END)", Folded),
-            InitiatedByAppId => col("(CASE WHEN a.initiator_kind = 'app' THEN a.initiator_id END)", Folded),
+            InitiatedByUserId => col(
+                "(CASE WHEN a.initiator_kind = 'user' THEN a.initiator_id END)",
+                Folded,
+            ),
+            InitiatedByAppId => col(
+                "(CASE WHEN a.initiator_kind = 'app' THEN a.initiator_id END)",
+                Folded,
+            ),
         }
     }
     fn collection(self) -> Option<&'static str> {
         match self {
-            AuditField::TargetResources => Some("EXISTS (SELECT 1 FROM audit_event_targets t WHERE t.sequence = a.sequence AND ("),
+            AuditField::TargetResources => Some(
+                "EXISTS (SELECT 1 FROM audit_event_targets t WHERE t.sequence = a.sequence AND (",
+            ),
             _ => None,
         }
     }
@@ -142,7 +154,11 @@ fn invalid(message: String) -> StoreError {
 }
 
 fn column_of<F: FieldMap>(field: F) -> StoreResult<Column> {
-    field.column().ok_or_else(|| invalid(format!("{field:?} is a collection; use any() to filter on it")))
+    field.column().ok_or_else(|| {
+        invalid(format!(
+            "{field:?} is a collection; use any() to filter on it"
+        ))
+    })
 }
 
 fn lhs(c: Column) -> String {
@@ -158,7 +174,11 @@ fn bind_value(sql: &mut Sql, c: Column, v: &Value) -> StoreResult<String> {
         (ColKind::Int, Value::Int(i)) => sql.placeholder(*i),
         (ColKind::Bool, Value::Bool(b)) => sql.placeholder(*b),
         (ColKind::Time, Value::Timestamp(t)) => sql.placeholder(micros(*t)),
-        (kind, v) => return Err(invalid(format!("{v:?} cannot be compared with a {kind:?} property"))),
+        (kind, v) => {
+            return Err(invalid(format!(
+                "{v:?} cannot be compared with a {kind:?} property"
+            )));
+        }
     })
 }
 
@@ -214,7 +234,11 @@ pub fn push_filter<F: FieldMap>(sql: &mut Sql, filter: &Filter<F>) -> StoreResul
             sql.push(&format!("{} IN ({})", lhs(c), ps.join(", ")));
         }
         Filter::And(a, b) | Filter::Or(a, b) => {
-            let op = if matches!(filter, Filter::And(..)) { " AND " } else { " OR " };
+            let op = if matches!(filter, Filter::And(..)) {
+                " AND "
+            } else {
+                " OR "
+            };
             sql.push("(");
             push_filter(sql, a)?;
             sql.push(op);
@@ -227,7 +251,9 @@ pub fn push_filter<F: FieldMap>(sql: &mut Sql, filter: &Filter<F>) -> StoreResul
             sql.push(")");
         }
         Filter::Any { collection, filter } => {
-            let open = collection.collection().ok_or_else(|| invalid(format!("{collection:?} is not a collection")))?;
+            let open = collection
+                .collection()
+                .ok_or_else(|| invalid(format!("{collection:?} is not a collection")))?;
             sql.push(open);
             push_filter(sql, filter)?;
             sql.push("))");
@@ -244,10 +270,18 @@ mod tests {
     #[test]
     fn translates_with_bound_values_only() {
         let f = Filter::And(
-            Box::new(Filter::Text { field: O::DisplayName, op: TextMatch::StartsWith, value: "Con%".into() }),
+            Box::new(Filter::Text {
+                field: O::DisplayName,
+                op: TextMatch::StartsWith,
+                value: "Con%".into(),
+            }),
             Box::new(Filter::Any {
                 collection: O::IdentitySources,
-                filter: Box::new(Filter::Compare { field: O::SourceDomainName, op: Compare::Eq, value: Value::String("Contoso.com".into()) }),
+                filter: Box::new(Filter::Compare {
+                    field: O::SourceDomainName,
+                    op: Compare::Eq,
+                    value: Value::String("Contoso.com".into()),
+                }),
             }),
         );
         let mut sql = Sql::dynamic(String::new());
@@ -256,14 +290,28 @@ mod tests {
             sql.text,
             "(o.display_name_fold LIKE $1 ESCAPE '\\' AND EXISTS (SELECT 1 FROM connected_organization_identity_sources s WHERE s.organization_id = o.id AND (s.domain_name = $2)))"
         );
-        assert_eq!(sql.args, vec![crate::sql::Arg::Text("con\\%%".into()), crate::sql::Arg::Text("contoso.com".into())]);
+        assert_eq!(
+            sql.args,
+            vec![
+                crate::sql::Arg::Text("con\\%%".into()),
+                crate::sql::Arg::Text("contoso.com".into())
+            ]
+        );
     }
 
     #[test]
     fn type_mismatches_are_invalid() {
-        let f: Filter<O> = Filter::Compare { field: O::CreatedDateTime, op: Compare::Eq, value: Value::String("x".into()) };
+        let f: Filter<O> = Filter::Compare {
+            field: O::CreatedDateTime,
+            op: Compare::Eq,
+            value: Value::String("x".into()),
+        };
         assert!(push_filter(&mut Sql::dynamic(String::new()), &f).is_err());
-        let f: Filter<O> = Filter::Compare { field: O::IdentitySources, op: Compare::Eq, value: Value::String("x".into()) };
+        let f: Filter<O> = Filter::Compare {
+            field: O::IdentitySources,
+            op: Compare::Eq,
+            value: Value::String("x".into()),
+        };
         assert!(push_filter(&mut Sql::dynamic(String::new()), &f).is_err());
     }
 }

@@ -12,11 +12,29 @@ use uuid::Uuid;
 
 fn provider_from_row(r: &Row, domains: Vec<DomainName>) -> StoreResult<KnownIdentityProvider> {
     let kind = match r.text("kind")?.as_str() {
-        "tenant" => ProviderKind::Tenant { tenant_id: r.opt_text("tenant_id")?.ok_or_else(|| StoreError::Corrupt("tenant provider without tenant id".into()))? },
-        "federation" => ProviderKind::Federation { issuer_uri: r.opt_text("issuer_uri")?.ok_or_else(|| StoreError::Corrupt("federation without issuer".into()))? },
-        other => return Err(StoreError::Corrupt(format!("unknown provider kind {other}"))),
+        "tenant" => ProviderKind::Tenant {
+            tenant_id: r
+                .opt_text("tenant_id")?
+                .ok_or_else(|| StoreError::Corrupt("tenant provider without tenant id".into()))?,
+        },
+        "federation" => ProviderKind::Federation {
+            issuer_uri: r
+                .opt_text("issuer_uri")?
+                .ok_or_else(|| StoreError::Corrupt("federation without issuer".into()))?,
+        },
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "unknown provider kind {other}"
+            )));
+        }
     };
-    Ok(KnownIdentityProvider { id: r.uuid("id")?, display_name: r.text("display_name")?, kind, domains, created_date_time: r.timestamp("created_at")? })
+    Ok(KnownIdentityProvider {
+        id: r.uuid("id")?,
+        display_name: r.text("display_name")?,
+        kind,
+        domains,
+        created_date_time: r.timestamp("created_at")?,
+    })
 }
 
 fn parse_domain(s: &str) -> StoreResult<DomainName> {
@@ -26,16 +44,27 @@ fn parse_domain(s: &str) -> StoreResult<DomainName> {
 impl Store {
     pub async fn identity_providers(&self) -> StoreResult<Vec<KnownIdentityProvider>> {
         let rows = self.fetch_all(&Sql::new("SELECT id, display_name, kind, tenant_id, issuer_uri, created_at FROM identity_providers ORDER BY display_name, id")).await?;
-        let domain_rows = self.fetch_all(&Sql::new("SELECT provider_id, domain FROM identity_provider_domains ORDER BY domain")).await?;
+        let domain_rows = self
+            .fetch_all(&Sql::new(
+                "SELECT provider_id, domain FROM identity_provider_domains ORDER BY domain",
+            ))
+            .await?;
         let mut by: HashMap<Uuid, Vec<DomainName>> = HashMap::new();
         for r in domain_rows {
-            by.entry(r.uuid("provider_id")?).or_default().push(parse_domain(&r.text("domain")?)?);
+            by.entry(r.uuid("provider_id")?)
+                .or_default()
+                .push(parse_domain(&r.text("domain")?)?);
         }
-        rows.iter().map(|r| provider_from_row(r, by.remove(&r.uuid("id")?).unwrap_or_default())).collect()
+        rows.iter()
+            .map(|r| provider_from_row(r, by.remove(&r.uuid("id")?).unwrap_or_default()))
+            .collect()
     }
 
     /// Who is authoritative for `domain`, if a known provider is.
-    pub async fn domain_authority(&self, domain: &DomainName) -> StoreResult<Option<DomainAuthority>> {
+    pub async fn domain_authority(
+        &self,
+        domain: &DomainName,
+    ) -> StoreResult<Option<DomainAuthority>> {
         let row = self
             .fetch_optional(
                 &Sql::new(
@@ -45,13 +74,18 @@ impl Store {
                 .bind(domain.as_str()),
             )
             .await?;
-        row.map(|r| provider_from_row(&r, Vec::new()).map(|p| p.authority())).transpose()
+        row.map(|r| provider_from_row(&r, Vec::new()).map(|p| p.authority()))
+            .transpose()
     }
 
     /// Every domain a known provider is authoritative for.
     pub async fn authoritative_domains(&self) -> StoreResult<Vec<DomainName>> {
-        let rows = self.fetch_all(&Sql::new("SELECT domain FROM identity_provider_domains")).await?;
-        rows.iter().map(|r| parse_domain(&r.text("domain")?)).collect()
+        let rows = self
+            .fetch_all(&Sql::new("SELECT domain FROM identity_provider_domains"))
+            .await?;
+        rows.iter()
+            .map(|r| parse_domain(&r.text("domain")?))
+            .collect()
     }
 }
 
@@ -59,7 +93,9 @@ impl WriteTx {
     pub async fn insert_identity_provider(&mut self, p: &KnownIdentityProvider) -> StoreResult<()> {
         let (kind, tenant_id, issuer) = match &p.kind {
             ProviderKind::Tenant { tenant_id } => ("tenant", Some(tenant_id.clone()), None),
-            ProviderKind::Federation { issuer_uri } => ("federation", None, Some(issuer_uri.clone())),
+            ProviderKind::Federation { issuer_uri } => {
+                ("federation", None, Some(issuer_uri.clone()))
+            }
         };
         self.execute(
             &Sql::new("INSERT INTO identity_providers (id, display_name, kind, tenant_id, issuer_uri, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -77,16 +113,33 @@ impl WriteTx {
                 .fetch_optional(&Sql::new("SELECT p.display_name FROM identity_provider_domains d JOIN identity_providers p ON p.id = d.provider_id WHERE d.domain = $1").bind(d.as_str()))
                 .await?;
             if let Some(o) = owner {
-                return Err(DomainError::conflict(format!("the domain '{d}' is already claimed by identity provider '{}'", o.text("display_name")?)).into());
+                return Err(DomainError::conflict(format!(
+                    "the domain '{d}' is already claimed by identity provider '{}'",
+                    o.text("display_name")?
+                ))
+                .into());
             }
-            self.execute(&Sql::new("INSERT INTO identity_provider_domains (domain, provider_id) VALUES ($1, $2)").bind(d.as_str()).bind(p.id)).await?;
+            self.execute(
+                &Sql::new(
+                    "INSERT INTO identity_provider_domains (domain, provider_id) VALUES ($1, $2)",
+                )
+                .bind(d.as_str())
+                .bind(p.id),
+            )
+            .await?;
         }
         Ok(())
     }
 
     pub async fn delete_identity_provider(&mut self, id: Uuid) -> StoreResult<()> {
-        if self.execute(&Sql::new("DELETE FROM identity_providers WHERE id = $1").bind(id)).await? != 1 {
-            return Err(DomainError::not_found(ObjectKind::IdentityProvider, id.to_string()).into());
+        if self
+            .execute(&Sql::new("DELETE FROM identity_providers WHERE id = $1").bind(id))
+            .await?
+            != 1
+        {
+            return Err(
+                DomainError::not_found(ObjectKind::IdentityProvider, id.to_string()).into(),
+            );
         }
         Ok(())
     }

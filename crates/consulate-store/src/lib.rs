@@ -25,7 +25,9 @@ use consulate_core::audit::{AuditEvent, chain_hash};
 use sql::{Row, Sql, query};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{AssertSqlSafe, Connection as _};
 use std::borrow::Cow;
 use std::str::FromStr;
@@ -90,13 +92,21 @@ pub struct StoreOptions {
 
 impl StoreOptions {
     pub fn new(url: impl Into<String>) -> Self {
-        StoreOptions { url: url.into(), sqlite_sync: SqliteSync::Full, max_connections: 8, pg_schema: None }
+        StoreOptions {
+            url: url.into(),
+            sqlite_sync: SqliteSync::Full,
+            max_connections: 8,
+            pg_schema: None,
+        }
     }
 }
 
 #[derive(Clone, Debug)]
 enum Pools {
-    Sqlite { writer: SqlitePool, reader: SqlitePool },
+    Sqlite {
+        writer: SqlitePool,
+        reader: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
@@ -128,7 +138,13 @@ fn migrator(backend: Backend) -> Migrator {
                 Backend::Sqlite => m.sqlite,
                 Backend::Postgres => m.postgres,
             };
-            Migration::new(m.version, Cow::Borrowed(m.name), MigrationType::Simple, sqlx::SqlSafeStr::into_sql_str(sql), false)
+            Migration::new(
+                m.version,
+                Cow::Borrowed(m.name),
+                MigrationType::Simple,
+                sqlx::SqlSafeStr::into_sql_str(sql),
+                false,
+            )
         })
         .collect();
     let mut migrator = Migrator::with_migrations(migrations);
@@ -144,15 +160,26 @@ pub fn is_postgres_url(url: &str) -> bool {
 impl Store {
     /// Opens the database (creating a SQLite file if missing) and applies pending migrations.
     pub async fn open(options: &StoreOptions) -> StoreResult<Store> {
-        let store = if is_postgres_url(&options.url) { Self::open_postgres(options).await? } else { Self::open_sqlite(options).await? };
+        let store = if is_postgres_url(&options.url) {
+            Self::open_postgres(options).await?
+        } else {
+            Self::open_sqlite(options).await?
+        };
         store.migrate().await?;
         Ok(store)
     }
 
     async fn open_sqlite(options: &StoreOptions) -> StoreResult<Store> {
-        let path = options.url.strip_prefix("sqlite://").or_else(|| options.url.strip_prefix("sqlite:")).unwrap_or(&options.url);
+        let path = options
+            .url
+            .strip_prefix("sqlite://")
+            .or_else(|| options.url.strip_prefix("sqlite:"))
+            .unwrap_or(&options.url);
         if path.is_empty() || path.contains('?') || path == ":memory:" {
-            return Err(StoreError::Config(format!("'{}' is not a SQLite database file path", options.url)));
+            return Err(StoreError::Config(format!(
+                "'{}' is not a SQLite database file path",
+                options.url
+            )));
         }
         let sync = match options.sqlite_sync {
             SqliteSync::Full => SqliteSynchronous::Full,
@@ -177,17 +204,29 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(base.read_only(true))
             .await?;
-        Ok(Store { pools: Pools::Sqlite { writer, reader } })
+        Ok(Store {
+            pools: Pools::Sqlite { writer, reader },
+        })
     }
 
     async fn open_postgres(options: &StoreOptions) -> StoreResult<Store> {
         let mut opts = PgConnectOptions::from_str(&options.url)?;
         if let Some(schema) = &options.pg_schema {
-            if !schema.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') || schema.is_empty() {
-                return Err(StoreError::Config(format!("'{schema}' is not a valid schema name")));
+            if !schema
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+                || schema.is_empty()
+            {
+                return Err(StoreError::Config(format!(
+                    "'{schema}' is not a valid schema name"
+                )));
             }
             let mut conn = sqlx::PgConnection::connect_with(&opts).await?;
-            sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {schema}"))).execute(&mut conn).await?;
+            sqlx::query(AssertSqlSafe(format!(
+                "CREATE SCHEMA IF NOT EXISTS {schema}"
+            )))
+            .execute(&mut conn)
+            .await?;
             conn.close().await?;
             opts = opts.options([("search_path", schema.as_str())]);
         }
@@ -196,7 +235,9 @@ impl Store {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(opts)
             .await?;
-        Ok(Store { pools: Pools::Postgres(pool) })
+        Ok(Store {
+            pools: Pools::Postgres(pool),
+        })
     }
 
     /// Applies pending migrations (idempotent; safe with concurrent replicas).
@@ -217,13 +258,18 @@ impl Store {
 
     /// Checks the database answers (for readiness probes).
     pub async fn ping(&self) -> StoreResult<()> {
-        self.fetch_all(&Sql::new("SELECT 1 AS one")).await.map(|_| ())
+        self.fetch_all(&Sql::new("SELECT 1 AS one"))
+            .await
+            .map(|_| ())
     }
 
     /// (open connections, idle connections) across the store's pools.
     pub fn pool_stats(&self) -> (u32, u32) {
         match &self.pools {
-            Pools::Sqlite { writer, reader } => (writer.size() + reader.size(), (writer.num_idle() + reader.num_idle()) as u32),
+            Pools::Sqlite { writer, reader } => (
+                writer.size() + reader.size(),
+                (writer.num_idle() + reader.num_idle()) as u32,
+            ),
             Pools::Postgres(p) => (p.size(), p.num_idle() as u32),
         }
     }
@@ -242,15 +288,31 @@ impl Store {
     /// Runs a read statement on the read pool.
     pub async fn fetch_all(&self, sql: &Sql) -> StoreResult<Vec<Row>> {
         Ok(match &self.pools {
-            Pools::Sqlite { reader, .. } => query!(sqlx::Sqlite, sql).fetch_all(reader).await?.into_iter().map(Row::Sqlite).collect(),
-            Pools::Postgres(p) => query!(sqlx::Postgres, sql).fetch_all(p).await?.into_iter().map(Row::Postgres).collect(),
+            Pools::Sqlite { reader, .. } => query!(sqlx::Sqlite, sql)
+                .fetch_all(reader)
+                .await?
+                .into_iter()
+                .map(Row::Sqlite)
+                .collect(),
+            Pools::Postgres(p) => query!(sqlx::Postgres, sql)
+                .fetch_all(p)
+                .await?
+                .into_iter()
+                .map(Row::Postgres)
+                .collect(),
         })
     }
 
     pub async fn fetch_optional(&self, sql: &Sql) -> StoreResult<Option<Row>> {
         Ok(match &self.pools {
-            Pools::Sqlite { reader, .. } => query!(sqlx::Sqlite, sql).fetch_optional(reader).await?.map(Row::Sqlite),
-            Pools::Postgres(p) => query!(sqlx::Postgres, sql).fetch_optional(p).await?.map(Row::Postgres),
+            Pools::Sqlite { reader, .. } => query!(sqlx::Sqlite, sql)
+                .fetch_optional(reader)
+                .await?
+                .map(Row::Sqlite),
+            Pools::Postgres(p) => query!(sqlx::Postgres, sql)
+                .fetch_optional(p)
+                .await?
+                .map(Row::Postgres),
         })
     }
 
@@ -258,8 +320,14 @@ impl Store {
     /// transaction. Never use this for a state change.
     pub async fn execute_bookkeeping(&self, sql: &Sql) -> StoreResult<u64> {
         Ok(match &self.pools {
-            Pools::Sqlite { writer, .. } => query!(sqlx::Sqlite, sql).execute(writer).await?.rows_affected(),
-            Pools::Postgres(p) => query!(sqlx::Postgres, sql).execute(p).await?.rows_affected(),
+            Pools::Sqlite { writer, .. } => query!(sqlx::Sqlite, sql)
+                .execute(writer)
+                .await?
+                .rows_affected(),
+            Pools::Postgres(p) => query!(sqlx::Postgres, sql)
+                .execute(p)
+                .await?
+                .rows_affected(),
         })
     }
 
@@ -267,7 +335,9 @@ impl Store {
     pub async fn begin(&self) -> StoreResult<WriteTx> {
         Ok(WriteTx {
             inner: match &self.pools {
-                Pools::Sqlite { writer, .. } => TxInner::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
+                Pools::Sqlite { writer, .. } => {
+                    TxInner::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?)
+                }
                 Pools::Postgres(p) => TxInner::Postgres(p.begin().await?),
             },
         })
@@ -295,23 +365,45 @@ impl WriteTx {
 
     pub async fn fetch_all(&mut self, sql: &Sql) -> StoreResult<Vec<Row>> {
         Ok(match &mut self.inner {
-            TxInner::Sqlite(t) => query!(sqlx::Sqlite, sql).fetch_all(&mut **t).await?.into_iter().map(Row::Sqlite).collect(),
-            TxInner::Postgres(t) => query!(sqlx::Postgres, sql).fetch_all(&mut **t).await?.into_iter().map(Row::Postgres).collect(),
+            TxInner::Sqlite(t) => query!(sqlx::Sqlite, sql)
+                .fetch_all(&mut **t)
+                .await?
+                .into_iter()
+                .map(Row::Sqlite)
+                .collect(),
+            TxInner::Postgres(t) => query!(sqlx::Postgres, sql)
+                .fetch_all(&mut **t)
+                .await?
+                .into_iter()
+                .map(Row::Postgres)
+                .collect(),
         })
     }
 
     pub async fn fetch_optional(&mut self, sql: &Sql) -> StoreResult<Option<Row>> {
         Ok(match &mut self.inner {
-            TxInner::Sqlite(t) => query!(sqlx::Sqlite, sql).fetch_optional(&mut **t).await?.map(Row::Sqlite),
-            TxInner::Postgres(t) => query!(sqlx::Postgres, sql).fetch_optional(&mut **t).await?.map(Row::Postgres),
+            TxInner::Sqlite(t) => query!(sqlx::Sqlite, sql)
+                .fetch_optional(&mut **t)
+                .await?
+                .map(Row::Sqlite),
+            TxInner::Postgres(t) => query!(sqlx::Postgres, sql)
+                .fetch_optional(&mut **t)
+                .await?
+                .map(Row::Postgres),
         })
     }
 
     /// Executes a statement; returns the number of rows it affected.
     pub async fn execute(&mut self, sql: &Sql) -> StoreResult<u64> {
         Ok(match &mut self.inner {
-            TxInner::Sqlite(t) => query!(sqlx::Sqlite, sql).execute(&mut **t).await?.rows_affected(),
-            TxInner::Postgres(t) => query!(sqlx::Postgres, sql).execute(&mut **t).await?.rows_affected(),
+            TxInner::Sqlite(t) => query!(sqlx::Sqlite, sql)
+                .execute(&mut **t)
+                .await?
+                .rows_affected(),
+            TxInner::Postgres(t) => query!(sqlx::Postgres, sql)
+                .execute(&mut **t)
+                .await?
+                .rows_affected(),
         })
     }
 
@@ -319,7 +411,9 @@ impl WriteTx {
     /// state change is audited. The chain head is locked last, so writers never deadlock on it.
     pub async fn commit(mut self, events: &[AuditEvent]) -> StoreResult<()> {
         if events.is_empty() {
-            return Err(StoreError::Corrupt("a state change must commit with at least one audit event".into()));
+            return Err(StoreError::Corrupt(
+                "a state change must commit with at least one audit event".into(),
+            ));
         }
         self.append_audit(events).await?;
         match self.inner {
@@ -332,9 +426,14 @@ impl WriteTx {
     async fn append_audit(&mut self, events: &[AuditEvent]) -> StoreResult<()> {
         let head_sql = match self.backend() {
             Backend::Sqlite => Sql::new("SELECT sequence, hash FROM audit_chain_head WHERE id = 1"),
-            Backend::Postgres => Sql::new("SELECT sequence, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"),
+            Backend::Postgres => {
+                Sql::new("SELECT sequence, hash FROM audit_chain_head WHERE id = 1 FOR UPDATE")
+            }
         };
-        let head = self.fetch_optional(&head_sql).await?.ok_or_else(|| StoreError::Corrupt("audit chain head is missing".into()))?;
+        let head = self
+            .fetch_optional(&head_sql)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("audit chain head is missing".into()))?;
         let (mut seq, mut prev) = (head.int("sequence")?, head.text("hash")?);
         for e in events {
             let canonical = e.canonical();
@@ -363,11 +462,23 @@ impl WriteTx {
             targets.sort_unstable();
             targets.dedup();
             for t in targets {
-                self.execute(&Sql::new("INSERT INTO audit_event_targets (sequence, target_id) VALUES ($1, $2)").bind(seq).bind(t)).await?;
+                self.execute(
+                    &Sql::new(
+                        "INSERT INTO audit_event_targets (sequence, target_id) VALUES ($1, $2)",
+                    )
+                    .bind(seq)
+                    .bind(t),
+                )
+                .await?;
             }
             prev = hash;
         }
-        self.execute(&Sql::new("UPDATE audit_chain_head SET sequence = $1, hash = $2 WHERE id = 1").bind(seq).bind(prev)).await?;
+        self.execute(
+            &Sql::new("UPDATE audit_chain_head SET sequence = $1, hash = $2 WHERE id = 1")
+                .bind(seq)
+                .bind(prev),
+        )
+        .await?;
         Ok(())
     }
 }

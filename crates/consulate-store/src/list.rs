@@ -41,7 +41,14 @@ pub struct ListQuery<F> {
 
 impl<F> Default for ListQuery<F> {
     fn default() -> Self {
-        ListQuery { filter: None, search: None, order: Order::Created, top: 100, after: None, count: false }
+        ListQuery {
+            filter: None,
+            search: None,
+            order: Order::Created,
+            top: 100,
+            after: None,
+            count: false,
+        }
     }
 }
 
@@ -65,7 +72,10 @@ pub(crate) struct ListSource {
 
 /// Builds the page query (fetching `top + 1` rows to learn whether a next page exists) and,
 /// if asked, the count query.
-pub(crate) fn build<F: FieldMap>(src: &ListSource, q: &ListQuery<F>) -> StoreResult<(Sql, Option<Sql>)> {
+pub(crate) fn build<F: FieldMap>(
+    src: &ListSource,
+    q: &ListQuery<F>,
+) -> StoreResult<(Sql, Option<Sql>)> {
     let mut conditions = Sql::dynamic(String::new());
     let mut parts = 0;
     let and = |sql: &mut Sql, parts: &mut i32| {
@@ -112,18 +122,29 @@ pub(crate) fn build<F: FieldMap>(src: &ListSource, q: &ListQuery<F>) -> StoreRes
                 let k = page.placeholder(cur.key.clone());
                 let i = page.placeholder(cur.id.clone());
                 let op = if descending { "<" } else { ">" };
-                page.push(&format!("({n} {op} {k} OR ({n} = {k} AND {id} {op} {i}))", n = src.name, id = src.id));
+                page.push(&format!(
+                    "({n} {op} {k} OR ({n} = {k} AND {id} {op} {i}))",
+                    n = src.name,
+                    id = src.id
+                ));
             }
         }
     }
-    let where_clause = if parts > 0 { format!(" WHERE {}", page.text) } else { String::new() };
+    let where_clause = if parts > 0 {
+        format!(" WHERE {}", page.text)
+    } else {
+        String::new()
+    };
     let order = match q.order {
         Order::Created => format!("{} ASC", src.id),
         Order::DisplayName { descending: false } => format!("{} ASC, {} ASC", src.name, src.id),
         Order::DisplayName { descending: true } => format!("{} DESC, {} DESC", src.name, src.id),
     };
     let limit = i64::from(q.top.clamp(1, MAX_PAGE_SIZE)) + 1;
-    let mut sql = Sql::dynamic(format!("SELECT {} FROM {}{where_clause} ORDER BY {order}", src.select, src.from));
+    let mut sql = Sql::dynamic(format!(
+        "SELECT {} FROM {}{where_clause} ORDER BY {order}",
+        src.select, src.from
+    ));
     sql.args = page.args;
     let lp = sql.placeholder(limit);
     sql.push(&format!(" LIMIT {lp}"));
@@ -131,13 +152,26 @@ pub(crate) fn build<F: FieldMap>(src: &ListSource, q: &ListQuery<F>) -> StoreRes
 }
 
 /// Trims the extra row and computes the cursor for the next page.
-pub(crate) fn finish<T>(mut items: Vec<T>, q_top: u32, order: Order, key: impl Fn(&T) -> (String, String), count: Option<i64>) -> Page<T> {
+pub(crate) fn finish<T>(
+    mut items: Vec<T>,
+    q_top: u32,
+    order: Order,
+    key: impl Fn(&T) -> (String, String),
+    count: Option<i64>,
+) -> Page<T> {
     let top = q_top.clamp(1, MAX_PAGE_SIZE) as usize;
     let next = if items.len() > top {
         items.truncate(top);
         items.last().map(|last| {
             let (name, id) = key(last);
-            Cursor { key: if order == Order::Created { String::new() } else { name }, id }
+            Cursor {
+                key: if order == Order::Created {
+                    String::new()
+                } else {
+                    name
+                },
+                id,
+            }
         })
     } else {
         None

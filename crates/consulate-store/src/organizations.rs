@@ -4,7 +4,10 @@ use crate::list::{self, ListQuery, ListSource, Page};
 use crate::sql::{Row, Sql, micros};
 use crate::{Store, StoreError, StoreResult, WriteTx};
 use consulate_core::DomainError;
-use consulate_core::connected_org::{ConnectedOrganization, ConnectedOrganizationState, IdentitySource, SocialIdentitySourceType, SponsorKind};
+use consulate_core::connected_org::{
+    ConnectedOrganization, ConnectedOrganizationState, IdentitySource, SocialIdentitySourceType,
+    SponsorKind,
+};
 use consulate_core::domain_name::DomainName;
 use consulate_core::error::ObjectKind;
 use consulate_core::filter::OrganizationField;
@@ -18,34 +21,60 @@ const COLUMNS: &str = "o.id, o.display_name, o.description, o.state, o.created_a
 fn source_from_row(r: &Row) -> StoreResult<IdentitySource> {
     let t = r.text("odata_type")?;
     let display_name = r.text("display_name")?;
-    let need = |c: &str| -> StoreResult<String> { r.opt_text(c)?.ok_or_else(|| StoreError::Corrupt(format!("identity source without {c}"))) };
-    let domain = |c: &str| -> StoreResult<DomainName> { DomainName::parse(&need(c)?).map_err(|e| StoreError::Corrupt(e.to_string())) };
+    let need = |c: &str| -> StoreResult<String> {
+        r.opt_text(c)?
+            .ok_or_else(|| StoreError::Corrupt(format!("identity source without {c}")))
+    };
+    let domain = |c: &str| -> StoreResult<DomainName> {
+        DomainName::parse(&need(c)?).map_err(|e| StoreError::Corrupt(e.to_string()))
+    };
     Ok(match t.as_str() {
-        "#microsoft.graph.azureActiveDirectoryTenant" => IdentitySource::AzureActiveDirectoryTenant { tenant_id: need("tenant_id")?, display_name },
-        "#microsoft.graph.crossCloudAzureActiveDirectoryTenant" => IdentitySource::CrossCloudAzureActiveDirectoryTenant {
-            tenant_id: need("tenant_id")?,
-            display_name,
-            cloud_instance: need("cloud_instance")?,
-        },
-        "#microsoft.graph.domainIdentitySource" => IdentitySource::DomainIdentitySource { domain_name: domain("domain_name")?, display_name },
-        "#microsoft.graph.externalDomainFederation" => {
-            IdentitySource::ExternalDomainFederation { domain_name: domain("domain_name")?, display_name, issuer_uri: need("issuer_uri")? }
+        "#microsoft.graph.azureActiveDirectoryTenant" => {
+            IdentitySource::AzureActiveDirectoryTenant {
+                tenant_id: need("tenant_id")?,
+                display_name,
+            }
         }
+        "#microsoft.graph.crossCloudAzureActiveDirectoryTenant" => {
+            IdentitySource::CrossCloudAzureActiveDirectoryTenant {
+                tenant_id: need("tenant_id")?,
+                display_name,
+                cloud_instance: need("cloud_instance")?,
+            }
+        }
+        "#microsoft.graph.domainIdentitySource" => IdentitySource::DomainIdentitySource {
+            domain_name: domain("domain_name")?,
+            display_name,
+        },
+        "#microsoft.graph.externalDomainFederation" => IdentitySource::ExternalDomainFederation {
+            domain_name: domain("domain_name")?,
+            display_name,
+            issuer_uri: need("issuer_uri")?,
+        },
         "#microsoft.graph.socialIdentitySource" => IdentitySource::SocialIdentitySource {
             display_name,
-            social_identity_source_type: SocialIdentitySourceType::parse(&need("social_type")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+            social_identity_source_type: SocialIdentitySourceType::parse(&need("social_type")?)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         },
-        other => return Err(StoreError::Corrupt(format!("unknown identity source type {other}"))),
+        other => {
+            return Err(StoreError::Corrupt(format!(
+                "unknown identity source type {other}"
+            )));
+        }
     })
 }
 
-fn org_from_row(r: &Row, identity_sources: Vec<IdentitySource>) -> StoreResult<ConnectedOrganization> {
+fn org_from_row(
+    r: &Row,
+    identity_sources: Vec<IdentitySource>,
+) -> StoreResult<ConnectedOrganization> {
     Ok(ConnectedOrganization {
         id: r.uuid("id")?,
         display_name: r.text("display_name")?,
         description: r.text("description")?,
         identity_sources,
-        state: ConnectedOrganizationState::parse(&r.text("state")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        state: ConnectedOrganizationState::parse(&r.text("state")?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
         created_date_time: r.timestamp("created_at")?,
         modified_date_time: r.timestamp("modified_at")?,
     })
@@ -55,7 +84,10 @@ fn org_from_row(r: &Row, identity_sources: Vec<IdentitySource>) -> StoreResult<C
 fn group_sources(rows: Vec<Row>) -> StoreResult<HashMap<Uuid, Vec<IdentitySource>>> {
     let mut by_org: HashMap<Uuid, Vec<IdentitySource>> = HashMap::new();
     for r in rows {
-        by_org.entry(r.uuid("organization_id")?).or_default().push(source_from_row(&r)?);
+        by_org
+            .entry(r.uuid("organization_id")?)
+            .or_default()
+            .push(source_from_row(&r)?);
     }
     Ok(by_org)
 }
@@ -72,10 +104,22 @@ fn sources_query(ids: &[Uuid]) -> Sql {
     sql
 }
 
-async fn attach_sources(rows: Vec<Row>, sources: impl AsyncFnOnce(&[Uuid]) -> StoreResult<Vec<Row>>) -> StoreResult<Vec<ConnectedOrganization>> {
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.uuid("id")).collect::<StoreResult<_>>()?;
-    let mut by_org = if ids.is_empty() { HashMap::new() } else { group_sources(sources(&ids).await?)? };
-    rows.iter().map(|r| org_from_row(r, by_org.remove(&r.uuid("id")?).unwrap_or_default())).collect()
+async fn attach_sources(
+    rows: Vec<Row>,
+    sources: impl AsyncFnOnce(&[Uuid]) -> StoreResult<Vec<Row>>,
+) -> StoreResult<Vec<ConnectedOrganization>> {
+    let ids: Vec<Uuid> = rows
+        .iter()
+        .map(|r| r.uuid("id"))
+        .collect::<StoreResult<_>>()?;
+    let mut by_org = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        group_sources(sources(&ids).await?)?
+    };
+    rows.iter()
+        .map(|r| org_from_row(r, by_org.remove(&r.uuid("id")?).unwrap_or_default()))
+        .collect()
 }
 
 impl Store {
@@ -85,26 +129,55 @@ impl Store {
             .fetch_optional(&Sql::new("SELECT o.id, o.display_name, o.description, o.state, o.created_at, o.modified_at FROM connected_organizations o WHERE o.id = $1").bind(id))
             .await?
             .ok_or_else(|| DomainError::not_found(ObjectKind::ConnectedOrganization, id.to_string()))?;
-        let mut orgs = attach_sources(vec![row], async |ids: &[Uuid]| self.fetch_all(&sources_query(ids)).await).await?;
+        let mut orgs = attach_sources(vec![row], async |ids: &[Uuid]| {
+            self.fetch_all(&sources_query(ids)).await
+        })
+        .await?;
         Ok(orgs.remove(0))
     }
 
     /// A page of organizations.
-    pub async fn list_connected_organizations(&self, q: &ListQuery<OrganizationField>) -> StoreResult<Page<ConnectedOrganization>> {
-        let src = ListSource { select: COLUMNS, from: "connected_organizations o", id: "o.id", name: "o.display_name_fold", scope: None };
+    pub async fn list_connected_organizations(
+        &self,
+        q: &ListQuery<OrganizationField>,
+    ) -> StoreResult<Page<ConnectedOrganization>> {
+        let src = ListSource {
+            select: COLUMNS,
+            from: "connected_organizations o",
+            id: "o.id",
+            name: "o.display_name_fold",
+            scope: None,
+        };
         let (page_sql, count_sql) = list::build(&src, q)?;
         let rows = self.fetch_all(&page_sql).await?;
         let count = match count_sql {
-            Some(c) => Some(self.fetch_optional(&c).await?.map(|r| r.int("n")).transpose()?.unwrap_or(0)),
+            Some(c) => Some(
+                self.fetch_optional(&c)
+                    .await?
+                    .map(|r| r.int("n"))
+                    .transpose()?
+                    .unwrap_or(0),
+            ),
             None => None,
         };
-        let orgs = attach_sources(rows, async |ids: &[Uuid]| self.fetch_all(&sources_query(ids)).await).await?;
-        Ok(list::finish(orgs, q.top, q.order, |o| (fold(&o.display_name), o.id.to_string()), count))
+        let orgs = attach_sources(rows, async |ids: &[Uuid]| {
+            self.fetch_all(&sources_query(ids)).await
+        })
+        .await?;
+        Ok(list::finish(
+            orgs,
+            q.top,
+            q.order,
+            |o| (fold(&o.display_name), o.id.to_string()),
+            count,
+        ))
     }
 
     /// Every organization's id, state and sources: the input of the principal matcher.
     pub async fn organization_entries(&self) -> StoreResult<Vec<OrganizationEntry>> {
-        let orgs = self.fetch_all(&Sql::new("SELECT id, state FROM connected_organizations")).await?;
+        let orgs = self
+            .fetch_all(&Sql::new("SELECT id, state FROM connected_organizations"))
+            .await?;
         let sources = self
             .fetch_all(&Sql::new(
                 "SELECT organization_id, position, odata_type, display_name, tenant_id, domain_name, issuer_uri, cloud_instance, social_type \
@@ -117,7 +190,8 @@ impl Store {
                 let id = r.uuid("id")?;
                 Ok(OrganizationEntry {
                     id,
-                    state: ConnectedOrganizationState::parse(&r.text("state")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    state: ConnectedOrganizationState::parse(&r.text("state")?)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
                     identity_sources: by_org.remove(&id).unwrap_or_default(),
                 })
             })
@@ -125,7 +199,13 @@ impl Store {
     }
 
     /// The sponsors of an organization as (id, is_group), in the order they were added.
-    pub async fn sponsors(&self, org: Uuid, kind: SponsorKind, top: u32, after: Option<&str>) -> StoreResult<(Vec<(Uuid, bool)>, bool)> {
+    pub async fn sponsors(
+        &self,
+        org: Uuid,
+        kind: SponsorKind,
+        top: u32,
+        after: Option<&str>,
+    ) -> StoreResult<(Vec<(Uuid, bool)>, bool)> {
         let rows = self
             .fetch_all(
                 &Sql::new(
@@ -138,7 +218,10 @@ impl Store {
                 .bind(i64::from(top) + 1),
             )
             .await?;
-        let mut out: Vec<(Uuid, bool)> = rows.iter().map(|r| Ok((r.uuid("sponsor_id")?, r.opt_text("group_id")?.is_some()))).collect::<StoreResult<_>>()?;
+        let mut out: Vec<(Uuid, bool)> = rows
+            .iter()
+            .map(|r| Ok((r.uuid("sponsor_id")?, r.opt_text("group_id")?.is_some())))
+            .collect::<StoreResult<_>>()?;
         let more = out.len() > top as usize;
         out.truncate(top as usize);
         Ok((out, more))
@@ -147,14 +230,21 @@ impl Store {
 
 impl WriteTx {
     /// The organization, read inside the transaction (locked on PostgreSQL).
-    pub async fn connected_organization_for_update(&mut self, id: Uuid) -> StoreResult<ConnectedOrganization> {
+    pub async fn connected_organization_for_update(
+        &mut self,
+        id: Uuid,
+    ) -> StoreResult<ConnectedOrganization> {
         let sql = match self.backend() {
-            crate::Backend::Sqlite => Sql::new("SELECT id, display_name, description, state, created_at, modified_at FROM connected_organizations WHERE id = $1"),
-            crate::Backend::Postgres => {
-                Sql::new("SELECT id, display_name, description, state, created_at, modified_at FROM connected_organizations WHERE id = $1 FOR UPDATE")
-            }
+            crate::Backend::Sqlite => Sql::new(
+                "SELECT id, display_name, description, state, created_at, modified_at FROM connected_organizations WHERE id = $1",
+            ),
+            crate::Backend::Postgres => Sql::new(
+                "SELECT id, display_name, description, state, created_at, modified_at FROM connected_organizations WHERE id = $1 FOR UPDATE",
+            ),
         };
-        let row = self.fetch_optional(&sql.bind(id)).await?.ok_or_else(|| DomainError::not_found(ObjectKind::ConnectedOrganization, id.to_string()))?;
+        let row = self.fetch_optional(&sql.bind(id)).await?.ok_or_else(|| {
+            DomainError::not_found(ObjectKind::ConnectedOrganization, id.to_string())
+        })?;
         let sources = self.fetch_all(&sources_query(&[id])).await?;
         let mut by_org = group_sources(sources)?;
         org_from_row(&row, by_org.remove(&id).unwrap_or_default())
@@ -163,7 +253,11 @@ impl WriteTx {
     /// Refuses with `Conflict` when any of the sources' keys already belongs to another
     /// organization (naming it), so the caller gets a useful message; the unique index is the
     /// final guard against races.
-    async fn check_source_keys(&mut self, org: Uuid, sources: &[IdentitySource]) -> StoreResult<()> {
+    async fn check_source_keys(
+        &mut self,
+        org: Uuid,
+        sources: &[IdentitySource],
+    ) -> StoreResult<()> {
         for key in sources.iter().flat_map(IdentitySource::keys) {
             let hit = self
                 .fetch_optional(
@@ -189,13 +283,28 @@ impl WriteTx {
     }
 
     async fn write_sources(&mut self, org: Uuid, sources: &[IdentitySource]) -> StoreResult<()> {
-        self.execute(&Sql::new("DELETE FROM connected_organization_identity_sources WHERE organization_id = $1").bind(org)).await?;
-        self.execute(&Sql::new("DELETE FROM connected_organization_source_keys WHERE organization_id = $1").bind(org)).await?;
+        self.execute(
+            &Sql::new(
+                "DELETE FROM connected_organization_identity_sources WHERE organization_id = $1",
+            )
+            .bind(org),
+        )
+        .await?;
+        self.execute(
+            &Sql::new("DELETE FROM connected_organization_source_keys WHERE organization_id = $1")
+                .bind(org),
+        )
+        .await?;
         self.check_source_keys(org, sources).await?;
         for (pos, s) in sources.iter().enumerate() {
             let (cloud, social) = match s {
-                IdentitySource::CrossCloudAzureActiveDirectoryTenant { cloud_instance, .. } => (Some(cloud_instance.clone()), None),
-                IdentitySource::SocialIdentitySource { social_identity_source_type, .. } => (None, Some(social_identity_source_type.as_str().to_owned())),
+                IdentitySource::CrossCloudAzureActiveDirectoryTenant { cloud_instance, .. } => {
+                    (Some(cloud_instance.clone()), None)
+                }
+                IdentitySource::SocialIdentitySource {
+                    social_identity_source_type,
+                    ..
+                } => (None, Some(social_identity_source_type.as_str().to_owned())),
                 _ => (None, None),
             };
             self.execute(
@@ -231,7 +340,10 @@ impl WriteTx {
         Ok(())
     }
 
-    pub async fn insert_connected_organization(&mut self, org: &ConnectedOrganization) -> StoreResult<()> {
+    pub async fn insert_connected_organization(
+        &mut self,
+        org: &ConnectedOrganization,
+    ) -> StoreResult<()> {
         self.execute(
             &Sql::new(
                 "INSERT INTO connected_organizations (id, display_name, display_name_fold, description, state, created_at, modified_at) \
@@ -250,7 +362,12 @@ impl WriteTx {
     }
 
     /// Writes the changed organization; `expected_modified` makes it a conditional write.
-    pub async fn update_connected_organization(&mut self, org: &ConnectedOrganization, expected_modified: jiff::Timestamp, sources_changed: bool) -> StoreResult<()> {
+    pub async fn update_connected_organization(
+        &mut self,
+        org: &ConnectedOrganization,
+        expected_modified: jiff::Timestamp,
+        sources_changed: bool,
+    ) -> StoreResult<()> {
         let n = self
             .execute(
                 &Sql::new(
@@ -267,7 +384,10 @@ impl WriteTx {
             )
             .await?;
         if n != 1 {
-            return Err(DomainError::conflict("the connected organization was changed by another request; retry").into());
+            return Err(DomainError::conflict(
+                "the connected organization was changed by another request; retry",
+            )
+            .into());
         }
         if sources_changed {
             self.write_sources(org.id, &org.identity_sources).await?;
@@ -276,15 +396,26 @@ impl WriteTx {
     }
 
     pub async fn delete_connected_organization(&mut self, id: Uuid) -> StoreResult<()> {
-        let n = self.execute(&Sql::new("DELETE FROM connected_organizations WHERE id = $1").bind(id)).await?;
+        let n = self
+            .execute(&Sql::new("DELETE FROM connected_organizations WHERE id = $1").bind(id))
+            .await?;
         if n != 1 {
-            return Err(DomainError::not_found(ObjectKind::ConnectedOrganization, id.to_string()).into());
+            return Err(
+                DomainError::not_found(ObjectKind::ConnectedOrganization, id.to_string()).into(),
+            );
         }
         Ok(())
     }
 
     /// Adds a sponsor; returns false when it was already one (idempotent).
-    pub async fn add_sponsor(&mut self, org: Uuid, kind: SponsorKind, sponsor: Uuid, is_group: bool, at: jiff::Timestamp) -> StoreResult<bool> {
+    pub async fn add_sponsor(
+        &mut self,
+        org: Uuid,
+        kind: SponsorKind,
+        sponsor: Uuid,
+        is_group: bool,
+        at: jiff::Timestamp,
+    ) -> StoreResult<bool> {
         let exists = self
             .fetch_optional(
                 &Sql::new("SELECT 1 AS one FROM connected_organization_sponsors WHERE organization_id = $1 AND kind = $2 AND sponsor_id = $3")
@@ -296,7 +427,11 @@ impl WriteTx {
         if exists.is_some() {
             return Ok(false);
         }
-        let (user_id, group_id) = if is_group { (None, Some(sponsor.to_string())) } else { (Some(sponsor.to_string()), None) };
+        let (user_id, group_id) = if is_group {
+            (None, Some(sponsor.to_string()))
+        } else {
+            (Some(sponsor.to_string()), None)
+        };
         self.execute(
             &Sql::new("INSERT INTO connected_organization_sponsors (organization_id, kind, sponsor_id, user_id, group_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
                 .bind(org)
@@ -311,7 +446,12 @@ impl WriteTx {
     }
 
     /// Removes a sponsor; false when it was not one.
-    pub async fn remove_sponsor(&mut self, org: Uuid, kind: SponsorKind, sponsor: Uuid) -> StoreResult<bool> {
+    pub async fn remove_sponsor(
+        &mut self,
+        org: Uuid,
+        kind: SponsorKind,
+        sponsor: Uuid,
+    ) -> StoreResult<bool> {
         let n = self
             .execute(
                 &Sql::new("DELETE FROM connected_organization_sponsors WHERE organization_id = $1 AND kind = $2 AND sponsor_id = $3")
@@ -324,8 +464,17 @@ impl WriteTx {
     }
 
     /// Touches the organization's modified time (sponsor changes count as modifications).
-    pub async fn touch_connected_organization(&mut self, org: Uuid, at: jiff::Timestamp) -> StoreResult<()> {
-        self.execute(&Sql::new("UPDATE connected_organizations SET modified_at = $1 WHERE id = $2").bind(micros(at)).bind(org)).await?;
+    pub async fn touch_connected_organization(
+        &mut self,
+        org: Uuid,
+        at: jiff::Timestamp,
+    ) -> StoreResult<()> {
+        self.execute(
+            &Sql::new("UPDATE connected_organizations SET modified_at = $1 WHERE id = $2")
+                .bind(micros(at))
+                .bind(org),
+        )
+        .await?;
         Ok(())
     }
 }

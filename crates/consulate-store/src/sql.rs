@@ -68,11 +68,17 @@ pub struct Sql {
 impl Sql {
     /// A fixed statement.
     pub fn new(text: &'static str) -> Self {
-        Sql { text: Cow::Borrowed(text), args: Vec::new() }
+        Sql {
+            text: Cow::Borrowed(text),
+            args: Vec::new(),
+        }
     }
     /// A statement assembled at run time from fixed fragments (never from input).
     pub fn dynamic(text: String) -> Self {
-        Sql { text: Cow::Owned(text), args: Vec::new() }
+        Sql {
+            text: Cow::Owned(text),
+            args: Vec::new(),
+        }
     }
     /// Adds the next positional argument.
     pub fn bind(mut self, a: impl Into<Arg>) -> Self {
@@ -143,7 +149,8 @@ impl Row {
     }
     pub fn uuid(&self, col: &str) -> Result<uuid::Uuid, StoreError> {
         let s = self.text(col)?;
-        uuid::Uuid::parse_str(&s).map_err(|e| StoreError::Corrupt(format!("column {col} holds '{s}', not a UUID: {e}")))
+        uuid::Uuid::parse_str(&s)
+            .map_err(|e| StoreError::Corrupt(format!("column {col} holds '{s}', not a UUID: {e}")))
     }
     pub fn timestamp(&self, col: &str) -> Result<jiff::Timestamp, StoreError> {
         from_micros(self.int(col)?)
@@ -159,7 +166,8 @@ pub fn micros(t: jiff::Timestamp) -> i64 {
 }
 
 pub fn from_micros(us: i64) -> Result<jiff::Timestamp, StoreError> {
-    jiff::Timestamp::from_microsecond(us).map_err(|e| StoreError::Corrupt(format!("bad timestamp {us}: {e}")))
+    jiff::Timestamp::from_microsecond(us)
+        .map_err(|e| StoreError::Corrupt(format!("bad timestamp {us}: {e}")))
 }
 
 /// Escapes `%`, `_` and `\` for a LIKE pattern used with `ESCAPE '\'`.

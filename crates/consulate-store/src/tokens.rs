@@ -26,8 +26,12 @@ fn token_from_row(r: &Row) -> StoreResult<ApiToken> {
     Ok(ApiToken {
         id: r.uuid("id")?,
         name: r.text("name")?,
-        scopes: Scope::parse_list(&r.text("scopes")?).map_err(|e| StoreError::Corrupt(e.to_string()))?,
-        user_id: r.opt_text("user_id")?.map(|s| Uuid::parse_str(&s).map_err(|e| StoreError::Corrupt(e.to_string()))).transpose()?,
+        scopes: Scope::parse_list(&r.text("scopes")?)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        user_id: r
+            .opt_text("user_id")?
+            .map(|s| Uuid::parse_str(&s).map_err(|e| StoreError::Corrupt(e.to_string())))
+            .transpose()?,
         created_at: r.timestamp("created_at")?,
         expires_at: r.opt_timestamp("expires_at")?,
         revoked_at: r.opt_timestamp("revoked_at")?,
@@ -49,8 +53,14 @@ impl Store {
     }
 
     pub async fn tokens(&self) -> StoreResult<Vec<ApiToken>> {
-        let sql = Sql::dynamic(format!("SELECT {COLUMNS} FROM api_tokens ORDER BY created_at, id"));
-        self.fetch_all(&sql).await?.iter().map(token_from_row).collect()
+        let sql = Sql::dynamic(format!(
+            "SELECT {COLUMNS} FROM api_tokens ORDER BY created_at, id"
+        ));
+        self.fetch_all(&sql)
+            .await?
+            .iter()
+            .map(token_from_row)
+            .collect()
     }
 
     /// Records a use, at most once a minute per token (bookkeeping, not audited).
@@ -91,6 +101,15 @@ impl WriteTx {
 
     /// Revokes a token; false when it was already revoked.
     pub async fn revoke_token(&mut self, id: Uuid, at: jiff::Timestamp) -> StoreResult<bool> {
-        Ok(self.execute(&Sql::new("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL").bind(micros(at)).bind(id)).await? == 1)
+        Ok(self
+            .execute(
+                &Sql::new(
+                    "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL",
+                )
+                .bind(micros(at))
+                .bind(id),
+            )
+            .await?
+            == 1)
     }
 }

@@ -1,2 +1,25 @@
 #![forbid(unsafe_code)]
-fn main() {}
+
+use clap::Parser;
+use consulate::cli::Cli;
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("consulate: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(consulate::commands::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("consulate: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

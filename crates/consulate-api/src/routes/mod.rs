@@ -22,16 +22,32 @@ pub const EM: &str = "/v1.0/identityGovernance/entitlementManagement";
 
 /// Parses an object id from the path; a malformed id cannot exist, so it is a 404.
 pub fn object_id(raw: &str, what: &str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(raw).map_err(|_| ApiError::not_found(format!("{what} '{}' was not found", raw.chars().take(64).collect::<String>())))
+    Uuid::parse_str(raw).map_err(|_| {
+        ApiError::not_found(format!(
+            "{what} '{}' was not found",
+            raw.chars().take(64).collect::<String>()
+        ))
+    })
 }
 
 /// Serialises wire objects to JSON values (for `$select`).
 pub fn to_values<T: Serialize>(items: impl IntoIterator<Item = T>) -> Vec<Value> {
-    items.into_iter().map(|i| serde_json::to_value(i).expect("wire types serialise")).collect()
+    items
+        .into_iter()
+        .map(|i| serde_json::to_value(i).expect("wire types serialise"))
+        .collect()
 }
 
 /// A collection page with `@odata.context`, `@odata.count` and an absolute `@odata.nextLink`.
-pub fn collection(state: &ApiState, path: &str, context: &str, value: Vec<Value>, next_token: Option<String>, count: Option<i64>, pairs: &[(String, String)]) -> Json<Value> {
+pub fn collection(
+    state: &ApiState,
+    path: &str,
+    context: &str,
+    value: Vec<Value>,
+    next_token: Option<String>,
+    count: Option<i64>,
+    pairs: &[(String, String)],
+) -> Json<Value> {
     let mut body = json!({ "@odata.context": format!("{}/v1.0/$metadata#{context}", state.public_url), "value": value });
     if let Some(c) = count {
         body["@odata.count"] = json!(c);
@@ -54,23 +70,52 @@ pub fn page_response<T, W: Serialize>(
     pairs: &[(String, String)],
 ) -> Result<Json<Value>, ApiError> {
     let values = paging::project(to_values(page.items.iter().map(to_wire)), select, known)?;
-    Ok(collection(state, path, context, values, page.next.as_ref().map(paging::encode_cursor), page.count, pairs))
+    Ok(collection(
+        state,
+        path,
+        context,
+        values,
+        page.next.as_ref().map(paging::encode_cursor),
+        page.count,
+        pairs,
+    ))
 }
 
 /// A single entity with its `@odata.context`.
-pub fn entity<W: Serialize>(state: &ApiState, context: &str, w: W, select: Option<&[String]>, known: &[&str]) -> Result<Json<Value>, ApiError> {
-    let mut v = paging::project(vec![serde_json::to_value(w).expect("wire types serialise")], select, known)?.remove(0);
+pub fn entity<W: Serialize>(
+    state: &ApiState,
+    context: &str,
+    w: W,
+    select: Option<&[String]>,
+    known: &[&str],
+) -> Result<Json<Value>, ApiError> {
+    let mut v = paging::project(
+        vec![serde_json::to_value(w).expect("wire types serialise")],
+        select,
+        known,
+    )?
+    .remove(0);
     if let Value::Object(map) = &mut v {
-        map.insert("@odata.context".into(), json!(format!("{}/v1.0/$metadata#{context}/$entity", state.public_url)));
+        map.insert(
+            "@odata.context".into(),
+            json!(format!(
+                "{}/v1.0/$metadata#{context}/$entity",
+                state.public_url
+            )),
+        );
     }
     Ok(Json(v))
 }
 
 /// The `(collection, id)` a `$ref`'s `@odata.id` points at: the last two path segments of an
 /// absolute or relative URL, e.g. `https://graph.microsoft.com/v1.0/users/{id}`.
-pub fn parse_reference(odata_id: &str) -> Result<(consulate_app::connected_orgs::RefKind, Uuid), ApiError> {
+pub fn parse_reference(
+    odata_id: &str,
+) -> Result<(consulate_app::connected_orgs::RefKind, Uuid), ApiError> {
     use consulate_app::connected_orgs::RefKind;
-    let bad = || ApiError::bad_request(format!("'{}' is not a reference to a user or group, like https://graph.microsoft.com/v1.0/users/{{id}}", odata_id.chars().take(200).collect::<String>())).with_target("@odata.id");
+    let bad = || {
+        ApiError::bad_request(format!("'{}' is not a reference to a user or group, like https://graph.microsoft.com/v1.0/users/{{id}}", odata_id.chars().take(200).collect::<String>())).with_target("@odata.id")
+    };
     if odata_id.len() > 2048 {
         return Err(bad());
     }
@@ -95,9 +140,20 @@ mod tests {
     #[test]
     fn references_parse() {
         let id = "0190f1d2-0000-7000-8000-000000000001";
-        assert_eq!(parse_reference(&format!("https://graph.microsoft.com/v1.0/users/{id}")).unwrap(), (RefKind::User, Uuid::parse_str(id).unwrap()));
-        assert_eq!(parse_reference(&format!("/v1.0/groups/{id}")).unwrap().0, RefKind::Group);
-        assert_eq!(parse_reference(&format!("http://x/v1.0/directoryObjects/{id}")).unwrap().0, RefKind::DirectoryObject);
+        assert_eq!(
+            parse_reference(&format!("https://graph.microsoft.com/v1.0/users/{id}")).unwrap(),
+            (RefKind::User, Uuid::parse_str(id).unwrap())
+        );
+        assert_eq!(
+            parse_reference(&format!("/v1.0/groups/{id}")).unwrap().0,
+            RefKind::Group
+        );
+        assert_eq!(
+            parse_reference(&format!("http://x/v1.0/directoryObjects/{id}"))
+                .unwrap()
+                .0,
+            RefKind::DirectoryObject
+        );
         assert!(parse_reference("https://graph.microsoft.com/v1.0/applications/x").is_err());
         assert!(parse_reference("users/not-a-guid").is_err());
         assert!(parse_reference("").is_err());

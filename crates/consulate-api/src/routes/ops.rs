@@ -18,7 +18,11 @@ pub async fn readyz(State(state): State<ApiState>) -> Response {
         Ok(()) => Json(json!({ "status": "ready" })).into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "unavailable", "reason": "database unreachable" }))).into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "reason": "database unreachable" })),
+            )
+                .into_response()
         }
     }
 }
@@ -33,12 +37,20 @@ pub async fn metrics(State(state): State<ApiState>) -> Response {
         metrics::gauge!("consulate_outbox_pending").set(depth as f64);
     }
     match &state.metrics {
-        Some(h) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], h.render()).into_response(),
+        Some(h) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            h.render(),
+        )
+            .into_response(),
         None => (StatusCode::NOT_FOUND, "metrics are disabled").into_response(),
     }
 }
 
 /// The OpenAPI document of this API.
 pub async fn openapi() -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], crate::openapi::document_json()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        crate::openapi::document_json(),
+    )
+        .into_response()
 }

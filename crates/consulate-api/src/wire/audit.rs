@@ -28,9 +28,15 @@ pub struct DirectoryAuditDto {
 impl DirectoryAuditDto {
     pub fn new(sequence: i64, e: &AuditEvent) -> Self {
         let initiated_by = match e.initiated_by.kind.as_str() {
-            "user" => json!({ "user": { "id": e.initiated_by.id, "userPrincipalName": e.initiated_by.display_name, "displayName": null }, "app": null }),
-            "app" => json!({ "app": { "appId": e.initiated_by.id, "displayName": e.initiated_by.display_name, "servicePrincipalId": e.initiated_by.id }, "user": null }),
-            _ => json!({ "app": { "appId": null, "displayName": e.initiated_by.display_name, "servicePrincipalId": null }, "user": null }),
+            "user" => {
+                json!({ "user": { "id": e.initiated_by.id, "userPrincipalName": e.initiated_by.display_name, "displayName": null }, "app": null })
+            }
+            "app" => {
+                json!({ "app": { "appId": e.initiated_by.id, "displayName": e.initiated_by.display_name, "servicePrincipalId": e.initiated_by.id }, "user": null })
+            }
+            _ => {
+                json!({ "app": { "appId": null, "displayName": e.initiated_by.display_name, "servicePrincipalId": null }, "user": null })
+            }
         };
         DirectoryAuditDto {
             id: e.id.to_string(),

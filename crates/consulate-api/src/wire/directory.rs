@@ -16,7 +16,11 @@ pub struct ObjectIdentityDto {
 
 impl ObjectIdentityDto {
     fn into_domain(self) -> Result<ObjectIdentity, ApiError> {
-        Ok(ObjectIdentity::validated(&self.sign_in_type, &self.issuer, &self.issuer_assigned_id)?)
+        Ok(ObjectIdentity::validated(
+            &self.sign_in_type,
+            &self.issuer,
+            &self.issuer_assigned_id,
+        )?)
     }
 }
 
@@ -55,7 +59,11 @@ impl From<&User> for UserDto {
             identities: u
                 .identities
                 .iter()
-                .map(|i| ObjectIdentityDto { sign_in_type: i.sign_in_type.clone(), issuer: i.issuer.clone(), issuer_assigned_id: i.issuer_assigned_id.clone() })
+                .map(|i| ObjectIdentityDto {
+                    sign_in_type: i.sign_in_type.clone(),
+                    issuer: i.issuer.clone(),
+                    issuer_assigned_id: i.issuer_assigned_id.clone(),
+                })
                 .collect(),
             creation_type: u.creation_type.clone(),
             external_user_state: u.external_user_state.clone(),
@@ -123,7 +131,10 @@ fn check_type(t: &Option<String>, expected: &str) -> Result<(), ApiError> {
     match t.as_deref().map(|s| s.trim_start_matches('#')) {
         None => Ok(()),
         Some(s) if s == expected => Ok(()),
-        Some(other) => Err(ApiError::bad_request(format!("@odata.type '{other}' is not {expected}")).with_target("@odata.type")),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "@odata.type '{other}' is not {expected}"
+        ))
+        .with_target("@odata.type")),
     }
 }
 
@@ -139,7 +150,11 @@ impl CreateUser {
             mail: self.mail,
             user_type: self.user_type.map(|t| UserType::parse(&t)).transpose()?,
             account_enabled: self.account_enabled,
-            identities: self.identities.into_iter().map(ObjectIdentityDto::into_domain).collect::<Result<_, _>>()?,
+            identities: self
+                .identities
+                .into_iter()
+                .map(ObjectIdentityDto::into_domain)
+                .collect::<Result<_, _>>()?,
             creation_type: self.creation_type,
             external_user_state: self.external_user_state,
         })
@@ -147,7 +162,9 @@ impl CreateUser {
 }
 
 /// Distinguishes an absent property (`None`) from an explicit `null` (`Some(None)`).
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -194,7 +211,14 @@ impl UpdateUser {
             mail: self.mail,
             user_type: self.user_type.map(|t| UserType::parse(&t)).transpose()?,
             account_enabled: self.account_enabled,
-            identities: self.identities.map(|v| v.into_iter().map(ObjectIdentityDto::into_domain).collect::<Result<_, _>>()).transpose()?,
+            identities: self
+                .identities
+                .map(|v| {
+                    v.into_iter()
+                        .map(ObjectIdentityDto::into_domain)
+                        .collect::<Result<_, _>>()
+                })
+                .transpose()?,
             external_user_state: self.external_user_state,
         })
     }
@@ -231,7 +255,16 @@ impl From<&Group> for GroupDto {
     }
 }
 
-pub const GROUP_PROPERTIES: &[&str] = &["id", "displayName", "description", "mailNickname", "securityEnabled", "mailEnabled", "groupTypes", "createdDateTime"];
+pub const GROUP_PROPERTIES: &[&str] = &[
+    "id",
+    "displayName",
+    "description",
+    "mailNickname",
+    "securityEnabled",
+    "mailEnabled",
+    "groupTypes",
+    "createdDateTime",
+];
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -254,7 +287,10 @@ impl CreateGroup {
     pub fn into_new(self) -> Result<NewGroup, ApiError> {
         check_type(&self.odata_type, "microsoft.graph.group")?;
         if self.group_types.as_ref().is_some_and(|t| !t.is_empty()) {
-            return Err(ApiError::bad_request("groupTypes other than [] (security and distribution groups) are not supported").with_target("groupTypes"));
+            return Err(ApiError::bad_request(
+                "groupTypes other than [] (security and distribution groups) are not supported",
+            )
+            .with_target("groupTypes"));
         }
         Ok(NewGroup {
             display_name: self.display_name,
@@ -324,7 +360,13 @@ impl From<&Tenant> for OrganizationDto {
                 .verified_domains
                 .iter()
                 .enumerate()
-                .map(|(i, d)| VerifiedDomainDto { name: d.to_string(), is_default: i == 0, is_initial: i == 0, r#type: "Managed".into(), capabilities: "Email".into() })
+                .map(|(i, d)| VerifiedDomainDto {
+                    name: d.to_string(),
+                    is_default: i == 0,
+                    is_initial: i == 0,
+                    r#type: "Managed".into(),
+                    capabilities: "Email".into(),
+                })
                 .collect(),
             created_date_time: super::timestamp(t.created_date_time),
         }

@@ -1,0 +1,265 @@
+//! Command-line interface.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "consulate",
+    version,
+    about = "Self-hosted entitlement management with connected organizations"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the database is.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// SQLite file path or postgres:// URL.
+    #[arg(
+        long = "database",
+        env = "CONSULATE_DATABASE_URL",
+        default_value = "consulate.db"
+    )]
+    pub database: String,
+}
+
+/// Where a running server is, and the token to call it with.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// Base URL of a running Consulate server.
+    #[arg(
+        long = "server",
+        env = "CONSULATE_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub server: String,
+    /// API token (csl_…).
+    #[arg(long = "token", env = "CONSULATE_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Print JSON instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SqliteSyncArg {
+    Full,
+    Normal,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DatabaseArgs,
+    /// Address to listen on.
+    #[arg(long, env = "CONSULATE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Absolute URL clients use to reach this server (for @odata.nextLink and mail links).
+    /// Defaults to http://<listen>.
+    #[arg(long, env = "CONSULATE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Verified domain of the tenant created on first start.
+    #[arg(
+        long,
+        env = "CONSULATE_TENANT_DOMAIN",
+        default_value = "consulate.example"
+    )]
+    pub tenant_domain: String,
+    /// Display name of the tenant created on first start.
+    #[arg(long, env = "CONSULATE_TENANT_NAME", default_value = "Consulate")]
+    pub tenant_name: String,
+    /// Log format.
+    #[arg(long, env = "CONSULATE_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// SQLite durability (full syncs every commit).
+    #[arg(
+        long,
+        env = "CONSULATE_SQLITE_SYNCHRONOUS",
+        value_enum,
+        default_value = "full"
+    )]
+    pub sqlite_synchronous: SqliteSyncArg,
+    /// Maximum database connections.
+    #[arg(long, env = "CONSULATE_DB_MAX_CONNECTIONS", default_value_t = 8)]
+    pub db_max_connections: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (creates and migrates the database on first start).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseArgs),
+    /// Administration that works on the database directly.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// The audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Connected organizations, through a running server's API.
+    #[command(name = "connected-org")]
+    ConnectedOrg {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        command: ConnectedOrgCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Mint a token and print it once.
+    Create {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// A name for the application (or script) using the token.
+        #[arg(long)]
+        name: String,
+        /// Permissions, comma-separated (e.g. EntitlementManagement.ReadWrite.All,User.ReadWrite.All).
+        #[arg(long)]
+        scopes: String,
+        /// Make a delegated token acting for this user (id, userPrincipalName or mail).
+        #[arg(long = "as-user")]
+        as_user: Option<String>,
+        /// Days until the token expires (default: never).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain and report the first tampered, missing or reordered event.
+    Verify {
+        #[command(flatten)]
+        db: DatabaseArgs,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SponsorSide {
+    Internal,
+    External,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectedOrgCommand {
+    /// List connected organizations.
+    List {
+        /// Search by name (contains, case-insensitive; never by domain).
+        #[arg(long)]
+        search: Option<String>,
+        /// An OData $filter.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Fetch every page.
+        #[arg(long)]
+        all: bool,
+        /// Page size.
+        #[arg(long, default_value_t = 100)]
+        top: u32,
+    },
+    /// Show one connected organization with its sponsors.
+    Show { id: String },
+    /// Add a connected organization.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// An email domain (users sign in with a one-time passcode unless a known IdP owns it).
+        #[arg(long, conflicts_with_all = ["tenant_id", "social"])]
+        domain: Option<String>,
+        /// A partner tenant id.
+        #[arg(long, conflicts_with_all = ["domain", "social"])]
+        tenant_id: Option<String>,
+        /// With --domain: the issuer of the partner's federated IdP.
+        #[arg(long, requires = "domain")]
+        issuer: Option<String>,
+        /// A social provider's accounts for this domain name (facebook).
+        #[arg(long, conflicts_with_all = ["domain", "tenant_id"])]
+        social: Option<String>,
+        /// configured (default) or proposed.
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Change name, description or state.
+    Update {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        state: Option<String>,
+    },
+    /// Delete a connected organization.
+    Delete { id: String },
+    /// Sponsors of a connected organization.
+    Sponsor {
+        #[command(subcommand)]
+        command: SponsorCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SponsorCommand {
+    List {
+        id: String,
+        #[arg(long, value_enum)]
+        side: SponsorSide,
+    },
+    Add {
+        id: String,
+        #[arg(long, value_enum)]
+        side: SponsorSide,
+        /// User id (or group id with --group).
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        group: bool,
+    },
+    Remove {
+        id: String,
+        #[arg(long, value_enum)]
+        side: SponsorSide,
+        #[arg(long)]
+        user: String,
+    },
+}
