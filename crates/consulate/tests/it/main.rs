@@ -1,1 +1,13 @@
-//! Integration tests.
+//! Integration tests: real servers on 127.0.0.1:0 over real SQLite files and PostgreSQL
+//! schemas, driven over HTTP, and the `consulate` binary driven as a process.
+
+mod audit;
+mod cli;
+mod connected_orgs;
+mod directory;
+mod errors;
+mod harness;
+mod ops;
+mod paging;
+mod sponsors;
+mod tokens;

@@ -1,0 +1,218 @@
+use crate::harness::TestServer;
+use crate::tokens::consulate;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connected_org_commands_over_the_api() {
+    let s = TestServer::sqlite().await;
+    let alice = s
+        .create_user("Alice", "alice@consulate.example", false)
+        .await;
+    let srv = ["--server", s.base.as_str(), "--token", s.token.as_str()];
+    let run = |args: Vec<&str>| {
+        let mut all: Vec<String> = vec!["connected-org".into()];
+        all.extend(srv.iter().map(|x| x.to_string()));
+        all.extend(args.into_iter().map(str::to_owned));
+        async move {
+            let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+            consulate(&refs).await
+        }
+    };
+    let (code, out, err) = run(vec![
+        "--json",
+        "add",
+        "--name",
+        "Contoso",
+        "--domain",
+        "contoso.com",
+        "--description",
+        "supplier",
+    ])
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let org: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let id = org["id"].as_str().unwrap().to_owned();
+    let (code, out, _) = run(vec![
+        "add",
+        "--name",
+        "Woodgrove",
+        "--tenant-id",
+        "0ab4f2b5-1c64-4e13-a9f7-2b5f3c9f8a01",
+    ])
+    .await;
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Woodgrove") && out.contains("tenant 0ab4f2b5"),
+        "{out}"
+    );
+    // Errors come back readable, with a non-zero exit.
+    let (code, _, err) = run(vec!["add", "--name", "Dup", "--domain", "contoso.com"]).await;
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("409 conflict") && err.contains("contoso.com"),
+        "{err}"
+    );
+    // Table output and search by name.
+    let (code, out, _) = run(vec!["list", "--search", "wood"]).await;
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("ID") && out.contains("Woodgrove") && !out.contains("Contoso"),
+        "{out}"
+    );
+    let (code, out, _) = run(vec!["--json", "list", "--all", "--top", "1"]).await;
+    assert_eq!(code, 0);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    // Update, sponsors, show.
+    let (code, _, err) = run(vec!["update", &id, "--state", "proposed"]).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(vec![
+        "sponsor",
+        "add",
+        &id,
+        "--side",
+        "internal",
+        "--user",
+        alice["id"].as_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run(vec!["--json", "show", &id]).await;
+    assert_eq!(code, 0);
+    let shown: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["state"], "proposed");
+    assert_eq!(shown["internalSponsors"][0]["displayName"], "Alice");
+    let (code, _, _) = run(vec![
+        "sponsor",
+        "remove",
+        &id,
+        "--side",
+        "internal",
+        "--user",
+        alice["id"].as_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(code, 0);
+    let (code, out, _) = run(vec!["delete", &id]).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("deleted"));
+    let (code, _, err) = run(vec!["show", &id]).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("404 itemNotFound"), "{err}");
+    // A wrong token is a clear error.
+    let (code, _, err) = consulate(&[
+        "connected-org",
+        "--server",
+        &s.base,
+        "--token",
+        "csl_wrong",
+        "list",
+    ])
+    .await;
+    assert_ne!(code, 0);
+    assert!(err.contains("401"), "{err}");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_verify_detects_tampering() {
+    let s = TestServer::sqlite().await;
+    s.create_domain_org("Contoso", "contoso.com").await;
+    s.create_domain_org("Fabrikam", "fabrikam.com").await;
+    let db = s.database.clone();
+    let _files = s.stop_keeping_files().await;
+    let (code, out, _) = consulate(&["audit", "verify", "--database", &db]).await;
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("intact"), "{out}");
+    // Someone with file access edits an event behind the application's back.
+    use sqlx::ConnectOptions as _;
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&db)
+        .connect()
+        .await
+        .unwrap();
+    sqlx::query("DROP TRIGGER audit_events_no_update")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_events SET canonical = REPLACE(canonical, 'Fabrikam', 'Fabrikan') WHERE sequence = (SELECT MAX(sequence) FROM audit_events)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let (code, out, _) = consulate(&["audit", "verify", "--database", &db]).await;
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("BROKEN") && out.contains("edited"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_bootstraps_once_and_stops_gracefully_on_sigterm() {
+    let dir = crate::harness::temp_dir();
+    let db = dir.0.join("c.db").to_string_lossy().to_string();
+    let start = |log: &str| {
+        let log = std::fs::File::create(dir.0.join(log)).unwrap();
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_consulate"))
+            .args([
+                "serve",
+                "--database",
+                &db,
+                "--listen",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+            ])
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    };
+    let wait_for = |log: &str, needle: &str| {
+        let path = dir.0.join(log);
+        let needle = needle.to_owned();
+        async move {
+            for _ in 0..200 {
+                if std::fs::read_to_string(&path)
+                    .unwrap_or_default()
+                    .contains(&needle)
+                {
+                    return std::fs::read_to_string(&path).unwrap();
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            panic!(
+                "{needle} not logged: {}",
+                std::fs::read_to_string(&path).unwrap_or_default()
+            );
+        }
+    };
+    let mut child = start("1.log");
+    let log = wait_for("1.log", "consulate is serving").await;
+    assert!(
+        log.contains("bootstrap API token") && log.contains("csl_"),
+        "{log}"
+    );
+    for line in log.lines() {
+        serde_json::from_str::<serde_json::Value>(line)
+            .unwrap_or_else(|e| panic!("JSON log line expected ({e}): {line}"));
+    }
+    let pid = child.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().await.unwrap();
+    assert!(status.success(), "exit on SIGTERM: {status:?}");
+    assert!(wait_for("1.log", "stopped").await.contains("draining"));
+    // A second start finds the tenant and prints no new credential.
+    let mut child = start("2.log");
+    let log = wait_for("2.log", "consulate is serving").await;
+    assert!(!log.contains("csl_"), "{log}");
+    child.kill().await.unwrap();
+}
