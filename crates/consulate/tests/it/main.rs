@@ -9,5 +9,6 @@ mod errors;
 mod harness;
 mod ops;
 mod paging;
+mod python_sdk;
 mod sponsors;
 mod tokens;
