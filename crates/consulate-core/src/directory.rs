@@ -224,7 +224,7 @@ mod tests {
     fn identities_are_unique_by_issuer_and_subject() {
         let a = ObjectIdentity::validated("federated", "https://idp.example.com", "sub-1").unwrap();
         let b = ObjectIdentity::validated("federated", "HTTPS://IDP.example.com", "sub-1").unwrap();
-        assert!(validate_identities(&[a.clone()]).is_ok());
+        assert!(validate_identities(std::slice::from_ref(&a)).is_ok());
         assert!(validate_identities(&[a, b]).is_err());
         assert!(ObjectIdentity::validated("federated", "", "x").is_err());
     }

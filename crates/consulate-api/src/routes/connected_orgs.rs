@@ -46,12 +46,14 @@ pub async fn list(
     let page = state.app.list_connected_organizations(&caller, &q).await?;
     page_response(
         &state,
-        &path(),
-        CONTEXT,
+        &super::Listing {
+            path: &path(),
+            context: CONTEXT,
+            properties: PROPERTIES,
+        },
         &page,
         |o| ConnectedOrganizationDto::from(o),
         opts.select.as_deref(),
-        PROPERTIES,
         &pairs,
     )
 }

@@ -34,12 +34,14 @@ pub async fn list(
     let page = state.app.list_groups(&caller, &q).await?;
     page_response(
         &state,
-        "/v1.0/groups",
-        CONTEXT,
+        &super::Listing {
+            path: "/v1.0/groups",
+            context: CONTEXT,
+            properties: GROUP_PROPERTIES,
+        },
         &page,
         |g| GroupDto::from(g),
         opts.select.as_deref(),
-        GROUP_PROPERTIES,
         &pairs,
     )
 }
@@ -149,12 +151,14 @@ pub async fn members(
     let page = state.app.list_group_members(&caller, gid, &q).await?;
     page_response(
         &state,
-        &format!("/v1.0/groups/{gid}/members"),
-        "directoryObjects",
+        &super::Listing {
+            path: &format!("/v1.0/groups/{gid}/members"),
+            context: "directoryObjects",
+            properties: USER_PROPERTIES,
+        },
         &page,
         |u| UserDto::from(u),
         opts.select.as_deref(),
-        USER_PROPERTIES,
         &pairs,
     )
 }

@@ -58,22 +58,32 @@ pub fn collection(
     Json(body)
 }
 
+/// Where a collection lives and what it holds: its path (for `@odata.nextLink`), its
+/// `@odata.context` and the properties `$select` may name.
+pub struct Listing<'a> {
+    pub path: &'a str,
+    pub context: &'a str,
+    pub properties: &'a [&'a str],
+}
+
 /// A list page in the collection shape.
 pub fn page_response<T, W: Serialize>(
     state: &ApiState,
-    path: &str,
-    context: &str,
+    listing: &Listing,
     page: &Page<T>,
     to_wire: impl Fn(&T) -> W,
     select: Option<&[String]>,
-    known: &[&str],
     pairs: &[(String, String)],
 ) -> Result<Json<Value>, ApiError> {
-    let values = paging::project(to_values(page.items.iter().map(to_wire)), select, known)?;
+    let values = paging::project(
+        to_values(page.items.iter().map(to_wire)),
+        select,
+        listing.properties,
+    )?;
     Ok(collection(
         state,
-        path,
-        context,
+        listing.path,
+        listing.context,
         values,
         page.next.as_ref().map(paging::encode_cursor),
         page.count,

@@ -30,12 +30,14 @@ pub async fn list(
     let page = state.app.list_users(&caller, &q).await?;
     page_response(
         &state,
-        "/v1.0/users",
-        CONTEXT,
+        &super::Listing {
+            path: "/v1.0/users",
+            context: CONTEXT,
+            properties: USER_PROPERTIES,
+        },
         &page,
         |u| UserDto::from(u),
         opts.select.as_deref(),
-        USER_PROPERTIES,
         &pairs,
     )
 }
