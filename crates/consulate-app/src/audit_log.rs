@@ -20,7 +20,11 @@ impl App {
         Ok(self.store.list_audit_events(filter, top, before).await?)
     }
 
-    pub async fn get_audit_event(&self, caller: &Caller, id: &str) -> ServiceResult<AuditEvent> {
+    pub async fn get_audit_event(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> ServiceResult<(i64, AuditEvent)> {
         authorize(caller, Operation::ReadAuditLogs)?;
         self.store
             .audit_event(id)

@@ -125,6 +125,27 @@ impl App {
         Ok(self.store.user(id).await?)
     }
 
+    /// A user by id or user principal name (Graph accepts both in `/users/{id | userPrincipalName}`).
+    pub async fn get_user_by_key(&self, caller: &Caller, key: &str) -> ServiceResult<User> {
+        authorize(caller, Operation::ReadUsers)?;
+        if let Ok(id) = Uuid::parse_str(key) {
+            return Ok(self.store.user(id).await?);
+        }
+        let found = if key.contains('@') && key.len() <= 400 {
+            self.store.find_user(key).await?
+        } else {
+            None
+        };
+        match found {
+            Some(u) if u.user_principal_name.eq_ignore_ascii_case(key.trim()) => Ok(u),
+            _ => Err(DomainError::not_found(
+                consulate_core::error::ObjectKind::User,
+                key.chars().take(64).collect::<String>(),
+            )
+            .into()),
+        }
+    }
+
     pub async fn create_user(&self, caller: &Caller, new: NewUser) -> ServiceResult<User> {
         authorize(caller, Operation::WriteUsers)?;
         let user_type = new.user_type.unwrap_or(UserType::Member);

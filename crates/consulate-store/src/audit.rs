@@ -67,14 +67,17 @@ impl Store {
         })
     }
 
-    /// One audit event by id.
-    pub async fn audit_event(&self, id: &str) -> StoreResult<Option<AuditEvent>> {
+    /// One audit event by id, with its sequence.
+    pub async fn audit_event(&self, id: &str) -> StoreResult<Option<(i64, AuditEvent)>> {
         let row = self
-            .fetch_optional(&Sql::new("SELECT canonical FROM audit_events WHERE id = $1").bind(id))
+            .fetch_optional(
+                &Sql::new("SELECT sequence, canonical FROM audit_events WHERE id = $1").bind(id),
+            )
             .await?;
         row.map(|r| {
-            serde_json::from_str(&r.text("canonical")?)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))
+            let e = serde_json::from_str(&r.text("canonical")?)
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            Ok((r.int("sequence")?, e))
         })
         .transpose()
     }

@@ -102,11 +102,11 @@ pub async fn get(
     Auth(caller): Auth,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
-    let e = state.app.get_audit_event(&caller, &id).await?;
+    let (sequence, e) = state.app.get_audit_event(&caller, &id).await?;
     entity(
         &state,
         "auditLogs/directoryAudits",
-        DirectoryAuditDto::new(0, &e),
+        DirectoryAuditDto::new(sequence, &e),
         None,
         PROPERTIES,
     )

@@ -76,7 +76,7 @@ pub async fn create(
         .into_response())
 }
 
-/// Get a user.
+/// Get a user by id or userPrincipalName.
 #[utoipa::path(get, path = "/v1.0/users/{id}", tag = "users", params(("id" = String, Path)), responses((status = 200, body = UserDto), (status = 404)))]
 pub async fn get(
     State(state): State<ApiState>,
@@ -84,7 +84,7 @@ pub async fn get(
     Path(id): Path<String>,
     OData(opts, _): OData,
 ) -> ApiResult<Json<Value>> {
-    let user = state.app.get_user(&caller, object_id(&id, "user")?).await?;
+    let user = state.app.get_user_by_key(&caller, &id).await?;
     entity(
         &state,
         CONTEXT,

@@ -193,3 +193,19 @@ async fn groups_and_members() {
     );
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_are_addressable_by_user_principal_name() {
+    let s = TestServer::sqlite().await;
+    let u = s.create_user("Kim", "kim@consulate.example", false).await;
+    let r = s.get("/v1.0/users/KIM@consulate.example").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["id"], u["id"]);
+    assert_error(
+        &s.get("/v1.0/users/nobody@consulate.example").await,
+        404,
+        "itemNotFound",
+    );
+    assert_error(&s.get("/v1.0/users/not-an-id").await, 404, "itemNotFound");
+    s.stop().await;
+}
