@@ -85,7 +85,7 @@ impl App {
         &self,
         sources: Vec<IdentitySource>,
     ) -> ServiceResult<Vec<IdentitySource>> {
-        let tenant = self.store.tenant().await?;
+        let tenant = self.tenant().await?;
         let own_domains: Vec<DomainName> = tenant
             .as_ref()
             .map(|t| t.verified_domains.clone())
@@ -409,7 +409,7 @@ impl App {
         }
         let entries = self.store.organization_entries().await?;
         let mut domains = self.store.authoritative_domains().await?;
-        if let Some(t) = self.store.tenant().await? {
+        if let Some(t) = self.tenant().await? {
             domains.extend(t.verified_domains);
         }
         let index = Arc::new(OrganizationIndex::build(entries, domains));

@@ -97,7 +97,7 @@ impl App {
             .rsplit_once('@')
             .map(|(_, d)| d.to_ascii_lowercase())
             .unwrap_or_default();
-        let tenant = self.store.tenant().await?;
+        let tenant = self.tenant().await?;
         if let Some(t) = tenant
             && !t.verified_domains.iter().any(|d| d.as_str() == domain)
         {
@@ -109,6 +109,17 @@ impl App {
             .into());
         }
         Ok(())
+    }
+
+    /// This tenant, for `/organization` and `/domains`: readable by directory or
+    /// entitlement-management readers.
+    pub async fn get_tenant(
+        &self,
+        caller: &Caller,
+    ) -> ServiceResult<Option<consulate_core::directory::Tenant>> {
+        authorize(caller, Operation::ReadUsers)
+            .or_else(|_| authorize(caller, Operation::ReadConnectedOrganizations))?;
+        self.tenant().await
     }
 
     pub async fn list_users(

@@ -99,7 +99,7 @@ impl App {
     ) -> ServiceResult<(DomainName, DomainLookup)> {
         authorize(caller, Operation::ReadConnectedOrganizations)?;
         let d = DomainName::parse(domain)?;
-        if let Some(t) = self.store.tenant().await?
+        if let Some(t) = self.tenant().await?
             && t.verified_domains.contains(&d)
         {
             return Ok((d, DomainLookup::ThisTenant));

@@ -73,6 +73,7 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
     org_index: Arc<connected_orgs::IndexCache>,
+    tenant: Arc<std::sync::RwLock<Option<consulate_core::directory::Tenant>>>,
 }
 
 impl App {
@@ -82,12 +83,26 @@ impl App {
             clock,
             ids,
             org_index: Arc::default(),
+            tenant: Arc::default(),
         }
     }
 
     /// An app on the system clock and UUIDv7 ids.
     pub fn with_system_clock(store: Store) -> Self {
         Self::new(store, Arc::new(SystemClock), Arc::new(UuidV7))
+    }
+
+    /// The tenant (this organization), read once and kept: it is created at first start and
+    /// its id and verified domains do not change at run time.
+    pub async fn tenant(&self) -> ServiceResult<Option<consulate_core::directory::Tenant>> {
+        if let Some(t) = self.tenant.read().expect("tenant lock").as_ref() {
+            return Ok(Some(t.clone()));
+        }
+        let t = self.store.tenant().await?;
+        if let Some(t) = &t {
+            *self.tenant.write().expect("tenant lock") = Some(t.clone());
+        }
+        Ok(t)
     }
 
     /// A successful audit event for one target, stamped now.

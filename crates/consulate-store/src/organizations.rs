@@ -282,19 +282,24 @@ impl WriteTx {
         Ok(())
     }
 
-    async fn write_sources(&mut self, org: Uuid, sources: &[IdentitySource]) -> StoreResult<()> {
-        self.execute(
-            &Sql::new(
-                "DELETE FROM connected_organization_identity_sources WHERE organization_id = $1",
-            )
-            .bind(org),
-        )
-        .await?;
-        self.execute(
-            &Sql::new("DELETE FROM connected_organization_source_keys WHERE organization_id = $1")
+    /// Writes an organization's identity sources and their uniqueness keys; `replace` first
+    /// removes the current ones (updates), inserts skip that.
+    async fn write_sources(
+        &mut self,
+        org: Uuid,
+        sources: &[IdentitySource],
+        replace: bool,
+    ) -> StoreResult<()> {
+        if replace {
+            self.execute(&Sql::new("DELETE FROM connected_organization_identity_sources WHERE organization_id = $1").bind(org)).await?;
+            self.execute(
+                &Sql::new(
+                    "DELETE FROM connected_organization_source_keys WHERE organization_id = $1",
+                )
                 .bind(org),
-        )
-        .await?;
+            )
+            .await?;
+        }
         self.check_source_keys(org, sources).await?;
         for (pos, s) in sources.iter().enumerate() {
             let (cloud, social) = match s {
@@ -358,7 +363,8 @@ impl WriteTx {
             .bind(micros(org.modified_date_time)),
         )
         .await?;
-        self.write_sources(org.id, &org.identity_sources).await
+        self.write_sources(org.id, &org.identity_sources, false)
+            .await
     }
 
     /// Writes the changed organization; `expected_modified` makes it a conditional write.
@@ -390,7 +396,8 @@ impl WriteTx {
             .into());
         }
         if sources_changed {
-            self.write_sources(org.id, &org.identity_sources).await?;
+            self.write_sources(org.id, &org.identity_sources, true)
+                .await?;
         }
         Ok(())
     }

@@ -10,7 +10,6 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use consulate_app::identity_providers::DomainLookup;
-use consulate_core::access::{Operation, authorize};
 use consulate_core::identity_provider::{KnownIdentityProvider, ProviderKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -165,12 +164,9 @@ pub async fn organization(
     State(state): State<ApiState>,
     Auth(caller): Auth,
 ) -> ApiResult<Json<Value>> {
-    authorize(&caller, Operation::ReadUsers)
-        .or_else(|_| authorize(&caller, Operation::ReadConnectedOrganizations))?;
     let tenant = state
         .app
-        .store
-        .tenant()
+        .get_tenant(&caller)
         .await?
         .into_iter()
         .map(|t| crate::wire::directory::OrganizationDto::from(&t))
@@ -183,12 +179,9 @@ pub async fn organization(
 /// This tenant's verified domains (Graph `/domains`).
 #[utoipa::path(get, path = "/v1.0/domains", tag = "directory", responses((status = 200, description = "domain collection")))]
 pub async fn domains(State(state): State<ApiState>, Auth(caller): Auth) -> ApiResult<Json<Value>> {
-    authorize(&caller, Operation::ReadUsers)
-        .or_else(|_| authorize(&caller, Operation::ReadConnectedOrganizations))?;
     let value: Vec<Value> = state
         .app
-        .store
-        .tenant()
+        .get_tenant(&caller)
         .await?
         .map(|t| t.verified_domains.iter().enumerate().map(|(i, d)| json!({ "id": d.as_str(), "isDefault": i == 0, "isVerified": true, "authenticationType": "Managed" })).collect())
         .unwrap_or_default();
