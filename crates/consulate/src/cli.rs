@@ -1,6 +1,7 @@
 //! Command-line interface.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -118,6 +119,34 @@ pub enum Command {
     },
     /// Print the OpenAPI document.
     Openapi,
+    /// Measure list/search latency, principal matching and bulk-create throughput against
+    /// their targets on a fresh database, and report the results as markdown.
+    Bench(BenchArgs),
+}
+
+/// Sizes and outputs of `consulate bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// Connected organizations to create over HTTP; they are also the data set of the read
+    /// benchmarks.
+    #[arg(long, default_value_t = 25_000)]
+    pub orgs: usize,
+    /// Users to seed (written directly through the store: setup, not measured).
+    #[arg(long, default_value_t = 100_000)]
+    pub users: usize,
+    /// Concurrent HTTP clients in the bulk create.
+    #[arg(long, default_value_t = 16)]
+    pub clients: usize,
+    /// Timed requests per read query kind.
+    #[arg(long, default_value_t = 1000)]
+    pub samples: usize,
+    /// SQLite file to run on; it must not exist yet and is kept afterwards. Default: a fresh
+    /// file in a temporary directory, deleted at the end.
+    #[arg(long)]
+    pub database: Option<PathBuf>,
+    /// Also write the markdown report to this file, replacing it.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

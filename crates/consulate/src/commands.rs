@@ -35,6 +35,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", consulate_api::openapi::document_json());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Bench(args) => crate::bench::run(args).await,
     }
 }
 

@@ -3,6 +3,7 @@
 //! tests can start real servers in-process.
 #![forbid(unsafe_code)]
 
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod commands;
