@@ -1,3 +1,5 @@
+-- Foundation (PostgreSQL): folded text columns use the "C" collation so that ordering, ranges
+-- and prefix matches are bytewise, exactly as on SQLite.
 -- Foundation: tenant, directory, connected organizations, identity-provider registry,
 -- API tokens, hash-chained audit and the outbox. Times are microseconds since the Unix
 -- epoch (UTC) in BIGINT columns; ids are lowercase hyphenated UUID text.
@@ -17,13 +19,13 @@ CREATE TABLE tenant_domains (
 CREATE TABLE users (
     id TEXT PRIMARY KEY,
     display_name TEXT NOT NULL,
-    display_name_fold TEXT NOT NULL,
+    display_name_fold TEXT COLLATE "C" NOT NULL,
     given_name TEXT,
     surname TEXT,
     mail TEXT,
-    mail_fold TEXT,
+    mail_fold TEXT COLLATE "C",
     user_principal_name TEXT NOT NULL,
-    upn_fold TEXT NOT NULL UNIQUE,
+    upn_fold TEXT COLLATE "C" NOT NULL UNIQUE,
     user_type TEXT NOT NULL CHECK (user_type IN ('Member', 'Guest')),
     account_enabled BOOLEAN NOT NULL,
     creation_type TEXT,
@@ -39,7 +41,7 @@ CREATE TABLE user_identities (
     position INTEGER NOT NULL,
     sign_in_type TEXT NOT NULL,
     issuer TEXT NOT NULL,
-    issuer_fold TEXT NOT NULL,
+    issuer_fold TEXT COLLATE "C" NOT NULL,
     issuer_assigned_id TEXT NOT NULL,
     PRIMARY KEY (user_id, position),
     UNIQUE (issuer_fold, issuer_assigned_id)
@@ -48,7 +50,7 @@ CREATE TABLE user_identities (
 CREATE TABLE groups (
     id TEXT PRIMARY KEY,
     display_name TEXT NOT NULL,
-    display_name_fold TEXT NOT NULL,
+    display_name_fold TEXT COLLATE "C" NOT NULL,
     description TEXT NOT NULL,
     mail_nickname TEXT NOT NULL,
     security_enabled BOOLEAN NOT NULL,
@@ -76,7 +78,7 @@ CREATE TABLE directory_role_assignments (
 CREATE TABLE connected_organizations (
     id TEXT PRIMARY KEY,
     display_name TEXT NOT NULL,
-    display_name_fold TEXT NOT NULL,
+    display_name_fold TEXT COLLATE "C" NOT NULL,
     description TEXT NOT NULL,
     state TEXT NOT NULL CHECK (state IN ('configured', 'proposed')),
     created_at BIGINT NOT NULL,
@@ -90,9 +92,9 @@ CREATE TABLE connected_organization_identity_sources (
     position INTEGER NOT NULL,
     odata_type TEXT NOT NULL,
     display_name TEXT NOT NULL,
-    display_name_fold TEXT NOT NULL,
-    tenant_id TEXT,
-    domain_name TEXT,
+    display_name_fold TEXT COLLATE "C" NOT NULL,
+    tenant_id TEXT COLLATE "C",
+    domain_name TEXT COLLATE "C",
     issuer_uri TEXT,
     cloud_instance TEXT,
     social_type TEXT,

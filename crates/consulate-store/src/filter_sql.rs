@@ -35,7 +35,9 @@ const fn col(expr: &'static str, kind: ColKind) -> Option<Column> {
 pub trait FieldMap: Copy + std::fmt::Debug {
     /// The column of a scalar field; `None` for collections.
     fn column(self) -> Option<Column>;
-    /// For a collection field: the opening of an `EXISTS` sub-select, ending in `AND (`.
+    /// For a collection field: the opening of an `IN (SELECT …)` over the child table, ending
+    /// in `WHERE (`. An uncorrelated sub-select lets the database start from the child table's
+    /// index (a domain, a tenant id) instead of probing every parent row.
     fn collection(self) -> Option<&'static str> {
         None
     }
@@ -64,7 +66,7 @@ impl FieldMap for OrganizationField {
     fn collection(self) -> Option<&'static str> {
         match self {
             OrganizationField::IdentitySources => Some(
-                "EXISTS (SELECT 1 FROM connected_organization_identity_sources s WHERE s.organization_id = o.id AND (",
+                "o.id IN (SELECT s.organization_id FROM connected_organization_identity_sources s WHERE (",
             ),
             _ => None,
         }
@@ -94,7 +96,7 @@ impl FieldMap for UserField {
     fn collection(self) -> Option<&'static str> {
         match self {
             UserField::Identities => {
-                Some("EXISTS (SELECT 1 FROM user_identities i WHERE i.user_id = u.id AND (")
+                Some("u.id IN (SELECT i.user_id FROM user_identities i WHERE (")
             }
             _ => None,
         }
@@ -141,9 +143,9 @@ impl FieldMap for AuditField {
     }
     fn collection(self) -> Option<&'static str> {
         match self {
-            AuditField::TargetResources => Some(
-                "EXISTS (SELECT 1 FROM audit_event_targets t WHERE t.sequence = a.sequence AND (",
-            ),
+            AuditField::TargetResources => {
+                Some("a.sequence IN (SELECT t.sequence FROM audit_event_targets t WHERE (")
+            }
             _ => None,
         }
     }
@@ -180,6 +182,19 @@ fn bind_value(sql: &mut Sql, c: Column, v: &Value) -> StoreResult<String> {
             )));
         }
     })
+}
+
+/// The smallest string greater than every string that starts with `prefix` (bytewise), if
+/// one exists: the prefix with its last character incremented.
+fn prefix_upper_bound(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        if let Some(next) = (last as u32).checked_add(1).and_then(char::from_u32) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
 }
 
 /// Appends the SQL condition for `filter` to `sql`.
@@ -219,7 +234,18 @@ pub fn push_filter<F: FieldMap>(sql: &mut Sql, filter: &Filter<F>) -> StoreResul
                 TextMatch::Contains => format!("%{v}%"),
             };
             let p = sql.placeholder(pattern);
-            sql.push(&format!("{} LIKE {p} ESCAPE '\\'", lhs(c)));
+            sql.push(&format!("({} LIKE {p} ESCAPE '\\'", lhs(c)));
+            // A prefix on a folded column also becomes an index range (both backends compare
+            // folded columns bytewise); the LIKE above keeps the result exact.
+            if *op == TextMatch::StartsWith
+                && c.kind == ColKind::Folded
+                && let Some(upper) = prefix_upper_bound(&value.to_lowercase())
+            {
+                let lo = sql.placeholder(value.to_lowercase());
+                let hi = sql.placeholder(upper);
+                sql.push(&format!(" AND {e} >= {lo} AND {e} < {hi}", e = c.expr));
+            }
+            sql.push(")");
         }
         Filter::In { field, values } => {
             let c = column_of(*field)?;
@@ -288,15 +314,24 @@ mod tests {
         push_filter(&mut sql, &f).unwrap();
         assert_eq!(
             sql.text,
-            "(o.display_name_fold LIKE $1 ESCAPE '\\' AND EXISTS (SELECT 1 FROM connected_organization_identity_sources s WHERE s.organization_id = o.id AND (s.domain_name = $2)))"
+            "((o.display_name_fold LIKE $1 ESCAPE '\\' AND o.display_name_fold >= $2 AND o.display_name_fold < $3) AND o.id IN (SELECT s.organization_id FROM connected_organization_identity_sources s WHERE (s.domain_name = $4)))"
         );
         assert_eq!(
             sql.args,
             vec![
                 crate::sql::Arg::Text("con\\%%".into()),
+                crate::sql::Arg::Text("con%".into()),
+                crate::sql::Arg::Text("con&".into()),
                 crate::sql::Arg::Text("contoso.com".into())
             ]
         );
+    }
+
+    #[test]
+    fn prefix_bounds() {
+        assert_eq!(prefix_upper_bound("abc").as_deref(), Some("abd"));
+        assert_eq!(prefix_upper_bound("a\u{10FFFF}").as_deref(), Some("b"));
+        assert_eq!(prefix_upper_bound(""), None);
     }
 
     #[test]

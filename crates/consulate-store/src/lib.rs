@@ -222,11 +222,19 @@ impl Store {
                 )));
             }
             let mut conn = sqlx::PgConnection::connect_with(&opts).await?;
-            sqlx::query(AssertSqlSafe(format!(
+            // Concurrent `CREATE SCHEMA IF NOT EXISTS` can still collide inside PostgreSQL;
+            // the loser's duplicate-key error means the schema exists, which is all we need.
+            let created = sqlx::query(AssertSqlSafe(format!(
                 "CREATE SCHEMA IF NOT EXISTS {schema}"
             )))
             .execute(&mut conn)
-            .await?;
+            .await;
+            if let Err(e) = created {
+                let duplicate = matches!(&e, sqlx::Error::Database(d) if d.is_unique_violation());
+                if !duplicate {
+                    return Err(e.into());
+                }
+            }
             conn.close().await?;
             opts = opts.options([("search_path", schema.as_str())]);
         }
