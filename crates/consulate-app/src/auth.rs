@@ -182,7 +182,12 @@ impl App {
                 }
             }
         };
-        if let Err(e) = self.store.mark_token_used(token.id, now).await {
+        // Last use is recorded at most once a minute, and only written when due, so ordinary
+        // requests never wait for the (single, on SQLite) writer connection.
+        let due = token
+            .last_used_at
+            .is_none_or(|t| now.duration_since(t).as_secs() >= 60);
+        if due && let Err(e) = self.store.mark_token_used(token.id, now).await {
             tracing::warn!(error = %e, "could not record token use");
         }
         Ok(caller)
