@@ -1,3 +1,5 @@
+-- Foundation (SQLite). Tables keyed by text ids are WITHOUT ROWID, so rows are stored in key
+-- order and id-ordered scans read sequentially.
 -- Foundation: tenant, directory, connected organizations, identity-provider registry,
 -- API tokens, hash-chained audit and the outbox. Times are microseconds since the Unix
 -- epoch (UTC) in BIGINT columns; ids are lowercase hyphenated UUID text.
@@ -30,7 +32,7 @@ CREATE TABLE users (
     external_user_state TEXT,
     created_at BIGINT NOT NULL,
     modified_at BIGINT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX users_display_name ON users (display_name_fold, id);
 CREATE INDEX users_mail ON users (mail_fold);
 
@@ -43,7 +45,7 @@ CREATE TABLE user_identities (
     issuer_assigned_id TEXT NOT NULL,
     PRIMARY KEY (user_id, position),
     UNIQUE (issuer_fold, issuer_assigned_id)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE groups (
     id TEXT PRIMARY KEY,
@@ -55,7 +57,7 @@ CREATE TABLE groups (
     mail_enabled BOOLEAN NOT NULL,
     created_at BIGINT NOT NULL,
     modified_at BIGINT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX groups_display_name ON groups (display_name_fold, id);
 
 CREATE TABLE group_members (
@@ -63,7 +65,7 @@ CREATE TABLE group_members (
     user_id TEXT NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (group_id, user_id)
-);
+) WITHOUT ROWID;
 CREATE INDEX group_members_user ON group_members (user_id);
 
 CREATE TABLE directory_role_assignments (
@@ -71,7 +73,7 @@ CREATE TABLE directory_role_assignments (
     role TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     PRIMARY KEY (user_id, role)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE connected_organizations (
     id TEXT PRIMARY KEY,
@@ -81,7 +83,7 @@ CREATE TABLE connected_organizations (
     state TEXT NOT NULL CHECK (state IN ('configured', 'proposed')),
     created_at BIGINT NOT NULL,
     modified_at BIGINT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX connected_organizations_display_name ON connected_organizations (display_name_fold, id);
 CREATE INDEX connected_organizations_created ON connected_organizations (created_at, id);
 
@@ -97,7 +99,7 @@ CREATE TABLE connected_organization_identity_sources (
     cloud_instance TEXT,
     social_type TEXT,
     PRIMARY KEY (organization_id, position)
-);
+) WITHOUT ROWID;
 CREATE INDEX co_sources_domain ON connected_organization_identity_sources (domain_name);
 CREATE INDEX co_sources_tenant ON connected_organization_identity_sources (tenant_id);
 
@@ -105,7 +107,7 @@ CREATE INDEX co_sources_tenant ON connected_organization_identity_sources (tenan
 CREATE TABLE connected_organization_source_keys (
     source_key TEXT PRIMARY KEY,
     organization_id TEXT NOT NULL REFERENCES connected_organizations (id) ON DELETE CASCADE
-);
+) WITHOUT ROWID;
 CREATE INDEX co_source_keys_org ON connected_organization_source_keys (organization_id);
 
 CREATE TABLE connected_organization_sponsors (
@@ -117,7 +119,7 @@ CREATE TABLE connected_organization_sponsors (
     created_at BIGINT NOT NULL,
     PRIMARY KEY (organization_id, kind, sponsor_id),
     CHECK ((user_id IS NULL) <> (group_id IS NULL))
-);
+) WITHOUT ROWID;
 CREATE INDEX co_sponsors_user ON connected_organization_sponsors (user_id);
 CREATE INDEX co_sponsors_group ON connected_organization_sponsors (group_id);
 
@@ -129,12 +131,12 @@ CREATE TABLE identity_providers (
     tenant_id TEXT UNIQUE,
     issuer_uri TEXT UNIQUE,
     created_at BIGINT NOT NULL
-);
+) WITHOUT ROWID;
 
 CREATE TABLE identity_provider_domains (
     domain TEXT PRIMARY KEY,
     provider_id TEXT NOT NULL REFERENCES identity_providers (id) ON DELETE CASCADE
-);
+) WITHOUT ROWID;
 CREATE INDEX idp_domains_provider ON identity_provider_domains (provider_id);
 
 CREATE TABLE api_tokens (
@@ -147,7 +149,7 @@ CREATE TABLE api_tokens (
     expires_at BIGINT,
     revoked_at BIGINT,
     last_used_at BIGINT
-);
+) WITHOUT ROWID;
 
 CREATE TABLE audit_events (
     sequence BIGINT PRIMARY KEY,
@@ -162,7 +164,7 @@ CREATE TABLE audit_events (
     canonical TEXT NOT NULL,
     prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX audit_events_time ON audit_events (activity_at, sequence);
 CREATE INDEX audit_events_category ON audit_events (category, activity_at);
 
@@ -170,7 +172,7 @@ CREATE TABLE audit_event_targets (
     sequence BIGINT NOT NULL REFERENCES audit_events (sequence),
     target_id TEXT NOT NULL,
     PRIMARY KEY (sequence, target_id)
-);
+) WITHOUT ROWID;
 CREATE INDEX audit_event_targets_target ON audit_event_targets (target_id);
 
 CREATE TABLE audit_chain_head (
