@@ -5,7 +5,8 @@
 //! - Migrations are embedded per backend and run at start; on PostgreSQL they take an advisory
 //!   lock, so replicas starting together migrate once.
 //! - SQLite runs in WAL mode with `synchronous=FULL` by default; writes go through one writer
-//!   connection and start with `BEGIN IMMEDIATE`; reads use a separate pool.
+//!   connection with group commit ([`group_commit`]: concurrent writers share one transaction
+//!   through savepoints and one sync) under `BEGIN IMMEDIATE`; reads use a separate pool.
 //! - Every write happens in a [`WriteTx`] that commits together with its audit events, which
 //!   are hash-chained ([`audit`]).
 #![forbid(unsafe_code)]
@@ -13,6 +14,7 @@
 pub mod audit;
 pub mod directory;
 pub mod filter_sql;
+mod group_commit;
 pub mod identity_providers;
 pub mod list;
 pub mod organizations;
@@ -46,6 +48,9 @@ pub enum StoreError {
     /// Stored data that does not decode: a bug or tampering.
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
+    /// The commit of a (group-committed) transaction failed; nothing of it was applied.
+    #[error("commit failed: {0}")]
+    Commit(String),
     #[error("invalid database configuration: {0}")]
     Config(String),
 }
@@ -104,7 +109,7 @@ impl StoreOptions {
 #[derive(Clone, Debug)]
 enum Pools {
     Sqlite {
-        writer: SqlitePool,
+        writer: group_commit::Writer,
         reader: SqlitePool,
     },
     Postgres(PgPool),
@@ -205,7 +210,10 @@ impl Store {
             .connect_with(base.read_only(true))
             .await?;
         Ok(Store {
-            pools: Pools::Sqlite { writer, reader },
+            pools: Pools::Sqlite {
+                writer: group_commit::Writer::new(writer),
+                reader,
+            },
         })
     }
 
@@ -251,7 +259,7 @@ impl Store {
     /// Applies pending migrations (idempotent; safe with concurrent replicas).
     pub async fn migrate(&self) -> StoreResult<()> {
         match &self.pools {
-            Pools::Sqlite { writer, .. } => migrator(Backend::Sqlite).run(writer).await?,
+            Pools::Sqlite { writer, .. } => migrator(Backend::Sqlite).run(writer.pool()).await?,
             Pools::Postgres(pool) => migrator(Backend::Postgres).run(pool).await?,
         }
         Ok(())
@@ -275,8 +283,8 @@ impl Store {
     pub fn pool_stats(&self) -> (u32, u32) {
         match &self.pools {
             Pools::Sqlite { writer, reader } => (
-                writer.size() + reader.size(),
-                (writer.num_idle() + reader.num_idle()) as u32,
+                writer.pool().size() + reader.size(),
+                (writer.pool().num_idle() + reader.num_idle()) as u32,
             ),
             Pools::Postgres(p) => (p.size(), p.num_idle() as u32),
         }
@@ -287,7 +295,7 @@ impl Store {
         match &self.pools {
             Pools::Sqlite { writer, reader } => {
                 reader.close().await;
-                writer.close().await;
+                writer.pool().close().await;
             }
             Pools::Postgres(p) => p.close().await,
         }
@@ -328,10 +336,7 @@ impl Store {
     /// transaction. Never use this for a state change.
     pub async fn execute_bookkeeping(&self, sql: &Sql) -> StoreResult<u64> {
         Ok(match &self.pools {
-            Pools::Sqlite { writer, .. } => query!(sqlx::Sqlite, sql)
-                .execute(writer)
-                .await?
-                .rows_affected(),
+            Pools::Sqlite { writer, .. } => writer.run_unaudited(sql).await?,
             Pools::Postgres(p) => query!(sqlx::Postgres, sql)
                 .execute(p)
                 .await?
@@ -343,9 +348,7 @@ impl Store {
     pub async fn begin(&self) -> StoreResult<WriteTx> {
         Ok(WriteTx {
             inner: match &self.pools {
-                Pools::Sqlite { writer, .. } => {
-                    TxInner::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?)
-                }
+                Pools::Sqlite { writer, .. } => TxInner::Sqlite(writer.begin().await?),
                 Pools::Postgres(p) => TxInner::Postgres(p.begin().await?),
             },
         })
@@ -353,7 +356,8 @@ impl Store {
 }
 
 enum TxInner {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// A job in SQLite's group-committed writer transaction.
+    Sqlite(group_commit::Job),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
@@ -374,7 +378,7 @@ impl WriteTx {
     pub async fn fetch_all(&mut self, sql: &Sql) -> StoreResult<Vec<Row>> {
         Ok(match &mut self.inner {
             TxInner::Sqlite(t) => query!(sqlx::Sqlite, sql)
-                .fetch_all(&mut **t)
+                .fetch_all(t.conn())
                 .await?
                 .into_iter()
                 .map(Row::Sqlite)
@@ -391,7 +395,7 @@ impl WriteTx {
     pub async fn fetch_optional(&mut self, sql: &Sql) -> StoreResult<Option<Row>> {
         Ok(match &mut self.inner {
             TxInner::Sqlite(t) => query!(sqlx::Sqlite, sql)
-                .fetch_optional(&mut **t)
+                .fetch_optional(t.conn())
                 .await?
                 .map(Row::Sqlite),
             TxInner::Postgres(t) => query!(sqlx::Postgres, sql)
@@ -405,7 +409,7 @@ impl WriteTx {
     pub async fn execute(&mut self, sql: &Sql) -> StoreResult<u64> {
         Ok(match &mut self.inner {
             TxInner::Sqlite(t) => query!(sqlx::Sqlite, sql)
-                .execute(&mut **t)
+                .execute(t.conn())
                 .await?
                 .rows_affected(),
             TxInner::Postgres(t) => query!(sqlx::Postgres, sql)
@@ -425,7 +429,7 @@ impl WriteTx {
         }
         self.append_audit(events).await?;
         match self.inner {
-            TxInner::Sqlite(t) => t.commit().await?,
+            TxInner::Sqlite(job) => job.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,
         }
         Ok(())
