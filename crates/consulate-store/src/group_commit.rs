@@ -177,7 +177,7 @@ fn fail_batch(batch: &mut Batch, why: &str) {
 impl Job {
     pub(crate) fn conn(&mut self) -> &mut sqlx::SqliteConnection {
         let batch = self.guard.as_mut().expect("job is running");
-        &mut **batch.tx.as_mut().expect("an open batch")
+        batch.tx.as_mut().expect("an open batch")
     }
 
     /// Releases the job's savepoint and waits until the batch holding it is committed.

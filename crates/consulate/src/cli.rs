@@ -120,7 +120,8 @@ pub enum Command {
     /// Print the OpenAPI document.
     Openapi,
     /// Measure list/search latency, principal matching and bulk-create throughput against
-    /// their targets on a fresh database, and report the results as markdown.
+    /// their targets on a fresh database, and report the results as markdown (exit code 2
+    /// when a target is missed).
     Bench(BenchArgs),
 }
 
