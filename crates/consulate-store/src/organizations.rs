@@ -250,36 +250,27 @@ impl WriteTx {
         org_from_row(&row, by_org.remove(&id).unwrap_or_default())
     }
 
-    /// Refuses with `Conflict` when any of the sources' keys already belongs to another
-    /// organization (naming it), so the caller gets a useful message; the unique index is the
-    /// final guard against races.
-    async fn check_source_keys(
-        &mut self,
-        org: Uuid,
-        sources: &[IdentitySource],
-    ) -> StoreResult<()> {
-        for key in sources.iter().flat_map(IdentitySource::keys) {
-            let hit = self
-                .fetch_optional(
-                    &Sql::new(
-                        "SELECT o.id, o.display_name FROM connected_organization_source_keys k JOIN connected_organizations o ON o.id = k.organization_id \
-                         WHERE k.source_key = $1 AND k.organization_id <> $2",
-                    )
-                    .bind(key.0.as_str())
-                    .bind(org),
+    /// The conflict error for a key that already belongs to another organization, naming it.
+    async fn key_conflict(&mut self, key: &str) -> StoreError {
+        let owner = self
+            .fetch_optional(
+                &Sql::new(
+                    "SELECT o.id, o.display_name FROM connected_organization_source_keys k JOIN connected_organizations o ON o.id = k.organization_id \
+                     WHERE k.source_key = $1",
                 )
-                .await?;
-            if let Some(r) = hit {
-                let (what, value) = key.0.split_once(':').unwrap_or(("source", &key.0));
-                return Err(DomainError::conflict(format!(
-                    "The {what} '{value}' already belongs to connected organization '{}' ({}); a {what} may belong to one connected organization only",
-                    r.text("display_name")?,
-                    r.text("id")?
-                ))
-                .into());
-            }
-        }
-        Ok(())
+                .bind(key),
+            )
+            .await;
+        let (what, value) = key.split_once(':').unwrap_or(("source", key));
+        let owner = match owner {
+            Ok(Some(r)) => match (r.text("display_name"), r.text("id")) {
+                (Ok(name), Ok(id)) => format!("connected organization '{name}' ({id})"),
+                _ => "another connected organization".to_owned(),
+            },
+            Ok(None) => "another connected organization".to_owned(),
+            Err(e) => return e,
+        };
+        DomainError::conflict(format!("The {what} '{value}' already belongs to {owner}; a {what} may belong to one connected organization only")).into()
     }
 
     /// Writes an organization's identity sources and their uniqueness keys; `replace` first
@@ -300,7 +291,6 @@ impl WriteTx {
             )
             .await?;
         }
-        self.check_source_keys(org, sources).await?;
         for (pos, s) in sources.iter().enumerate() {
             let (cloud, social) = match s {
                 IdentitySource::CrossCloudAzureActiveDirectoryTenant { cloud_instance, .. } => {
@@ -330,16 +320,19 @@ impl WriteTx {
                 .bind(social),
             )
             .await?;
+            // `ON CONFLICT DO NOTHING` keeps the transaction usable on both backends, so the
+            // owner can be named in the error; the unique key is what enforces the rule.
             for key in s.keys() {
-                self.execute(&Sql::new("INSERT INTO connected_organization_source_keys (source_key, organization_id) VALUES ($1, $2)").bind(key.0).bind(org))
-                    .await
-                    .map_err(|e| {
-                        if e.is_unique_violation() {
-                            DomainError::conflict("an identity source of this organization already belongs to another connected organization").into()
-                        } else {
-                            e
-                        }
-                    })?;
+                let inserted = self
+                    .execute(
+                        &Sql::new("INSERT INTO connected_organization_source_keys (source_key, organization_id) VALUES ($1, $2) ON CONFLICT (source_key) DO NOTHING")
+                            .bind(key.0.as_str())
+                            .bind(org),
+                    )
+                    .await?;
+                if inserted == 0 {
+                    return Err(self.key_conflict(&key.0).await);
+                }
             }
         }
         Ok(())
