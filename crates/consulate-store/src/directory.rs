@@ -111,20 +111,10 @@ impl Store {
             from: "users u",
             id: "u.id",
             name: "u.display_name_fold",
+            table: "users",
             scope: None,
         };
-        let (page_sql, count_sql) = list::build(&src, q)?;
-        let rows = self.fetch_all(&page_sql).await?;
-        let count = match count_sql {
-            Some(c) => Some(
-                self.fetch_optional(&c)
-                    .await?
-                    .map(|r| r.int("n"))
-                    .transpose()?
-                    .unwrap_or(0),
-            ),
-            None => None,
-        };
+        let (rows, count) = self.fetch_page(&src, q).await?;
         let users = self.load_users(rows).await?;
         Ok(list::finish(
             users,
@@ -165,20 +155,10 @@ impl Store {
             from: "groups g",
             id: "g.id",
             name: "g.display_name_fold",
+            table: "groups",
             scope: None,
         };
-        let (page_sql, count_sql) = list::build(&src, q)?;
-        let rows = self.fetch_all(&page_sql).await?;
-        let count = match count_sql {
-            Some(c) => Some(
-                self.fetch_optional(&c)
-                    .await?
-                    .map(|r| r.int("n"))
-                    .transpose()?
-                    .unwrap_or(0),
-            ),
-            None => None,
-        };
+        let (rows, count) = self.fetch_page(&src, q).await?;
         let groups = rows
             .iter()
             .map(group_from_row)
@@ -203,20 +183,10 @@ impl Store {
             from: "users u JOIN group_members m ON m.user_id = u.id",
             id: "u.id",
             name: "u.display_name_fold",
+            table: "users",
             scope: Some(("m.group_id = $1", vec![group.into()])),
         };
-        let (page_sql, count_sql) = list::build(&src, q)?;
-        let rows = self.fetch_all(&page_sql).await?;
-        let count = match count_sql {
-            Some(c) => Some(
-                self.fetch_optional(&c)
-                    .await?
-                    .map(|r| r.int("n"))
-                    .transpose()?
-                    .unwrap_or(0),
-            ),
-            None => None,
-        };
+        let (rows, count) = self.fetch_page(&src, q).await?;
         let users = self.load_users(rows).await?;
         Ok(list::finish(
             users,

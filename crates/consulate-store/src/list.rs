@@ -66,6 +66,8 @@ pub(crate) struct ListSource {
     pub from: &'static str,
     pub id: &'static str,
     pub name: &'static str,
+    /// The table whose `(display_name_fold, id)` index a name search scans.
+    pub table: &'static str,
     /// An extra fixed condition with its own arguments (e.g. a parent id).
     pub scope: Option<(&'static str, Vec<crate::sql::Arg>)>,
 }
@@ -97,7 +99,12 @@ pub(crate) fn build<F: FieldMap>(
     if let Some(s) = q.search.as_deref().filter(|s| !s.trim().is_empty()) {
         and(&mut conditions, &mut parts);
         let p = conditions.placeholder(format!("%{}%", like_escape(&s.trim().to_lowercase())));
-        conditions.push(&format!("{} LIKE {p} ESCAPE '\\'", src.name));
+        // The substring match scans only the small `(display_name_fold, id)` index; rows are
+        // then fetched for the matches alone.
+        conditions.push(&format!(
+            "{} IN (SELECT id FROM {} WHERE display_name_fold LIKE {p} ESCAPE '\\')",
+            src.id, src.table
+        ));
     }
     let count = if q.count {
         let mut c = Sql::dynamic(format!("SELECT COUNT(*) AS n FROM {}", src.from));
@@ -177,4 +184,27 @@ pub(crate) fn finish<T>(
         None
     };
     Page { items, next, count }
+}
+
+impl crate::Store {
+    /// Runs a list: the page rows (one extra, to detect a next page) and, if asked, the count.
+    pub(crate) async fn fetch_page<F: FieldMap>(
+        &self,
+        src: &ListSource,
+        q: &ListQuery<F>,
+    ) -> StoreResult<(Vec<crate::sql::Row>, Option<i64>)> {
+        let (page_sql, count_sql) = build(src, q)?;
+        let rows = self.fetch_all(&page_sql).await?;
+        let count = match count_sql {
+            Some(c) => Some(
+                self.fetch_optional(&c)
+                    .await?
+                    .map(|r| r.int("n"))
+                    .transpose()?
+                    .unwrap_or(0),
+            ),
+            None => None,
+        };
+        Ok((rows, count))
+    }
 }

@@ -146,20 +146,10 @@ impl Store {
             from: "connected_organizations o",
             id: "o.id",
             name: "o.display_name_fold",
+            table: "connected_organizations",
             scope: None,
         };
-        let (page_sql, count_sql) = list::build(&src, q)?;
-        let rows = self.fetch_all(&page_sql).await?;
-        let count = match count_sql {
-            Some(c) => Some(
-                self.fetch_optional(&c)
-                    .await?
-                    .map(|r| r.int("n"))
-                    .transpose()?
-                    .unwrap_or(0),
-            ),
-            None => None,
-        };
+        let (rows, count) = self.fetch_page(&src, q).await?;
         let orgs = attach_sources(rows, async |ids: &[Uuid]| {
             self.fetch_all(&sources_query(ids)).await
         })

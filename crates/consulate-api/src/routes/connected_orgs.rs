@@ -208,34 +208,12 @@ pub async fn list_sponsors(
     Path((id, seg)): Path<(String, String)>,
     OData(opts, pairs): OData,
 ) -> ApiResult<Json<Value>> {
-    let kind = kind_of(&seg)?;
-    let id = object_id(&id, "connectedOrganization")?;
-    let after = opts
-        .skiptoken
-        .as_deref()
-        .map(|t| paging::decode_cursor(t).map(|c| c.id))
-        .transpose()?;
-    let (sponsors, next) = state
-        .app
-        .list_sponsors(
-            &caller,
-            id,
-            kind,
-            opts.top.unwrap_or(paging::DEFAULT_PAGE_SIZE),
-            after.as_deref(),
-        )
-        .await?;
+    let (id, sponsors, token) = sponsor_page(&state, &caller, &id, &seg, &opts).await?;
     let values = paging::project(
         sponsors.iter().map(sponsor_value).collect(),
         opts.select.as_deref(),
         crate::wire::directory::USER_PROPERTIES,
     )?;
-    let token = next.map(|id| {
-        paging::encode_cursor(&consulate_store::list::Cursor {
-            key: String::new(),
-            id,
-        })
-    });
     Ok(collection(
         &state,
         &format!("{}/{id}/{seg}", path()),
@@ -256,33 +234,11 @@ pub async fn list_sponsor_refs(
     Path((id, seg)): Path<(String, String)>,
     OData(opts, pairs): OData,
 ) -> ApiResult<Json<Value>> {
-    let kind = kind_of(&seg)?;
-    let id = object_id(&id, "connectedOrganization")?;
-    let after = opts
-        .skiptoken
-        .as_deref()
-        .map(|t| paging::decode_cursor(t).map(|c| c.id))
-        .transpose()?;
-    let (sponsors, next) = state
-        .app
-        .list_sponsors(
-            &caller,
-            id,
-            kind,
-            opts.top.unwrap_or(paging::DEFAULT_PAGE_SIZE),
-            after.as_deref(),
-        )
-        .await?;
+    let (id, sponsors, token) = sponsor_page(&state, &caller, &id, &seg, &opts).await?;
     let values = sponsors
         .iter()
         .map(|s| json!(sponsor_url(&state, s)))
         .collect();
-    let token = next.map(|id| {
-        paging::encode_cursor(&consulate_store::list::Cursor {
-            key: String::new(),
-            id,
-        })
-    });
     Ok(collection(
         &state,
         &format!("{}/{id}/{seg}/$ref", path()),
@@ -292,6 +248,35 @@ pub async fn list_sponsor_refs(
         None,
         &pairs,
     ))
+}
+
+/// One page of an organization's sponsors, with the `$skiptoken` of the next page.
+async fn sponsor_page(
+    state: &ApiState,
+    caller: &consulate_core::access::Caller,
+    id: &str,
+    segment: &str,
+    opts: &consulate_odata::QueryOptions,
+) -> ApiResult<(uuid::Uuid, Vec<Sponsor>, Option<String>)> {
+    let kind = kind_of(segment)?;
+    let id = object_id(id, "connectedOrganization")?;
+    let after = opts
+        .skiptoken
+        .as_deref()
+        .map(|t| paging::decode_cursor(t).map(|c| c.id))
+        .transpose()?;
+    let top = opts.top.unwrap_or(paging::DEFAULT_PAGE_SIZE);
+    let (sponsors, next) = state
+        .app
+        .list_sponsors(caller, id, kind, top, after.as_deref())
+        .await?;
+    let token = next.map(|id| {
+        paging::encode_cursor(&consulate_store::list::Cursor {
+            key: String::new(),
+            id,
+        })
+    });
+    Ok((id, sponsors, token))
 }
 
 /// Add a sponsor: body `{"@odata.id": "https://…/v1.0/users/{id}"}` (or a group).
