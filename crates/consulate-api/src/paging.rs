@@ -71,13 +71,16 @@ const QUERY: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
 
 /// Builds a store list query from OData options: `$top`, `$skiptoken`, `$count`,
 /// `$orderby` (only `displayName`), `$search` (display name, contains). Without `$orderby`
-/// lists are ordered by display name, then id: Graph leaves the default unspecified, and this
-/// one lets name filters and searches walk the name index and stop early.
+/// lists are ordered by display name, then id (Graph leaves the default unspecified; this one
+/// lets name filters walk the name index and stop early), and bare searches by creation.
 pub fn list_query<F>(
     opts: &QueryOptions,
     filter: Option<consulate_core::filter::Filter<F>>,
 ) -> Result<ListQuery<F>, ApiError> {
     let order = match opts.orderby.as_deref() {
+        // A bare name search is answered in creation order, which lets the scan stop after a
+        // page of matches; everything else defaults to display-name order.
+        None | Some([]) if opts.search.is_some() => Order::Created,
         None | Some([]) => Order::DisplayName { descending: false },
         Some([o]) if o.path.len() == 1 && o.path[0] == "displayName" => Order::DisplayName {
             descending: o.descending,

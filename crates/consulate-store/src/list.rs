@@ -99,12 +99,18 @@ pub(crate) fn build<F: FieldMap>(
     if let Some(s) = q.search.as_deref().filter(|s| !s.trim().is_empty()) {
         and(&mut conditions, &mut parts);
         let p = conditions.placeholder(format!("%{}%", like_escape(&s.trim().to_lowercase())));
-        // The substring match scans only the small `(display_name_fold, id)` index; rows are
-        // then fetched for the matches alone.
-        conditions.push(&format!(
-            "{} IN (SELECT id FROM {} WHERE display_name_fold LIKE {p} ESCAPE '\\')",
-            src.id, src.table
-        ));
+        let cond = match q.order {
+            // In creation order the scan reads the table (clustered by id) and stops after a
+            // page of matches.
+            Order::Created => format!("{} LIKE {p} ESCAPE '\\'", src.name),
+            // In name order nothing can stop early, so the match runs over the small
+            // `(display_name_fold, id)` index alone and rows are fetched for matches only.
+            Order::DisplayName { .. } => format!(
+                "{} IN (SELECT id FROM {} WHERE display_name_fold LIKE {p} ESCAPE '\\')",
+                src.id, src.table
+            ),
+        };
+        conditions.push(&cond);
     }
     let count = if q.count {
         let mut c = Sql::dynamic(format!("SELECT COUNT(*) AS n FROM {}", src.from));
