@@ -219,6 +219,9 @@ impl Store {
 
     async fn open_postgres(options: &StoreOptions) -> StoreResult<Store> {
         let mut opts = PgConnectOptions::from_str(&options.url)?;
+        // One direct connection first: a wrong address or credential fails at once with the
+        // server's own error, instead of after the pool's acquire timeout.
+        let mut conn = sqlx::PgConnection::connect_with(&opts).await?;
         if let Some(schema) = &options.pg_schema {
             if !schema
                 .bytes()
@@ -229,7 +232,6 @@ impl Store {
                     "'{schema}' is not a valid schema name"
                 )));
             }
-            let mut conn = sqlx::PgConnection::connect_with(&opts).await?;
             // Concurrent `CREATE SCHEMA IF NOT EXISTS` can still collide inside PostgreSQL;
             // the loser's duplicate-key error means the schema exists, which is all we need.
             let created = sqlx::query(AssertSqlSafe(format!(
@@ -243,9 +245,9 @@ impl Store {
                     return Err(e.into());
                 }
             }
-            conn.close().await?;
             opts = opts.options([("search_path", schema.as_str())]);
         }
+        conn.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(2))
             .acquire_timeout(Duration::from_secs(30))
