@@ -41,21 +41,14 @@ fn err(msg: impl Into<String>) -> ApiError {
     ApiError::bad_request(msg).with_target("$filter")
 }
 
+/// Where binding happens: inside a lambda, the name of its variable.
 struct Ctx<'a> {
     var: Option<&'a str>,
-    collection: Option<usize>,
 }
 
 /// Binds `expr` under schema `S`.
 pub fn bind<S: Schema>(expr: &Expr) -> Result<Filter<S::Field>, ApiError> {
-    bind_in::<S>(
-        expr,
-        &Ctx {
-            var: None,
-            collection: None,
-        },
-        None,
-    )
+    bind_in::<S>(expr, &Ctx { var: None }, None)
 }
 
 fn lower_cmp(op: CompareOp) -> Compare {
@@ -177,7 +170,6 @@ fn bind_in<S: Schema>(
     ctx: &Ctx,
     coll: Option<S::Field>,
 ) -> Result<Filter<S::Field>, ApiError> {
-    let _ = ctx.collection;
     Ok(match e {
         Expr::And(a, b) => Filter::And(
             Box::new(bind_in::<S>(a, ctx, coll)?),
@@ -280,7 +272,6 @@ fn bind_in<S: Schema>(
             }
             let inner_ctx = Ctx {
                 var: Some(variable),
-                collection: None,
             };
             let inner = bind_with_casts::<S>(body, &inner_ctx, c)?;
             Filter::Any {

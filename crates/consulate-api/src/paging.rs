@@ -149,6 +149,17 @@ pub fn project(
     Ok(items)
 }
 
+/// The list query behind a `/$count` segment: the same filter and search, counted.
+pub fn count_query<F>(
+    opts: &QueryOptions,
+    filter: Option<consulate_core::filter::Filter<F>>,
+) -> Result<ListQuery<F>, ApiError> {
+    let mut q = list_query(opts, filter)?;
+    q.count = true;
+    q.top = 1;
+    Ok(q)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -71,15 +71,9 @@ pub async fn count(
         .as_ref()
         .map(bind::bind::<Organizations>)
         .transpose()?;
-    let mut q = paging::list_query(&opts, filter)?;
-    q.count = true;
-    q.top = 1;
+    let q = paging::count_query(&opts, filter)?;
     let page = state.app.list_connected_organizations(&caller, &q).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain")],
-        page.count.unwrap_or(0).to_string(),
-    )
-        .into_response())
+    Ok(super::count_response(page.count))
 }
 
 /// Create a connected organization.

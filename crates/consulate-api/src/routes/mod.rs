@@ -142,6 +142,16 @@ pub fn parse_reference(
     Ok((kind, Uuid::parse_str(id).map_err(|_| bad())?))
 }
 
+/// The `text/plain` answer of a `/$count` segment.
+pub fn count_response(count: Option<i64>) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    (
+        [(axum::http::header::CONTENT_TYPE, "text/plain")],
+        count.unwrap_or(0).to_string(),
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,7 +9,7 @@ use crate::state::ApiState;
 use crate::wire::directory::{CreateUser, USER_PROPERTIES, UpdateUser, UserDto};
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
@@ -50,15 +50,9 @@ pub async fn count(
     OData(opts, _): OData,
 ) -> ApiResult<Response> {
     let filter = opts.filter.as_ref().map(bind::bind::<Users>).transpose()?;
-    let mut q = paging::list_query(&opts, filter)?;
-    q.count = true;
-    q.top = 1;
+    let q = paging::count_query(&opts, filter)?;
     let page = state.app.list_users(&caller, &q).await?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/plain")],
-        page.count.unwrap_or(0).to_string(),
-    )
-        .into_response())
+    Ok(super::count_response(page.count))
 }
 
 /// Create a user.
