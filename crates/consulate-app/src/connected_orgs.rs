@@ -142,6 +142,9 @@ impl App {
             created_date_time: now,
             modified_date_time: now,
         };
+        self.store
+            .check_sources_unclaimed(org.id, &org.identity_sources)
+            .await?;
         let mut tx = self.store.begin().await?;
         tx.insert_connected_organization(&org).await?;
         let mut t = target("connectedOrganization", org.id, Some(&org.display_name));
@@ -175,7 +178,9 @@ impl App {
         authorize(caller, Operation::WriteConnectedOrganizations)?;
         if let Some(sources) = patch.identity_sources.take() {
             connected_org::validate_sources(&sources)?;
-            patch.identity_sources = Some(self.resolve_sources(sources).await?);
+            let sources = self.resolve_sources(sources).await?;
+            self.store.check_sources_unclaimed(id, &sources).await?;
+            patch.identity_sources = Some(sources);
         }
         let mut tx = self.store.begin().await?;
         let mut org = tx.connected_organization_for_update(id).await?;

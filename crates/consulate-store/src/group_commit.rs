@@ -9,6 +9,7 @@
 //! loses only unacknowledged work.
 
 use crate::StoreError;
+use crate::sql::Sql;
 use sqlx::sqlite::SqlitePool;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,12 +21,20 @@ pub const MAX_BATCH_JOBS: usize = 128;
 /// Oldest a batch may get before it is committed even with writers queued.
 pub const MAX_BATCH_AGE: Duration = Duration::from_millis(25);
 
+/// The audit chain's head: the last event's sequence and hash.
+pub(crate) type ChainHead = (i64, String);
+
 /// The open batch, owned by whoever holds the writer mutex.
 pub(crate) struct Batch {
     pub(crate) tx: Option<sqlx::Transaction<'static, sqlx::Sqlite>>,
+    /// The chain head as the open transaction sees it, once a job has read or moved it. Only
+    /// kept while the transaction is open: `BEGIN IMMEDIATE` holds SQLite's write lock, so no
+    /// other connection (another process included) can move the head meanwhile.
+    chain_head: Option<ChainHead>,
     /// Jobs released into the open batch, waiting for its commit.
     waiters: Vec<oneshot::Sender<Result<(), String>>>,
-    /// A job holds the savepoint (set while a job runs; left set if it was abandoned).
+    /// A job holds the savepoint (from its first statement until its release; left set if
+    /// the job was abandoned).
     in_job: bool,
     opened_at: Instant,
 }
@@ -73,6 +82,7 @@ impl Writer {
             pool,
             batch: Arc::new(Mutex::new(Batch {
                 tx: None,
+                chain_head: None,
                 waiters: Vec::new(),
                 in_job: false,
                 opened_at: Instant::now(),
@@ -95,19 +105,16 @@ impl Writer {
         self.waiting.load(Ordering::SeqCst) > 0
     }
 
-    /// Starts a job: joins the open batch or opens one, then sets the job's savepoint.
+    /// Starts a job: joins the open batch or opens one. The job's savepoint is set by its
+    /// first statement ([`Job::statement`]), in the same execution.
     pub(crate) async fn begin(&self) -> Result<Job, StoreError> {
         let mut guard = self.acquire().await;
         recover_abandoned(&mut guard).await;
         if guard.tx.is_none() {
             guard.tx = Some(self.pool.begin_with("BEGIN IMMEDIATE").await?);
+            guard.chain_head = None;
             guard.opened_at = Instant::now();
         }
-        if let Err(e) = exec(&mut guard, "SAVEPOINT job").await {
-            fail_batch(&mut guard, &e.to_string());
-            return Err(e.into());
-        }
-        guard.in_job = true;
         Ok(Job {
             guard: Some(guard),
             writer: self.clone(),
@@ -115,7 +122,7 @@ impl Writer {
     }
 
     /// Runs one unaudited bookkeeping statement inside the open batch, or on its own.
-    pub(crate) async fn run_unaudited(&self, sql: &crate::sql::Sql) -> Result<u64, StoreError> {
+    pub(crate) async fn run_unaudited(&self, sql: &Sql) -> Result<u64, StoreError> {
         let mut guard = self.acquire().await;
         recover_abandoned(&mut guard).await;
         let n = match guard.tx.as_mut() {
@@ -158,6 +165,7 @@ async fn recover_abandoned(batch: &mut Batch) {
 
 /// Commits the batch and tells every job in it.
 async fn commit_batch(batch: &mut Batch) {
+    batch.chain_head = None;
     let Some(tx) = batch.tx.take() else { return };
     let result = tx.commit().await.map_err(|e| e.to_string());
     for w in batch.waiters.drain(..) {
@@ -168,6 +176,7 @@ async fn commit_batch(batch: &mut Batch) {
 /// Abandons the batch (rolled back when the transaction drops) and fails its jobs.
 fn fail_batch(batch: &mut Batch, why: &str) {
     batch.tx = None;
+    batch.chain_head = None;
     batch.in_job = false;
     for w in batch.waiters.drain(..) {
         let _ = w.send(Err(why.to_owned()));
@@ -180,11 +189,42 @@ impl Job {
         batch.tx.as_mut().expect("an open batch")
     }
 
-    /// Releases the job's savepoint and waits until the batch holding it is committed.
-    pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
+    /// True until the job's first statement has set its savepoint.
+    pub(crate) fn needs_savepoint(&self) -> bool {
+        !self.guard.as_ref().expect("job is running").in_job
+    }
+
+    /// `statements` as one text to run on [`Job::conn`], led by the job's `SAVEPOINT` if this
+    /// is its first execution. From then on an abandoned job is rolled back to it.
+    pub(crate) fn statement(&mut self, statements: Vec<Sql>) -> Sql {
+        let batch = self.guard.as_mut().expect("job is running");
+        if batch.in_job {
+            return Sql::join(statements);
+        }
+        batch.in_job = true;
+        Sql::join(std::iter::once(Sql::new("SAVEPOINT job")).chain(statements))
+    }
+
+    /// The audit chain head as this job sees it, if the batch knows it already.
+    pub(crate) fn chain_head(&self) -> Option<ChainHead> {
+        self.guard.as_ref().and_then(|b| b.chain_head.clone())
+    }
+
+    /// Runs `last` (the job's final statements: its deferred writes and audit events) and the
+    /// release of its savepoint in one execution on the writer's thread, then waits until the
+    /// batch holding it is committed. `head` is the chain head once `last` has run.
+    pub(crate) async fn commit(
+        mut self,
+        last: Vec<Sql>,
+        head: ChainHead,
+    ) -> Result<(), StoreError> {
+        let run = self.statement(last.into_iter().chain([Sql::new("RELEASE job")]).collect());
         let mut guard = self.guard.take().expect("job is running");
-        if let Err(e) = exec(&mut guard, "RELEASE job").await {
-            guard.in_job = true;
+        let tx = guard.tx.as_mut().expect("an open batch");
+        if let Err(e) = crate::sql::query!(sqlx::Sqlite, &run)
+            .execute(&mut **tx)
+            .await
+        {
             recover_abandoned(&mut guard).await;
             if !self.writer.others_waiting() {
                 commit_batch(&mut guard).await;
@@ -192,6 +232,7 @@ impl Job {
             return Err(e.into());
         }
         guard.in_job = false;
+        guard.chain_head = Some(head);
         let (tx, rx) = oneshot::channel();
         guard.waiters.push(tx);
         let keep_open = self.writer.others_waiting()

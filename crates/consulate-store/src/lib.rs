@@ -353,6 +353,7 @@ impl Store {
                 Pools::Sqlite { writer, .. } => TxInner::Sqlite(writer.begin().await?),
                 Pools::Postgres(p) => TxInner::Postgres(p.begin().await?),
             },
+            deferred: Vec::new(),
         })
     }
 }
@@ -365,8 +366,14 @@ enum TxInner {
 
 /// A writing transaction. It ends either with [`WriteTx::commit`], which appends the audit
 /// events to the chain in the same transaction, or by being dropped (rolled back).
+///
+/// On SQLite every statement is a hand-off to the writer connection's thread, made while the
+/// writer is held; so writes whose outcome the caller does not need ([`WriteTx::write`]) wait
+/// and run in one execution with the transaction's next statement or its commit.
 pub struct WriteTx {
     inner: TxInner,
+    /// SQLite: writes waiting for the next execution.
+    deferred: Vec<Sql>,
 }
 
 impl WriteTx {
@@ -377,14 +384,25 @@ impl WriteTx {
         }
     }
 
+    /// The deferred writes followed by `sql`, as the text to run next on SQLite.
+    fn sqlite_statement(deferred: &mut Vec<Sql>, job: &mut group_commit::Job, sql: &Sql) -> Sql {
+        let mut all: Vec<Sql> = std::mem::take(deferred);
+        all.push(sql.clone());
+        job.statement(all)
+    }
+
     pub async fn fetch_all(&mut self, sql: &Sql) -> StoreResult<Vec<Row>> {
         Ok(match &mut self.inner {
-            TxInner::Sqlite(t) => query!(sqlx::Sqlite, sql)
-                .fetch_all(t.conn())
-                .await?
-                .into_iter()
-                .map(Row::Sqlite)
-                .collect(),
+            TxInner::Sqlite(t) => {
+                let run = Self::sqlite_statement(&mut self.deferred, t, sql);
+                query!(sqlx::Sqlite, &run)
+                    .fetch_all(t.conn())
+                    .await
+                    .map_err(map_write_error)?
+                    .into_iter()
+                    .map(Row::Sqlite)
+                    .collect()
+            }
             TxInner::Postgres(t) => query!(sqlx::Postgres, sql)
                 .fetch_all(&mut **t)
                 .await?
@@ -396,10 +414,14 @@ impl WriteTx {
 
     pub async fn fetch_optional(&mut self, sql: &Sql) -> StoreResult<Option<Row>> {
         Ok(match &mut self.inner {
-            TxInner::Sqlite(t) => query!(sqlx::Sqlite, sql)
-                .fetch_optional(t.conn())
-                .await?
-                .map(Row::Sqlite),
+            TxInner::Sqlite(t) => {
+                let run = Self::sqlite_statement(&mut self.deferred, t, sql);
+                query!(sqlx::Sqlite, &run)
+                    .fetch_optional(t.conn())
+                    .await
+                    .map_err(map_write_error)?
+                    .map(Row::Sqlite)
+            }
             TxInner::Postgres(t) => query!(sqlx::Postgres, sql)
                 .fetch_optional(&mut **t)
                 .await?
@@ -407,18 +429,48 @@ impl WriteTx {
         })
     }
 
-    /// Executes a statement; returns the number of rows it affected.
+    /// Executes a statement (after any deferred writes); returns the number of rows it
+    /// affected.
     pub async fn execute(&mut self, sql: &Sql) -> StoreResult<u64> {
         Ok(match &mut self.inner {
-            TxInner::Sqlite(t) => query!(sqlx::Sqlite, sql)
-                .execute(t.conn())
-                .await?
-                .rows_affected(),
+            TxInner::Sqlite(t) => {
+                // SQLite reports a statement's affected rows as those of the last INSERT,
+                // UPDATE or DELETE run, so `sql` runs on its own: the savepoint and the
+                // deferred writes go first.
+                if t.needs_savepoint() || !self.deferred.is_empty() {
+                    let run = t.statement(std::mem::take(&mut self.deferred));
+                    query!(sqlx::Sqlite, &run)
+                        .execute(t.conn())
+                        .await
+                        .map_err(map_write_error)?;
+                }
+                query!(sqlx::Sqlite, sql)
+                    .execute(t.conn())
+                    .await?
+                    .rows_affected()
+            }
             TxInner::Postgres(t) => query!(sqlx::Postgres, sql)
                 .execute(&mut **t)
                 .await?
                 .rows_affected(),
         })
+    }
+
+    /// A write whose outcome the caller does not need (an insert of new rows, say). On
+    /// PostgreSQL it runs at once. On SQLite it runs with the transaction's next statement or
+    /// its commit, in the same execution, and its error (a unique key taken, say) is reported
+    /// there; it is never lost: a failing write fails that statement or the commit.
+    pub async fn write(&mut self, sql: Sql) -> StoreResult<()> {
+        match &mut self.inner {
+            TxInner::Sqlite(_) => self.deferred.push(sql),
+            TxInner::Postgres(t) => {
+                query!(sqlx::Postgres, &sql)
+                    .execute(&mut **t)
+                    .await
+                    .map_err(map_write_error)?;
+            }
+        }
+        Ok(())
     }
 
     /// Appends `events` to the audit chain and commits. At least one event is required: every
@@ -429,15 +481,36 @@ impl WriteTx {
                 "a state change must commit with at least one audit event".into(),
             ));
         }
-        self.append_audit(events).await?;
+        let cached = match &self.inner {
+            TxInner::Sqlite(job) => job.chain_head(),
+            TxInner::Postgres(_) => None,
+        };
+        let head = match cached {
+            Some(head) => head,
+            None => self.read_chain_head().await?,
+        };
+        let (statements, head) = audit_statements(events, head);
         match self.inner {
-            TxInner::Sqlite(job) => job.commit().await?,
-            TxInner::Postgres(t) => t.commit().await?,
+            TxInner::Sqlite(job) => {
+                let mut last = self.deferred;
+                last.extend(statements);
+                job.commit(last, head).await.map_err(|e| match e {
+                    StoreError::Database(e) => map_write_error(e),
+                    e => e,
+                })?
+            }
+            TxInner::Postgres(mut t) => {
+                for s in &statements {
+                    query!(sqlx::Postgres, s).execute(&mut *t).await?;
+                }
+                t.commit().await?
+            }
         }
         Ok(())
     }
 
-    async fn append_audit(&mut self, events: &[AuditEvent]) -> StoreResult<()> {
+    /// The chain head (locked on PostgreSQL; SQLite's writer holds the only write lock).
+    async fn read_chain_head(&mut self) -> StoreResult<(i64, String)> {
         let head_sql = match self.backend() {
             Backend::Sqlite => Sql::new("SELECT sequence, hash FROM audit_chain_head WHERE id = 1"),
             Backend::Postgres => {
@@ -448,51 +521,69 @@ impl WriteTx {
             .fetch_optional(&head_sql)
             .await?
             .ok_or_else(|| StoreError::Corrupt("audit chain head is missing".into()))?;
-        let (mut seq, mut prev) = (head.int("sequence")?, head.text("hash")?);
-        for e in events {
-            let canonical = e.canonical();
-            let hash = chain_hash(&prev, &canonical);
-            seq += 1;
-            self.execute(
-                &Sql::new(
-                    "INSERT INTO audit_events (sequence, id, activity_at, category, activity, operation, initiator_kind, initiator_id, result, canonical, prev_hash, hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                )
-                .bind(seq)
-                .bind(e.id)
-                .bind(sql::micros(e.activity_date_time))
-                .bind(e.category.as_str())
-                .bind(e.activity_display_name.as_str())
-                .bind(e.operation_type.as_str())
-                .bind(e.initiated_by.kind.as_str())
-                .bind(e.initiated_by.id.clone())
-                .bind(e.result.as_str())
-                .bind(canonical)
-                .bind(prev.as_str())
-                .bind(hash.as_str()),
+        Ok((head.int("sequence")?, head.text("hash")?))
+    }
+}
+
+/// A failed write as the store reports it: a unique key the domain knows becomes its
+/// conflict; anything else stays a database error.
+fn map_write_error(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(d) = &e
+        && d.is_unique_violation()
+        && (d.constraint() == Some("connected_organization_source_keys_pkey")
+            || d.message().contains("connected_organization_source_keys."))
+    {
+        return DomainError::conflict(
+            "An identity source already belongs to another connected organization; a domain, \
+             tenant, issuer or social provider may belong to one connected organization only",
+        )
+        .into();
+    }
+    StoreError::Database(e)
+}
+
+/// The statements that append `events` to the chain after `head`, and the new head.
+fn audit_statements(events: &[AuditEvent], head: (i64, String)) -> (Vec<Sql>, (i64, String)) {
+    let (mut seq, mut prev) = head;
+    let mut statements = Vec::with_capacity(events.len() * 2 + 1);
+    for e in events {
+        let canonical = e.canonical();
+        let hash = chain_hash(&prev, &canonical);
+        seq += 1;
+        statements.push(
+            Sql::new(
+                "INSERT INTO audit_events (sequence, id, activity_at, category, activity, operation, initiator_kind, initiator_id, result, canonical, prev_hash, hash) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
             )
-            .await?;
-            let mut targets: Vec<&str> = e.target_resources.iter().map(|t| t.id.as_str()).collect();
-            targets.sort_unstable();
-            targets.dedup();
-            for t in targets {
-                self.execute(
-                    &Sql::new(
-                        "INSERT INTO audit_event_targets (sequence, target_id) VALUES ($1, $2)",
-                    )
+            .bind(seq)
+            .bind(e.id)
+            .bind(sql::micros(e.activity_date_time))
+            .bind(e.category.as_str())
+            .bind(e.activity_display_name.as_str())
+            .bind(e.operation_type.as_str())
+            .bind(e.initiated_by.kind.as_str())
+            .bind(e.initiated_by.id.clone())
+            .bind(e.result.as_str())
+            .bind(canonical)
+            .bind(prev.as_str())
+            .bind(hash.as_str()),
+        );
+        let mut targets: Vec<&str> = e.target_resources.iter().map(|t| t.id.as_str()).collect();
+        targets.sort_unstable();
+        targets.dedup();
+        for t in targets {
+            statements.push(
+                Sql::new("INSERT INTO audit_event_targets (sequence, target_id) VALUES ($1, $2)")
                     .bind(seq)
                     .bind(t),
-                )
-                .await?;
-            }
-            prev = hash;
+            );
         }
-        self.execute(
-            &Sql::new("UPDATE audit_chain_head SET sequence = $1, hash = $2 WHERE id = 1")
-                .bind(seq)
-                .bind(prev),
-        )
-        .await?;
-        Ok(())
+        prev = hash;
     }
+    statements.push(
+        Sql::new("UPDATE audit_chain_head SET sequence = $1, hash = $2 WHERE id = 1")
+            .bind(seq)
+            .bind(prev.as_str()),
+    );
+    (statements, (seq, prev))
 }

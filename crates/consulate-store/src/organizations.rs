@@ -188,6 +188,45 @@ impl Store {
             .collect()
     }
 
+    /// Refuses, naming the owner, when one of the keys `sources` claim belongs to an
+    /// organization other than `org`. Reads committed data: the unique key still decides a race.
+    pub async fn check_sources_unclaimed(
+        &self,
+        org: Uuid,
+        sources: &[IdentitySource],
+    ) -> StoreResult<()> {
+        let keys: Vec<String> = sources.iter().flat_map(|s| s.keys()).map(|k| k.0).collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let mut sql = Sql::dynamic(
+            "SELECT k.source_key, o.id, o.display_name FROM connected_organization_source_keys k \
+             JOIN connected_organizations o ON o.id = k.organization_id WHERE k.source_key IN ("
+                .into(),
+        );
+        let ps: Vec<String> = keys.iter().map(|k| sql.placeholder(k.as_str())).collect();
+        sql.push(&ps.join(", "));
+        let p = sql.placeholder(org);
+        sql.push(&format!(") AND k.organization_id <> {p}"));
+        let taken = self.fetch_all(&sql).await?;
+        // Report the first key in the order the sources list them.
+        let Some(row) = keys.iter().find_map(|k| {
+            taken
+                .iter()
+                .find(|r| r.text("source_key").is_ok_and(|t| &t == k))
+        }) else {
+            return Ok(());
+        };
+        let key = row.text("source_key")?;
+        let (what, value) = key.split_once(':').unwrap_or(("source", &key));
+        let owner = format!(
+            "connected organization '{}' ({})",
+            row.text("display_name")?,
+            row.text("id")?
+        );
+        Err(DomainError::conflict(format!("The {what} '{value}' already belongs to {owner}; a {what} may belong to one connected organization only")).into())
+    }
+
     /// The sponsors of an organization as (id, is_group), in the order they were added.
     pub async fn sponsors(
         &self,
@@ -240,47 +279,11 @@ impl WriteTx {
         org_from_row(&row, by_org.remove(&id).unwrap_or_default())
     }
 
-    /// The conflict error for a key that already belongs to another organization, naming it.
-    async fn key_conflict(&mut self, key: &str) -> StoreError {
-        let owner = self
-            .fetch_optional(
-                &Sql::new(
-                    "SELECT o.id, o.display_name FROM connected_organization_source_keys k JOIN connected_organizations o ON o.id = k.organization_id \
-                     WHERE k.source_key = $1",
-                )
-                .bind(key),
-            )
-            .await;
-        let (what, value) = key.split_once(':').unwrap_or(("source", key));
-        let owner = match owner {
-            Ok(Some(r)) => match (r.text("display_name"), r.text("id")) {
-                (Ok(name), Ok(id)) => format!("connected organization '{name}' ({id})"),
-                _ => "another connected organization".to_owned(),
-            },
-            Ok(None) => "another connected organization".to_owned(),
-            Err(e) => return e,
-        };
-        DomainError::conflict(format!("The {what} '{value}' already belongs to {owner}; a {what} may belong to one connected organization only")).into()
-    }
-
-    /// Writes an organization's identity sources and their uniqueness keys; `replace` first
-    /// removes the current ones (updates), inserts skip that.
-    async fn write_sources(
-        &mut self,
-        org: Uuid,
-        sources: &[IdentitySource],
-        replace: bool,
-    ) -> StoreResult<()> {
-        if replace {
-            self.execute(&Sql::new("DELETE FROM connected_organization_identity_sources WHERE organization_id = $1").bind(org)).await?;
-            self.execute(
-                &Sql::new(
-                    "DELETE FROM connected_organization_source_keys WHERE organization_id = $1",
-                )
-                .bind(org),
-            )
-            .await?;
-        }
+    /// Writes an organization's identity sources and the uniqueness keys they claim. A key
+    /// that another organization holds fails the write (or, on SQLite, the transaction's next
+    /// statement or commit) with a conflict; [`Store::check_sources_unclaimed`] names the
+    /// owner beforehand in the ordinary case.
+    async fn write_sources(&mut self, org: Uuid, sources: &[IdentitySource]) -> StoreResult<()> {
         for (pos, s) in sources.iter().enumerate() {
             let (cloud, social) = match s {
                 IdentitySource::CrossCloudAzureActiveDirectoryTenant { cloud_instance, .. } => {
@@ -292,8 +295,8 @@ impl WriteTx {
                 } => (None, Some(social_identity_source_type.as_str().to_owned())),
                 _ => (None, None),
             };
-            self.execute(
-                &Sql::new(
+            self.write(
+                Sql::new(
                     "INSERT INTO connected_organization_identity_sources \
                      (organization_id, position, odata_type, display_name, display_name_fold, tenant_id, domain_name, issuer_uri, cloud_instance, social_type) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -310,19 +313,13 @@ impl WriteTx {
                 .bind(social),
             )
             .await?;
-            // `ON CONFLICT DO NOTHING` keeps the transaction usable on both backends, so the
-            // owner can be named in the error; the unique key is what enforces the rule.
             for key in s.keys() {
-                let inserted = self
-                    .execute(
-                        &Sql::new("INSERT INTO connected_organization_source_keys (source_key, organization_id) VALUES ($1, $2) ON CONFLICT (source_key) DO NOTHING")
-                            .bind(key.0.as_str())
-                            .bind(org),
-                    )
-                    .await?;
-                if inserted == 0 {
-                    return Err(self.key_conflict(&key.0).await);
-                }
+                self.write(
+                    Sql::new("INSERT INTO connected_organization_source_keys (source_key, organization_id) VALUES ($1, $2)")
+                        .bind(key.0)
+                        .bind(org),
+                )
+                .await?;
             }
         }
         Ok(())
@@ -332,8 +329,8 @@ impl WriteTx {
         &mut self,
         org: &ConnectedOrganization,
     ) -> StoreResult<()> {
-        self.execute(
-            &Sql::new(
+        self.write(
+            Sql::new(
                 "INSERT INTO connected_organizations (id, display_name, display_name_fold, description, state, created_at, modified_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
@@ -346,8 +343,7 @@ impl WriteTx {
             .bind(micros(org.modified_date_time)),
         )
         .await?;
-        self.write_sources(org.id, &org.identity_sources, false)
-            .await
+        self.write_sources(org.id, &org.identity_sources).await
     }
 
     /// Writes the changed organization; `expected_modified` makes it a conditional write.
@@ -379,8 +375,15 @@ impl WriteTx {
             .into());
         }
         if sources_changed {
-            self.write_sources(org.id, &org.identity_sources, true)
-                .await?;
+            self.execute(&Sql::new("DELETE FROM connected_organization_identity_sources WHERE organization_id = $1").bind(org.id)).await?;
+            self.execute(
+                &Sql::new(
+                    "DELETE FROM connected_organization_source_keys WHERE organization_id = $1",
+                )
+                .bind(org.id),
+            )
+            .await?;
+            self.write_sources(org.id, &org.identity_sources).await?;
         }
         Ok(())
     }

@@ -94,6 +94,53 @@ impl Sql {
     pub fn push(&mut self, fragment: &str) {
         self.text.to_mut().push_str(fragment);
     }
+
+    /// Joins statements into one multi-statement text, renumbering each statement's `$n`
+    /// placeholders after those of the statements before it, so every argument keeps its
+    /// value. Only for SQLite, which runs such a text as its statements in order.
+    pub fn join(statements: impl IntoIterator<Item = Sql>) -> Sql {
+        let mut out = Sql::dynamic(String::new());
+        for s in statements {
+            if !out.text.is_empty() {
+                out.push(";\n");
+            }
+            shift_placeholders(out.text.to_mut(), &s.text, out.args.len());
+            out.args.extend(s.args);
+        }
+        out
+    }
+}
+
+/// Appends `text` to `out` with every `$n` outside quotes written as `$(n + by)`.
+fn shift_placeholders(out: &mut String, text: &str, by: usize) {
+    let mut rest = text;
+    let mut quote: Option<char> = None;
+    while let Some(c) = rest.chars().next() {
+        rest = &rest[c.len_utf8()..];
+        match quote {
+            Some(q) => {
+                out.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None if c == '\'' || c == '"' => {
+                out.push(c);
+                quote = Some(c);
+            }
+            None if c == '$' => {
+                let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+                out.push('$');
+                match rest[..digits].parse::<usize>() {
+                    Ok(n) => out.push_str(&(n + by).to_string()),
+                    // A lone `$` (or an absurd number): kept as written.
+                    Err(_) => out.push_str(&rest[..digits]),
+                }
+                rest = &rest[digits..];
+            }
+            None => out.push(c),
+        }
+    }
 }
 
 /// Builds a sqlx query for one backend from a [`Sql`].
@@ -196,6 +243,40 @@ mod tests {
         s.push(&p2);
         assert_eq!(s.text, "SELECT 1 WHERE a = $1 AND b = $2");
         assert_eq!(s.args, vec![Arg::Text("x".into()), Arg::Int(3)]);
+    }
+
+    #[test]
+    fn joined_statements_keep_their_arguments() {
+        let a = Sql::new("INSERT INTO t (a, b) VALUES ($1, $2)")
+            .bind("x")
+            .bind(1i64);
+        let b = Sql::new("UPDATE t SET c = '$1' || $1 WHERE d = $2 AND e = $12")
+            .bind("y")
+            .bind(2i64);
+        let c = Sql::new("RELEASE job");
+        let j = Sql::join([a, b, c]);
+        assert_eq!(
+            j.text,
+            "INSERT INTO t (a, b) VALUES ($1, $2);\nUPDATE t SET c = '$1' || $3 WHERE d = $4 AND e = $14;\nRELEASE job"
+        );
+        assert_eq!(
+            j.args,
+            vec![
+                Arg::Text("x".into()),
+                Arg::Int(1),
+                Arg::Text("y".into()),
+                Arg::Int(2)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_lone_dollar_is_kept() {
+        let j = Sql::join([
+            Sql::new("SELECT 1"),
+            Sql::new("SELECT '$' || $ || $1").bind(1i64),
+        ]);
+        assert_eq!(j.text, "SELECT 1;\nSELECT '$' || $ || $1");
     }
 
     #[test]

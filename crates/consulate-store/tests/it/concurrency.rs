@@ -150,3 +150,95 @@ async fn group_committed_writes_survive_reopening() {
         ChainStatus::Intact { events: 32, .. }
     ));
 }
+
+async fn failed_commits_leave_the_chain_whole(store: Store) {
+    // Writers share batches; every third one fails at its commit (its audit event reuses an
+    // id already in the chain), which undoes that writer's work only. The others' events
+    // follow each other in one unbroken chain.
+    let taken = event("create", "first");
+    let first = org("First", "first.example.com");
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_connected_organization(&first).await.unwrap();
+    tx.commit(std::slice::from_ref(&taken)).await.unwrap();
+    let mut tasks = Vec::new();
+    for w in 0..24 {
+        let (store, taken) = (store.clone(), taken.clone());
+        tasks.push(tokio::spawn(async move {
+            let o = org(&format!("Chain {w}"), &format!("chain{w}.example.com"));
+            let mut tx = store.begin().await.unwrap();
+            tx.insert_connected_organization(&o).await.unwrap();
+            let e = if w % 3 == 0 {
+                taken
+            } else {
+                event("create", &o.id.to_string())
+            };
+            (o.id, tx.commit(&[e]).await.is_ok())
+        }));
+    }
+    let mut committed = 0;
+    for t in tasks {
+        let (id, ok) = t.await.unwrap();
+        assert_eq!(store.connected_organization(id).await.is_ok(), ok);
+        committed += usize::from(ok);
+    }
+    assert_eq!(committed, 16);
+    match store.verify_audit_chain().await.unwrap() {
+        ChainStatus::Intact { events, .. } => assert_eq!(events, 17),
+        other => panic!("{other:?}"),
+    }
+}
+both!(
+    failed_commits_leave_the_chain_whole_ok,
+    failed_commits_leave_the_chain_whole
+);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_file_keep_one_chain() {
+    // A second store on the same file (as `consulate admin …` opens it while the server runs)
+    // writes between and during the first one's batches.
+    let (store, dir) = crate::support::sqlite().await;
+    let other = Store::open(&consulate_store::StoreOptions::new(
+        dir.0.join("test.db").to_string_lossy().to_string(),
+    ))
+    .await
+    .unwrap();
+    let write = |store: Store, name: String| async move {
+        let o = org(&name, &format!("{}.example.com", name.to_lowercase()));
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_connected_organization(&o).await.unwrap();
+        tx.commit(&[event("create", &o.id.to_string())])
+            .await
+            .unwrap();
+    };
+    // Taking turns: each sees the other's events as the chain's head.
+    for i in 0..10 {
+        write(store.clone(), format!("First{i}")).await;
+        write(other.clone(), format!("Second{i}")).await;
+    }
+    // And at once.
+    let mut tasks = Vec::new();
+    for w in 0..16 {
+        let store = if w % 4 == 0 {
+            other.clone()
+        } else {
+            store.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            for i in 0..5 {
+                let o = org(&format!("P{w} #{i}"), &format!("p{w}-{i}.example.com"));
+                let mut tx = store.begin().await.unwrap();
+                tx.insert_connected_organization(&o).await.unwrap();
+                tx.commit(&[event("create", &o.id.to_string())])
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    match store.verify_audit_chain().await.unwrap() {
+        ChainStatus::Intact { events, .. } => assert_eq!(events, 100),
+        other => panic!("{other:?}"),
+    }
+}

@@ -60,20 +60,41 @@ async fn round_trip(store: Store) {
 both!(organization_round_trip, round_trip);
 
 async fn domain_uniqueness(store: Store) {
-    insert(&store, &org("Contoso", "contoso.com")).await;
-    let mut tx = store.begin().await.unwrap();
-    let err = tx
-        .insert_connected_organization(&org("Other", "contoso.com"))
+    let first = org("Contoso", "contoso.com");
+    insert(&store, &first).await;
+    let other = org("Other", "contoso.com");
+    // The check before a write names the owner.
+    match store
+        .check_sources_unclaimed(other.id, &other.identity_sources)
         .await
-        .unwrap_err();
-    match err {
+        .unwrap_err()
+    {
         StoreError::Domain(DomainError::Conflict { message }) => assert!(
             message.contains("contoso.com") && message.contains("Contoso"),
             "{message}"
         ),
         other => panic!("expected a conflict, got {other:?}"),
     }
-    drop(tx);
+    // An organization's own keys are not a conflict.
+    store
+        .check_sources_unclaimed(first.id, &first.identity_sources)
+        .await
+        .unwrap();
+    // Without the check (a race), the unique key refuses the write, at the latest at commit.
+    let mut tx = store.begin().await.unwrap();
+    let err = match tx.insert_connected_organization(&other).await {
+        Err(e) => e,
+        Ok(()) => tx.commit(&[event("create", "x")]).await.unwrap_err(),
+    };
+    match err {
+        StoreError::Domain(DomainError::Conflict { message }) => {
+            assert!(
+                message.contains("another connected organization"),
+                "{message}"
+            )
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
     // The failed transaction left nothing behind.
     let page = store
         .list_connected_organizations(&ListQuery {
