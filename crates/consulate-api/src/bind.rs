@@ -4,7 +4,8 @@
 
 use crate::error::ApiError;
 use consulate_core::filter::{
-    AuditField, Compare, Filter, GroupField, OrganizationField, TextMatch, UserField, Value,
+    AuditField, CatalogField, Compare, Filter, GroupField, OrganizationField, TextMatch, UserField,
+    Value,
 };
 use consulate_odata::{CompareOp, Expr, LambdaKind, Literal};
 
@@ -432,6 +433,37 @@ impl Schema for Organizations {
             op: Compare::Eq,
             value: Value::String(t.1.to_owned()),
         })
+    }
+}
+
+/// `accessPackageCatalog` filters.
+pub struct Catalogs;
+
+impl Schema for Catalogs {
+    type Field = CatalogField;
+    fn top(path: &[&str]) -> Option<(CatalogField, FieldType)> {
+        use CatalogField::*;
+        Some(match path {
+            ["id"] => (Id, FieldType::Text),
+            ["displayName"] => (DisplayName, FieldType::Text),
+            ["description"] => (Description, FieldType::Text),
+            ["catalogType"] => (
+                CatalogType,
+                FieldType::Enum(&["userManaged", "serviceDefault", "serviceManaged"]),
+            ),
+            ["state"] => (State, FieldType::Enum(&["published", "unpublished"])),
+            ["isExternallyVisible"] => (IsExternallyVisible, FieldType::Bool),
+            ["createdDateTime"] => (CreatedDateTime, FieldType::Time),
+            ["modifiedDateTime"] => (ModifiedDateTime, FieldType::Time),
+            _ => return None,
+        })
+    }
+    fn member(
+        _c: CatalogField,
+        _cast: Option<&str>,
+        _path: &[&str],
+    ) -> Option<(CatalogField, FieldType)> {
+        None
     }
 }
 

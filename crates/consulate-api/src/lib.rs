@@ -20,7 +20,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use error::ApiError;
-use routes::{EM, admin, audit, connected_orgs as co, groups, ops, users};
+use routes::{EM, admin, audit, catalogs, connected_orgs as co, groups, ops, users};
 pub use state::ApiState;
 use std::time::Instant;
 
@@ -85,6 +85,17 @@ pub fn router(state: ApiState) -> Router {
         .route(
             &format!("{orgs}/{{id}}/{{sponsors}}/{{sponsor}}/$ref"),
             axum::routing::delete(co::remove_sponsor),
+        )
+        .route(
+            &format!("{EM}/catalogs"),
+            get(catalogs::list).post(catalogs::create),
+        )
+        .route(&format!("{EM}/catalogs/$count"), get(catalogs::count))
+        .route(
+            &format!("{EM}/catalogs/{{id}}"),
+            get(catalogs::get)
+                .patch(catalogs::update)
+                .delete(catalogs::delete),
         )
         .route("/v1.0/users", get(users::list).post(users::create))
         .route("/v1.0/users/$count", get(users::count))

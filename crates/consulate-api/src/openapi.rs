@@ -31,6 +31,8 @@ impl utoipa::Modify for BearerAuth {
         routes::connected_orgs::list, routes::connected_orgs::count, routes::connected_orgs::create, routes::connected_orgs::get,
         routes::connected_orgs::update, routes::connected_orgs::delete, routes::connected_orgs::list_sponsors, routes::connected_orgs::list_sponsor_refs,
         routes::connected_orgs::add_sponsor, routes::connected_orgs::remove_sponsor, routes::connected_orgs::remove_sponsor_by_ref,
+        routes::catalogs::list, routes::catalogs::count, routes::catalogs::create, routes::catalogs::get, routes::catalogs::update,
+        routes::catalogs::delete,
         routes::users::list, routes::users::count, routes::users::create, routes::users::get, routes::users::update, routes::users::delete,
         routes::groups::list, routes::groups::count, routes::groups::create, routes::groups::get, routes::groups::update, routes::groups::delete,
         routes::groups::members, routes::groups::add_member, routes::groups::remove_member,

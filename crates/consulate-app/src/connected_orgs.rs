@@ -1,10 +1,10 @@
 //! Connected organizations: list, read, create, update, delete, sponsors, and matching an
 //! authenticated principal to its organization.
 
-use crate::{App, ServiceResult, target};
+use crate::{App, ServiceResult, prop, target};
 use consulate_core::DomainError;
 use consulate_core::access::{Caller, Operation, authorize};
-use consulate_core::audit::{Category, ModifiedProperty};
+use consulate_core::audit::Category;
 use consulate_core::connected_org::{
     self, ConnectedOrganization, ConnectedOrganizationPatch, ConnectedOrganizationState,
     DomainAuthority, IdentitySource, SponsorKind,
@@ -453,14 +453,6 @@ async fn sponsor_user(
             ),
         )
         .into()),
-    }
-}
-
-fn prop(name: &str, old: Option<String>, new: Option<String>) -> ModifiedProperty {
-    ModifiedProperty {
-        display_name: name.to_owned(),
-        old_value: old,
-        new_value: new,
     }
 }
 

@@ -6,6 +6,7 @@
 pub mod audit_log;
 pub mod auth;
 pub mod bootstrap;
+pub mod catalogs;
 pub mod connected_orgs;
 pub mod directory;
 pub mod identity_providers;
@@ -133,5 +134,18 @@ pub(crate) fn target(kind: &str, id: impl ToString, display_name: Option<&str>) 
         display_name: display_name.map(str::to_owned),
         kind: kind.to_owned(),
         modified_properties: Vec::new(),
+    }
+}
+
+/// One changed property of an audit target.
+pub(crate) fn prop(
+    name: &str,
+    old: Option<String>,
+    new: Option<String>,
+) -> consulate_core::audit::ModifiedProperty {
+    consulate_core::audit::ModifiedProperty {
+        display_name: name.to_owned(),
+        old_value: old,
+        new_value: new,
     }
 }

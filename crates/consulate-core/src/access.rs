@@ -179,6 +179,9 @@ pub enum Operation {
     ReadGroups,
     WriteGroups,
     ReadAuditLogs,
+    ReadCatalogs,
+    /// Create, change or delete catalogs.
+    WriteCatalogs,
 }
 
 impl Operation {
@@ -186,11 +189,13 @@ impl Operation {
     fn scopes(self) -> &'static [Scope] {
         use Scope::*;
         match self {
-            Operation::ReadConnectedOrganizations => &[
+            Operation::ReadConnectedOrganizations | Operation::ReadCatalogs => &[
                 EntitlementManagementReadAll,
                 EntitlementManagementReadWriteAll,
             ],
-            Operation::WriteConnectedOrganizations => &[EntitlementManagementReadWriteAll],
+            Operation::WriteConnectedOrganizations | Operation::WriteCatalogs => {
+                &[EntitlementManagementReadWriteAll]
+            }
             Operation::ReadUsers => &[UserReadWriteAll, DirectoryReadAll],
             Operation::WriteUsers => &[UserReadWriteAll],
             Operation::ReadGroups => &[GroupReadWriteAll, DirectoryReadAll],
@@ -203,7 +208,7 @@ impl Operation {
     fn roles(self) -> &'static [DirectoryRole] {
         use DirectoryRole::*;
         match self {
-            Operation::ReadConnectedOrganizations => &[
+            Operation::ReadConnectedOrganizations | Operation::ReadCatalogs => &[
                 GlobalAdministrator,
                 IdentityGovernanceAdministrator,
                 GlobalReader,
@@ -211,7 +216,7 @@ impl Operation {
                 SecurityAdministrator,
                 ComplianceAdministrator,
             ],
-            Operation::WriteConnectedOrganizations => {
+            Operation::WriteConnectedOrganizations | Operation::WriteCatalogs => {
                 &[GlobalAdministrator, IdentityGovernanceAdministrator]
             }
             Operation::ReadUsers | Operation::ReadGroups => &[

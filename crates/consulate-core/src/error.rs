@@ -12,6 +12,7 @@ pub enum ObjectKind {
     ApiToken,
     IdentityProvider,
     AuditEvent,
+    AccessPackageCatalog,
 }
 
 impl fmt::Display for ObjectKind {
@@ -24,6 +25,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::ApiToken => "apiToken",
             ObjectKind::IdentityProvider => "identityProvider",
             ObjectKind::AuditEvent => "auditEvent",
+            ObjectKind::AccessPackageCatalog => "accessPackageCatalog",
         })
     }
 }

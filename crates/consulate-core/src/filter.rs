@@ -117,6 +117,19 @@ pub enum GroupField {
     CreatedDateTime,
 }
 
+/// The fields of an access package catalog that `$filter` may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CatalogField {
+    Id,
+    DisplayName,
+    Description,
+    CatalogType,
+    State,
+    IsExternallyVisible,
+    CreatedDateTime,
+    ModifiedDateTime,
+}
+
 /// The fields of an audit event that `$filter` may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditField {

@@ -2,6 +2,7 @@
 //! the decisions made about them. Pure: no I/O, no clock reads, no async. Adapters (storage,
 //! HTTP, sign-in) live in other crates and call into this one.
 //!
+//! - [`catalog`]: access package catalogs, the built-in General catalog and their rules.
 //! - [`connected_org`]: connected organizations, their identity sources and validation rules.
 //! - [`matching`]: which connected organization an authenticated principal belongs to.
 //! - [`directory`]: users, groups and the tenant's verified domains.
@@ -13,6 +14,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod catalog;
 pub mod connected_org;
 pub mod directory;
 pub mod domain_name;

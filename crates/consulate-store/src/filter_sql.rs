@@ -6,7 +6,8 @@ use crate::sql::{Sql, like_escape, micros};
 use crate::{StoreError, StoreResult};
 use consulate_core::DomainError;
 use consulate_core::filter::{
-    AuditField, Compare, Filter, GroupField, OrganizationField, TextMatch, UserField, Value,
+    AuditField, CatalogField, Compare, Filter, GroupField, OrganizationField, TextMatch, UserField,
+    Value,
 };
 
 /// How a column stores its values, which decides how literals are bound and compared.
@@ -99,6 +100,23 @@ impl FieldMap for UserField {
                 Some("u.id IN (SELECT i.user_id FROM user_identities i WHERE (")
             }
             _ => None,
+        }
+    }
+}
+
+impl FieldMap for CatalogField {
+    fn column(self) -> Option<Column> {
+        use CatalogField::*;
+        use ColKind::*;
+        match self {
+            Id => col("c.id", Folded),
+            DisplayName => col("c.display_name_fold", Folded),
+            Description => col("c.description", Text),
+            CatalogType => col("c.catalog_type", Text),
+            State => col("c.state", Folded),
+            IsExternallyVisible => col("c.is_externally_visible", Bool),
+            CreatedDateTime => col("c.created_at", Time),
+            ModifiedDateTime => col("c.modified_at", Time),
         }
     }
 }

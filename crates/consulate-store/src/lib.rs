@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod catalogs;
 pub mod directory;
 pub mod filter_sql;
 mod group_commit;
@@ -128,12 +129,20 @@ struct EmbeddedMigration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[EmbeddedMigration] = &[EmbeddedMigration {
-    version: 1,
-    name: "foundation",
-    sqlite: include_str!("../../../migrations/sqlite/0001_foundation.sql"),
-    postgres: include_str!("../../../migrations/postgres/0001_foundation.sql"),
-}];
+const MIGRATIONS: &[EmbeddedMigration] = &[
+    EmbeddedMigration {
+        version: 1,
+        name: "foundation",
+        sqlite: include_str!("../../../migrations/sqlite/0001_foundation.sql"),
+        postgres: include_str!("../../../migrations/postgres/0001_foundation.sql"),
+    },
+    EmbeddedMigration {
+        version: 2,
+        name: "catalogs",
+        sqlite: include_str!("../../../migrations/sqlite/0002_catalogs.sql"),
+        postgres: include_str!("../../../migrations/postgres/0002_catalogs.sql"),
+    },
+];
 
 fn migrator(backend: Backend) -> Migrator {
     let migrations = MIGRATIONS

@@ -114,6 +114,9 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
         .bootstrap(&cfg.tenant_name, &cfg.tenant_domain)
         .await
         .map_err(|e| anyhow::anyhow!("first-start bootstrap failed: {e}"))?;
+    app.ensure_general_catalog()
+        .await
+        .map_err(|e| anyhow::anyhow!("creating the built-in General catalog failed: {e}"))?;
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
         .await
         .with_context(|| format!("binding {}", cfg.listen))?;

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod catalogs;
 pub mod connected_orgs;
 pub mod groups;
 pub mod ops;

@@ -2,6 +2,7 @@
 //! `@odata.type` discriminators with the leading `#`, enum members in camelCase.
 
 pub mod audit;
+pub mod catalog;
 pub mod connected_org;
 pub mod directory;
 

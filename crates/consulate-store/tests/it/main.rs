@@ -4,6 +4,7 @@
 //! these tests fail. `CONSULATE_TEST_PG=off` is the explicit opt-out for machines without it.
 
 mod audit;
+mod catalogs;
 mod concurrency;
 mod directory;
 mod migrations;

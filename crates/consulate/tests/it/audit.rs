@@ -16,7 +16,10 @@ async fn every_change_is_audited_with_who_what_and_when() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let events = r.body["value"].as_array().unwrap();
-    assert_eq!(events.len(), 2);
+    // Newest first: the update, the create, and the built-in General catalog made at start.
+    assert_eq!(events.len(), 3);
+    assert_eq!(events[2]["activityDisplayName"], "Create catalog");
+    assert_eq!(events[2]["targetResources"][0]["displayName"], "General");
     let update = &events[0];
     assert_eq!(
         update["activityDisplayName"],

@@ -2,6 +2,7 @@
 //! schemas, driven over HTTP, and the `consulate` binary driven as a process.
 
 mod audit;
+mod catalogs;
 mod cli;
 mod connected_orgs;
 mod directory;

@@ -1,0 +1,151 @@
+//! Access package catalogs: list, read, create, update, delete, and the built-in General
+//! catalog.
+
+use crate::{App, ServiceResult, prop, target};
+use consulate_core::access::{Caller, Operation, authorize};
+use consulate_core::audit::Category;
+use consulate_core::catalog::{self, AccessPackageCatalog, CatalogPatch, NewCatalog};
+use consulate_core::filter::CatalogField;
+use consulate_store::list::{ListQuery, Page};
+use uuid::Uuid;
+
+fn describe(c: &AccessPackageCatalog) -> [(&'static str, String); 3] {
+    [
+        ("state", c.state.as_str().into()),
+        ("isExternallyVisible", c.is_externally_visible.to_string()),
+        ("catalogType", c.catalog_type.as_str().into()),
+    ]
+}
+
+impl App {
+    pub async fn list_catalogs(
+        &self,
+        caller: &Caller,
+        q: &ListQuery<CatalogField>,
+    ) -> ServiceResult<Page<AccessPackageCatalog>> {
+        authorize(caller, Operation::ReadCatalogs)?;
+        Ok(self.store.list_catalogs(q).await?)
+    }
+
+    pub async fn get_catalog(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+    ) -> ServiceResult<AccessPackageCatalog> {
+        authorize(caller, Operation::ReadCatalogs)?;
+        Ok(self.store.catalog(id).await?)
+    }
+
+    pub async fn create_catalog(
+        &self,
+        caller: &Caller,
+        new: NewCatalog,
+    ) -> ServiceResult<AccessPackageCatalog> {
+        authorize(caller, Operation::WriteCatalogs)?;
+        let c = new.into_catalog(self.ids.new_id(), self.clock.now())?;
+        let mut tx = self.store.begin().await?;
+        tx.insert_catalog(&c).await?;
+        let mut t = target("accessPackageCatalog", c.id, Some(&c.display_name));
+        t.modified_properties
+            .push(prop("displayName", None, Some(c.display_name.clone())));
+        for (name, value) in describe(&c) {
+            t.modified_properties.push(prop(name, None, Some(value)));
+        }
+        let event = self.event(
+            caller,
+            Category::EntitlementManagement,
+            "Create catalog",
+            "accessPackageCatalog.create",
+            t,
+        );
+        tx.commit(&[event]).await?;
+        Ok(c)
+    }
+
+    pub async fn update_catalog(
+        &self,
+        caller: &Caller,
+        id: Uuid,
+        patch: CatalogPatch,
+    ) -> ServiceResult<AccessPackageCatalog> {
+        authorize(caller, Operation::WriteCatalogs)?;
+        let mut tx = self.store.begin().await?;
+        let mut c = tx.catalog_for_update(id).await?;
+        let before = c.clone();
+        let changed = catalog::apply_patch(&mut c, patch, self.clock.now())?;
+        if changed.is_empty() {
+            return Ok(c);
+        }
+        tx.update_catalog(&c, before.modified_date_time).await?;
+        let mut t = target("accessPackageCatalog", c.id, Some(&c.display_name));
+        let (old, new) = (describe(&before), describe(&c));
+        for name in &changed {
+            let (o, n) = match *name {
+                "displayName" => (before.display_name.clone(), c.display_name.clone()),
+                "description" => (before.description.clone(), c.description.clone()),
+                other => {
+                    let pick = |d: &[(&str, String); 3]| {
+                        d.iter()
+                            .find(|(k, _)| *k == other)
+                            .map(|(_, v)| v.clone())
+                            .unwrap_or_default()
+                    };
+                    (pick(&old), pick(&new))
+                }
+            };
+            t.modified_properties.push(prop(name, Some(o), Some(n)));
+        }
+        let event = self.event(
+            caller,
+            Category::EntitlementManagement,
+            "Update catalog",
+            "accessPackageCatalog.update",
+            t,
+        );
+        tx.commit(&[event]).await?;
+        Ok(c)
+    }
+
+    pub async fn delete_catalog(&self, caller: &Caller, id: Uuid) -> ServiceResult<()> {
+        authorize(caller, Operation::WriteCatalogs)?;
+        let mut tx = self.store.begin().await?;
+        let c = tx.catalog_for_update(id).await?;
+        // Access packages arrive with their own table; until then a catalog holds none.
+        catalog::check_deletable(&c, 0)?;
+        tx.delete_catalog(id).await?;
+        let event = self.event(
+            caller,
+            Category::EntitlementManagement,
+            "Delete catalog",
+            "accessPackageCatalog.delete",
+            target("accessPackageCatalog", id, Some(&c.display_name)),
+        );
+        tx.commit(&[event]).await?;
+        Ok(())
+    }
+
+    /// Creates the built-in General catalog if the tenant has none (at every start; replicas
+    /// starting together create it once). Returns it.
+    pub async fn ensure_general_catalog(&self) -> ServiceResult<AccessPackageCatalog> {
+        if let Some(g) = self.store.general_catalog().await? {
+            return Ok(g);
+        }
+        let g = catalog::general_catalog(self.ids.new_id(), self.clock.now());
+        let mut tx = self.store.begin().await?;
+        if tx.insert_general_catalog(&g).await? {
+            let event = self.event(
+                &Caller::system(),
+                Category::EntitlementManagement,
+                "Create catalog",
+                "accessPackageCatalog.create",
+                target("accessPackageCatalog", g.id, Some(&g.display_name)),
+            );
+            tx.commit(&[event]).await?;
+        } else {
+            drop(tx);
+        }
+        self.store.general_catalog().await?.ok_or_else(|| {
+            consulate_store::StoreError::Corrupt("the General catalog is missing".into()).into()
+        })
+    }
+}
