@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Checks that the official Microsoft Graph Python SDK (msgraph-sdk) works unchanged against a
-Consulate server, for every connected-organization operation.
+Consulate server, for every connected-organization operation and for catalogs.
 
     python sdk_compat.py --base-url http://127.0.0.1:8080/v1.0 --token TOKEN \
         --member-id MEMBER_USER_ID --guest-id GUEST_USER_ID
@@ -39,6 +39,12 @@ from msgraph.generated.identity_governance.entitlement_management.connected_orga
 from msgraph.generated.identity_governance.entitlement_management.connected_organizations.item.external_sponsors.ref.ref_request_builder import (
     RefRequestBuilder as ExternalSponsorsRefRequestBuilder,
 )
+from msgraph.generated.identity_governance.entitlement_management.catalogs.catalogs_request_builder import (
+    CatalogsRequestBuilder,
+)
+from msgraph.generated.models.access_package_catalog import AccessPackageCatalog
+from msgraph.generated.models.access_package_catalog_state import AccessPackageCatalogState
+from msgraph.generated.models.access_package_catalog_type import AccessPackageCatalogType
 from msgraph.generated.models.azure_active_directory_tenant import AzureActiveDirectoryTenant
 from msgraph.generated.models.connected_organization import ConnectedOrganization
 from msgraph.generated.models.connected_organization_state import ConnectedOrganizationState
@@ -55,6 +61,7 @@ from msgraph.generated.models.social_identity_source_type import SocialIdentityS
 from msgraph.generated.models.user import User
 
 ListParams = ConnectedOrganizationsRequestBuilder.ConnectedOrganizationsRequestBuilderGetQueryParameters
+CatalogListParams = CatalogsRequestBuilder.CatalogsRequestBuilderGetQueryParameters
 CountParams = CountRequestBuilder.CountRequestBuilderGetQueryParameters
 ItemParams = ConnectedOrganizationItemRequestBuilder.ConnectedOrganizationItemRequestBuilderGetQueryParameters
 ExternalRefDeleteParams = ExternalSponsorsRefRequestBuilder.RefRequestBuilderDeleteQueryParameters
@@ -98,6 +105,8 @@ class Context:
         adapter.base_url = self.base
         self.client = GraphServiceClient(request_adapter=adapter)
         self.orgs = self.client.identity_governance.entitlement_management.connected_organizations
+        self.catalogs = self.client.identity_governance.entitlement_management.catalogs
+        self.catalog_ids: list[str] = []  # catalogs to delete on cleanup
         self.tag = "sdk" + uuid.uuid4().hex[:10]  # unique per run: names, domains
         self.created: dict[str, str] = {}  # display name -> id, for the list checks and cleanup
 
@@ -570,8 +579,55 @@ async def check_delete(ctx: Context) -> None:
     check(n == 0, f"after delete: /$count is {n}")
 
 
+# ---------------------------------------------------------------------------------------------
+# catalogs
+
+
+async def check_catalogs(ctx: Context) -> None:
+    name = ctx.name("catalog")
+    created = await ctx.catalogs.post(
+        AccessPackageCatalog(display_name=name, description="made by the SDK", is_externally_visible=False)
+    )
+    check(created is not None and created.id, "catalog create: no id")
+    ctx.catalog_ids.append(created.id)
+    check(created.catalog_type == AccessPackageCatalogType.UserManaged, f"catalog type {created.catalog_type!r}")
+    check(created.state == AccessPackageCatalogState.Published, f"catalog state {created.state!r}")
+    check(created.is_externally_visible is False, "catalog isExternallyVisible")
+    item = ctx.catalogs.by_access_package_catalog_id(created.id)
+    got = await item.get()
+    check(got.display_name == name and got.created_date_time is not None, "catalog get")
+    page = await ctx.catalogs.get(
+        RequestConfiguration(
+            query_parameters=CatalogListParams(filter=f"contains(tolower(displayName),'{ctx.tag}')", count=True)
+        )
+    )
+    check(page.odata_count == 1 and page.value[0].id == created.id, f"catalog filter: {page.value!r}")
+    general = await ctx.catalogs.get(
+        RequestConfiguration(query_parameters=CatalogListParams(filter="catalogType eq 'serviceDefault'"))
+    )
+    check(len(general.value) == 1 and general.value[0].display_name == "General", "the General catalog")
+    await item.patch(AccessPackageCatalog(state=AccessPackageCatalogState.Unpublished, is_externally_visible=True))
+    got = await item.get()
+    check(got.state == AccessPackageCatalogState.Unpublished and got.is_externally_visible, "catalog patch")
+    check(got.display_name == name, "catalog patch kept the name")
+    await expect_error(
+        "delete the General catalog",
+        ctx.catalogs.by_access_package_catalog_id(general.value[0].id).delete(),
+        409,
+        "conflict",
+    )
+    await item.delete()
+    ctx.catalog_ids.remove(created.id)
+    await expect_error("get a deleted catalog", item.get(), 404, "itemNotFound")
+
+
 async def cleanup(ctx: Context) -> None:
     """Best effort after a failure: leave nothing behind."""
+    for catalog_id in ctx.catalog_ids:
+        try:
+            await ctx.catalogs.by_access_package_catalog_id(catalog_id).delete()
+        except Exception:  # noqa: BLE001 - the failure that matters was already reported
+            pass
     for org_id in ctx.created.values():
         try:
             await ctx.item(org_id).delete()
@@ -589,6 +645,7 @@ async def run(args: argparse.Namespace) -> int:
         check_external_sponsors,
         check_errors,
         check_delete,
+        check_catalogs,
     ]
     try:
         for group in groups:

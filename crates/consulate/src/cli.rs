@@ -117,6 +117,13 @@ pub enum Command {
         #[command(subcommand)]
         command: ConnectedOrgCommand,
     },
+    /// Access package catalogs, through a running server's API.
+    Catalog {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        command: CatalogCommand,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Measure list/search latency, principal matching and bulk-create throughput against
@@ -292,4 +299,51 @@ pub enum SponsorCommand {
         #[arg(long)]
         user: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CatalogCommand {
+    /// List catalogs.
+    List {
+        /// Search by name (contains, case-insensitive).
+        #[arg(long)]
+        search: Option<String>,
+        /// An OData $filter.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Fetch every page.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show one catalog.
+    Show { id: String },
+    /// Add a catalog.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// Keep its access packages from users outside the directory.
+        #[arg(long)]
+        internal_only: bool,
+        /// Create it unpublished.
+        #[arg(long)]
+        unpublished: bool,
+    },
+    /// Change a catalog.
+    Update {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        /// published or unpublished.
+        #[arg(long)]
+        state: Option<String>,
+        /// Whether users outside the directory may request its access packages.
+        #[arg(long)]
+        external: Option<bool>,
+    },
+    /// Delete a catalog.
+    Delete { id: String },
 }

@@ -1,4 +1,4 @@
-//! The `connected-org` commands: a small Graph client over HTTP, with tables or `--json`.
+//! A small Graph client over HTTP, table output, and the `connected-org` commands.
 
 use crate::cli::{ConnectedOrgCommand, ServerArgs, SponsorCommand, SponsorSide};
 use anyhow::{Context as _, bail};
@@ -106,7 +106,7 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
@@ -163,7 +163,7 @@ fn side_path(side: SponsorSide) -> &'static str {
     }
 }
 
-fn print_json(v: &Value) -> anyhow::Result<()> {
+pub(crate) fn print_json(v: &Value) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }

@@ -31,6 +31,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::ConnectedOrg { server, command } => {
             crate::client::connected_org(server, command).await
         }
+        Command::Catalog { server, command } => crate::catalog_cli::run(server, command).await,
         Command::Openapi => {
             print!("{}", consulate_api::openapi::document_json());
             Ok(ExitCode::SUCCESS)

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bench;
+pub mod catalog_cli;
 pub mod cli;
 pub mod client;
 pub mod commands;

@@ -216,3 +216,75 @@ async fn serve_bootstraps_once_and_stops_gracefully_on_sigterm() {
     assert!(!log.contains("csl_"), "{log}");
     child.kill().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catalog_commands_over_the_api() {
+    let s = TestServer::sqlite().await;
+    let srv = ["--server", s.base.as_str(), "--token", s.token.as_str()];
+    let run = |args: Vec<&str>| {
+        let mut all: Vec<String> = vec!["catalog".into()];
+        all.extend(srv.iter().map(|x| x.to_string()));
+        all.extend(args.into_iter().map(str::to_owned));
+        async move {
+            let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+            consulate(&refs).await
+        }
+    };
+    let (code, out, err) = run(vec![
+        "--json",
+        "add",
+        "--name",
+        "Partner tools",
+        "--internal-only",
+    ])
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let c: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(c["isExternallyVisible"], false);
+    let id = c["id"].as_str().unwrap().to_owned();
+    let (code, out, err) = run(vec![
+        "update",
+        &id,
+        "--external",
+        "true",
+        "--state",
+        "unpublished",
+    ])
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("unpublished") && out.contains("true"), "{out}");
+    let (code, out, _) = run(vec!["list"]).await;
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("ID") && out.contains("General") && out.contains("Partner tools"),
+        "{out}"
+    );
+    let (code, out, _) = run(vec!["list", "--search", "partner"]).await;
+    assert_eq!(code, 0);
+    assert!(!out.contains("General"), "{out}");
+    // The General catalog cannot go; the error is readable.
+    let general = out.lines().count();
+    assert_eq!(general, 2, "{out}");
+    let (_, out, _) = run(vec![
+        "--json",
+        "list",
+        "--filter",
+        "catalogType eq 'serviceDefault'",
+    ])
+    .await;
+    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let general_id = list[0]["id"].as_str().unwrap().to_owned();
+    let (code, _, err) = run(vec!["delete", &general_id]).await;
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("409 conflict") && err.contains("General"),
+        "{err}"
+    );
+    let (code, out, err) = run(vec!["delete", &id]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("deleted"), "{out}");
+    let (code, _, err) = run(vec!["show", &id]).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("404"), "{err}");
+    s.stop().await;
+}

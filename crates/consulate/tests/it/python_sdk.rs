@@ -35,7 +35,7 @@ async fn python() -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn msgraph_sdk_drives_every_connected_organization_operation() {
+async fn msgraph_sdk_drives_connected_organizations_and_catalogs() {
     let py = python().await;
     let s = TestServer::sqlite().await;
     let member = s
@@ -68,5 +68,6 @@ async fn msgraph_sdk_drives_every_connected_organization_operation() {
         "sdk_compat.py failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
     );
     assert!(stdout.contains("checks passed"), "{stdout}");
+    assert!(stdout.contains("check_catalogs:"), "{stdout}");
     s.stop().await;
 }
