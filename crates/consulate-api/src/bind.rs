@@ -4,8 +4,8 @@
 
 use crate::error::ApiError;
 use consulate_core::filter::{
-    AuditField, CatalogField, Compare, Filter, GroupField, OrganizationField, TextMatch, UserField,
-    Value,
+    ApplicationField, AuditField, CatalogField, Compare, Filter, GroupField, OrganizationField,
+    ResourceField, ResourceRequestField, ResourceRoleField, TextMatch, UserField, Value,
 };
 use consulate_odata::{CompareOp, Expr, LambdaKind, Literal};
 
@@ -466,6 +466,61 @@ impl Schema for Catalogs {
         None
     }
 }
+
+/// Schemas without collections: `member` never matches.
+macro_rules! flat_schema {
+    ($name:ident, $field:ty, $doc:literal, { $($path:pat => $val:expr),* $(,)? }) => {
+        #[doc = $doc]
+        pub struct $name;
+
+        impl Schema for $name {
+            type Field = $field;
+            fn top(path: &[&str]) -> Option<($field, FieldType)> {
+                Some(match path {
+                    $($path => $val,)*
+                    _ => return None,
+                })
+            }
+            fn member(_c: $field, _cast: Option<&str>, _path: &[&str]) -> Option<($field, FieldType)> {
+                None
+            }
+        }
+    };
+}
+
+const ORIGIN_SYSTEMS: &[&str] = &["AadGroup", "AadApplication", "DirectoryRole"];
+
+flat_schema!(Applications, ApplicationField, "`application` filters.", {
+    ["id"] => (ApplicationField::Id, FieldType::Text),
+    ["appId"] => (ApplicationField::AppId, FieldType::Text),
+    ["displayName"] => (ApplicationField::DisplayName, FieldType::Text),
+    ["createdDateTime"] => (ApplicationField::CreatedDateTime, FieldType::Time),
+});
+
+flat_schema!(Resources, ResourceField, "`accessPackageResource` filters.", {
+    ["id"] => (ResourceField::Id, FieldType::Text),
+    ["displayName"] => (ResourceField::DisplayName, FieldType::Text),
+    ["originId"] => (ResourceField::OriginId, FieldType::Text),
+    ["originSystem"] => (ResourceField::OriginSystem, FieldType::Enum(ORIGIN_SYSTEMS)),
+    ["createdDateTime"] => (ResourceField::CreatedDateTime, FieldType::Time),
+});
+
+flat_schema!(ResourceRoles, ResourceRoleField, "`accessPackageResourceRole` filters.", {
+    ["id"] => (ResourceRoleField::Id, FieldType::Text),
+    ["displayName"] => (ResourceRoleField::DisplayName, FieldType::Text),
+    ["originId"] => (ResourceRoleField::OriginId, FieldType::Text),
+    ["originSystem"] => (ResourceRoleField::OriginSystem, FieldType::Enum(ORIGIN_SYSTEMS)),
+    ["resource", "id"] => (ResourceRoleField::ResourceId, FieldType::Text),
+});
+
+flat_schema!(ResourceRequests, ResourceRequestField, "`accessPackageResourceRequest` filters.", {
+    ["id"] => (ResourceRequestField::Id, FieldType::Text),
+    ["requestType"] => (ResourceRequestField::RequestType, FieldType::Enum(&["adminAdd", "adminRemove"])),
+    ["state"] => (ResourceRequestField::State, FieldType::Text),
+    ["catalog", "id"] => (ResourceRequestField::CatalogId, FieldType::Text),
+    ["resource", "originId"] => (ResourceRequestField::ResourceOriginId, FieldType::Text),
+    ["createdDateTime"] => (ResourceRequestField::CreatedDateTime, FieldType::Time),
+});
 
 /// `user` filters.
 pub struct Users;

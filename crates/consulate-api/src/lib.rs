@@ -20,7 +20,9 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use error::ApiError;
-use routes::{EM, admin, audit, catalogs, connected_orgs as co, groups, ops, users};
+use routes::{
+    EM, admin, applications, audit, catalogs, connected_orgs as co, groups, ops, resources, users,
+};
 pub use state::ApiState;
 use std::time::Instant;
 
@@ -96,6 +98,28 @@ pub fn router(state: ApiState) -> Router {
             get(catalogs::get)
                 .patch(catalogs::update)
                 .delete(catalogs::delete),
+        )
+        .route(
+            &format!("{EM}/catalogs/{{id}}/resources"),
+            get(resources::list_resources),
+        )
+        .route(
+            &format!("{EM}/catalogs/{{id}}/resourceRoles"),
+            get(resources::list_resource_roles),
+        )
+        .route(
+            &format!("{EM}/resourceRequests"),
+            get(resources::list_requests).post(resources::create_request),
+        )
+        .route(
+            "/v1.0/applications",
+            get(applications::list).post(applications::create),
+        )
+        .route(
+            "/v1.0/applications/{id}",
+            get(applications::get)
+                .patch(applications::update)
+                .delete(applications::delete),
         )
         .route("/v1.0/users", get(users::list).post(users::create))
         .route("/v1.0/users/$count", get(users::count))

@@ -33,6 +33,8 @@ impl utoipa::Modify for BearerAuth {
         routes::connected_orgs::add_sponsor, routes::connected_orgs::remove_sponsor, routes::connected_orgs::remove_sponsor_by_ref,
         routes::catalogs::list, routes::catalogs::count, routes::catalogs::create, routes::catalogs::get, routes::catalogs::update,
         routes::catalogs::delete,
+        routes::resources::list_requests, routes::resources::create_request, routes::resources::list_resources, routes::resources::list_resource_roles,
+        routes::applications::list, routes::applications::create, routes::applications::get, routes::applications::update, routes::applications::delete,
         routes::users::list, routes::users::count, routes::users::create, routes::users::get, routes::users::update, routes::users::delete,
         routes::groups::list, routes::groups::count, routes::groups::create, routes::groups::get, routes::groups::update, routes::groups::delete,
         routes::groups::members, routes::groups::add_member, routes::groups::remove_member,

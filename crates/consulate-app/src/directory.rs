@@ -458,6 +458,19 @@ impl App {
         authorize(caller, Operation::WriteGroups)?;
         let mut tx = self.store.begin().await?;
         let g = tx.group(id).await?;
+        let holders = tx
+            .catalogs_holding(
+                consulate_core::resource::OriginSystem::AadGroup,
+                &id.to_string(),
+            )
+            .await?;
+        if !holders.is_empty() {
+            return Err(DomainError::conflict(format!(
+                "The group is a resource of the catalog(s) {}; remove it from them first",
+                holders.join(", ")
+            ))
+            .into());
+        }
         tx.delete_group(id).await?;
         let event = self.event(
             caller,

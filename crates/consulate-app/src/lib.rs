@@ -3,6 +3,7 @@
 //! audit event. HTTP handlers and CLI commands call exactly one of these.
 #![forbid(unsafe_code)]
 
+pub mod applications;
 pub mod audit_log;
 pub mod auth;
 pub mod bootstrap;
@@ -10,6 +11,8 @@ pub mod catalogs;
 pub mod connected_orgs;
 pub mod directory;
 pub mod identity_providers;
+pub mod provisioning;
+pub mod resources;
 
 use consulate_core::audit::{AuditEvent, Category, TargetResource};
 use consulate_core::{DomainError, Timestamp, access::Caller};

@@ -15,16 +15,20 @@ pub enum Scope {
     GroupReadWriteAll,
     AuditLogReadAll,
     DirectoryReadAll,
+    ApplicationReadWriteAll,
+    RoleManagementReadWriteDirectory,
 }
 
 impl Scope {
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 8] = [
         Scope::EntitlementManagementReadAll,
         Scope::EntitlementManagementReadWriteAll,
         Scope::UserReadWriteAll,
         Scope::GroupReadWriteAll,
         Scope::AuditLogReadAll,
         Scope::DirectoryReadAll,
+        Scope::ApplicationReadWriteAll,
+        Scope::RoleManagementReadWriteDirectory,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +39,8 @@ impl Scope {
             Scope::GroupReadWriteAll => "Group.ReadWrite.All",
             Scope::AuditLogReadAll => "AuditLog.Read.All",
             Scope::DirectoryReadAll => "Directory.Read.All",
+            Scope::ApplicationReadWriteAll => "Application.ReadWrite.All",
+            Scope::RoleManagementReadWriteDirectory => "RoleManagement.ReadWrite.Directory",
         }
     }
 
@@ -111,6 +117,22 @@ impl DirectoryRole {
         }
     }
 
+    /// The role's well-known template id (the same in every Entra tenant).
+    pub fn template_id(self) -> &'static str {
+        match self {
+            DirectoryRole::GlobalAdministrator => "62e90394-69f5-4237-9190-012177145e10",
+            DirectoryRole::IdentityGovernanceAdministrator => {
+                "45d8d3c5-c802-45c6-b32a-1d70b5e1e86e"
+            }
+            DirectoryRole::UserAdministrator => "fe930be7-5e62-47db-91af-98c3a49a38b1",
+            DirectoryRole::GroupsAdministrator => "fdd7a751-b60b-444a-984c-02652fe8fa1c",
+            DirectoryRole::GlobalReader => "f2ef992c-3afb-46b9-b7cf-a126ee74c451",
+            DirectoryRole::SecurityReader => "5d6b6bb7-de71-4623-b4af-96380a352509",
+            DirectoryRole::SecurityAdministrator => "194ae4cb-b126-40b2-bd5b-6091b380977d",
+            DirectoryRole::ComplianceAdministrator => "17315797-102d-40b4-93e0-432062caca18",
+        }
+    }
+
     /// A stable key for storage.
     pub fn key(self) -> &'static str {
         match self {
@@ -129,7 +151,11 @@ impl DirectoryRole {
         let t = s.trim();
         DirectoryRole::ALL
             .into_iter()
-            .find(|r| r.key().eq_ignore_ascii_case(t) || r.display_name().eq_ignore_ascii_case(t))
+            .find(|r| {
+                r.key().eq_ignore_ascii_case(t)
+                    || r.display_name().eq_ignore_ascii_case(t)
+                    || r.template_id().eq_ignore_ascii_case(t)
+            })
             .ok_or_else(|| {
                 DomainError::invalid("role", format!("'{t}' is not a known directory role"))
             })
@@ -180,8 +206,12 @@ pub enum Operation {
     WriteGroups,
     ReadAuditLogs,
     ReadCatalogs,
-    /// Create, change or delete catalogs.
+    /// Create, change or delete catalogs, and add or remove their resources.
     WriteCatalogs,
+    ReadApplications,
+    WriteApplications,
+    /// Grant directory roles (adding one to a catalog makes it grantable).
+    WriteDirectoryRoles,
 }
 
 impl Operation {
@@ -201,6 +231,9 @@ impl Operation {
             Operation::ReadGroups => &[GroupReadWriteAll, DirectoryReadAll],
             Operation::WriteGroups => &[GroupReadWriteAll],
             Operation::ReadAuditLogs => &[AuditLogReadAll],
+            Operation::ReadApplications => &[ApplicationReadWriteAll, DirectoryReadAll],
+            Operation::WriteApplications => &[ApplicationReadWriteAll],
+            Operation::WriteDirectoryRoles => &[RoleManagementReadWriteDirectory],
         }
     }
 
@@ -219,7 +252,7 @@ impl Operation {
             Operation::WriteConnectedOrganizations | Operation::WriteCatalogs => {
                 &[GlobalAdministrator, IdentityGovernanceAdministrator]
             }
-            Operation::ReadUsers | Operation::ReadGroups => &[
+            Operation::ReadUsers | Operation::ReadGroups | Operation::ReadApplications => &[
                 GlobalAdministrator,
                 IdentityGovernanceAdministrator,
                 UserAdministrator,
@@ -230,6 +263,7 @@ impl Operation {
                 ComplianceAdministrator,
             ],
             Operation::WriteUsers => &[GlobalAdministrator, UserAdministrator],
+            Operation::WriteApplications | Operation::WriteDirectoryRoles => &[GlobalAdministrator],
             Operation::WriteGroups => {
                 &[GlobalAdministrator, UserAdministrator, GroupsAdministrator]
             }

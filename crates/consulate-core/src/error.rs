@@ -13,6 +13,9 @@ pub enum ObjectKind {
     IdentityProvider,
     AuditEvent,
     AccessPackageCatalog,
+    Application,
+    AccessPackageResource,
+    AccessPackageResourceRequest,
 }
 
 impl fmt::Display for ObjectKind {
@@ -26,6 +29,9 @@ impl fmt::Display for ObjectKind {
             ObjectKind::IdentityProvider => "identityProvider",
             ObjectKind::AuditEvent => "auditEvent",
             ObjectKind::AccessPackageCatalog => "accessPackageCatalog",
+            ObjectKind::Application => "application",
+            ObjectKind::AccessPackageResource => "accessPackageResource",
+            ObjectKind::AccessPackageResourceRequest => "accessPackageResourceRequest",
         })
     }
 }

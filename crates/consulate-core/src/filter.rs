@@ -130,6 +130,49 @@ pub enum CatalogField {
     ModifiedDateTime,
 }
 
+/// The fields of an application that `$filter` may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplicationField {
+    Id,
+    AppId,
+    DisplayName,
+    CreatedDateTime,
+}
+
+/// The fields of a catalog resource that `$filter` may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceField {
+    Id,
+    DisplayName,
+    OriginId,
+    OriginSystem,
+    CreatedDateTime,
+}
+
+/// The fields of a catalog resource role that `$filter` may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceRoleField {
+    Id,
+    DisplayName,
+    OriginId,
+    OriginSystem,
+    /// `resource/id`.
+    ResourceId,
+}
+
+/// The fields of a resource request that `$filter` may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResourceRequestField {
+    Id,
+    RequestType,
+    State,
+    /// `catalog/id`.
+    CatalogId,
+    /// `resource/originId`.
+    ResourceOriginId,
+    CreatedDateTime,
+}
+
 /// The fields of an audit event that `$filter` may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditField {

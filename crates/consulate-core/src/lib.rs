@@ -2,6 +2,8 @@
 //! the decisions made about them. Pure: no I/O, no clock reads, no async. Adapters (storage,
 //! HTTP, sign-in) live in other crates and call into this one.
 //!
+//! - [`application`]: registered applications and their app roles.
+//! - [`resource`]: catalog resources, their roles and scopes, and what granting a role means.
 //! - [`catalog`]: access package catalogs, the built-in General catalog and their rules.
 //! - [`connected_org`]: connected organizations, their identity sources and validation rules.
 //! - [`matching`]: which connected organization an authenticated principal belongs to.
@@ -13,6 +15,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod application;
 pub mod audit;
 pub mod catalog;
 pub mod connected_org;
@@ -22,6 +25,7 @@ pub mod error;
 pub mod filter;
 pub mod identity_provider;
 pub mod matching;
+pub mod resource;
 pub mod text;
 
 pub use error::{DomainError, DomainResult};

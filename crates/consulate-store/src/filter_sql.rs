@@ -6,8 +6,8 @@ use crate::sql::{Sql, like_escape, micros};
 use crate::{StoreError, StoreResult};
 use consulate_core::DomainError;
 use consulate_core::filter::{
-    AuditField, CatalogField, Compare, Filter, GroupField, OrganizationField, TextMatch, UserField,
-    Value,
+    ApplicationField, AuditField, CatalogField, Compare, Filter, GroupField, OrganizationField,
+    ResourceField, ResourceRequestField, ResourceRoleField, TextMatch, UserField, Value,
 };
 
 /// How a column stores its values, which decides how literals are bound and compared.
@@ -117,6 +117,62 @@ impl FieldMap for CatalogField {
             IsExternallyVisible => col("c.is_externally_visible", Bool),
             CreatedDateTime => col("c.created_at", Time),
             ModifiedDateTime => col("c.modified_at", Time),
+        }
+    }
+}
+
+impl FieldMap for ApplicationField {
+    fn column(self) -> Option<Column> {
+        use ApplicationField::*;
+        use ColKind::*;
+        match self {
+            Id => col("a.id", Folded),
+            AppId => col("a.app_id", Folded),
+            DisplayName => col("a.display_name_fold", Folded),
+            CreatedDateTime => col("a.created_at", Time),
+        }
+    }
+}
+
+impl FieldMap for ResourceField {
+    fn column(self) -> Option<Column> {
+        use ColKind::*;
+        use ResourceField::*;
+        match self {
+            Id => col("r.id", Folded),
+            DisplayName => col("r.display_name_fold", Folded),
+            OriginId => col("r.origin_id", Text),
+            OriginSystem => col("r.origin_system", Text),
+            CreatedDateTime => col("r.created_at", Time),
+        }
+    }
+}
+
+impl FieldMap for ResourceRoleField {
+    fn column(self) -> Option<Column> {
+        use ColKind::*;
+        use ResourceRoleField::*;
+        match self {
+            Id => col("rr.id", Folded),
+            DisplayName => col("rr.display_name_fold", Folded),
+            OriginId => col("rr.origin_id", Text),
+            OriginSystem => col("rr.origin_system", Text),
+            ResourceId => col("rr.resource_id", Folded),
+        }
+    }
+}
+
+impl FieldMap for ResourceRequestField {
+    fn column(self) -> Option<Column> {
+        use ColKind::*;
+        use ResourceRequestField::*;
+        match self {
+            Id => col("q.id", Folded),
+            RequestType => col("q.request_type", Text),
+            State => col("q.state", Text),
+            CatalogId => col("q.catalog_id", Folded),
+            ResourceOriginId => col("q.origin_id", Text),
+            CreatedDateTime => col("q.created_at", Time),
         }
     }
 }

@@ -11,6 +11,7 @@
 //!   are hash-chained ([`audit`]).
 #![forbid(unsafe_code)]
 
+pub mod applications;
 pub mod audit;
 pub mod catalogs;
 pub mod directory;
@@ -19,6 +20,8 @@ mod group_commit;
 pub mod identity_providers;
 pub mod list;
 pub mod organizations;
+pub mod provisioning;
+pub mod resources;
 pub mod sql;
 pub mod tenant;
 pub mod tokens;
@@ -142,7 +145,16 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0002_catalogs.sql"),
         postgres: include_str!("../../../migrations/postgres/0002_catalogs.sql"),
     },
+    EmbeddedMigration {
+        version: 3,
+        name: "resources",
+        sqlite: include_str!("../../../migrations/sqlite/0003_resources.sql"),
+        postgres: include_str!("../../../migrations/postgres/0003_resources.sql"),
+    },
 ];
+
+/// How many migrations the binary carries (and a migrated database has applied).
+pub const MIGRATION_COUNT: usize = MIGRATIONS.len();
 
 fn migrator(backend: Backend) -> Migrator {
     let migrations = MIGRATIONS

@@ -2,7 +2,7 @@
 
 use super::{EM, entity, object_id, page_response};
 use crate::bind::{self, Catalogs};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::{Auth, GraphJson, OData};
 use crate::paging;
 use crate::state::ApiState;
@@ -22,14 +22,7 @@ fn path() -> String {
 
 /// Catalogs have no expandable navigation properties yet.
 fn no_expand(opts: &QueryOptions) -> ApiResult<()> {
-    match opts.expand.as_deref() {
-        None | Some([]) => Ok(()),
-        Some([first, ..]) => Err(ApiError::bad_request(format!(
-            "'{}' cannot be expanded on accessPackageCatalog",
-            first.path.join("/")
-        ))
-        .with_target("$expand")),
-    }
+    super::expansions(opts, &[], "accessPackageCatalog").map(|_| ())
 }
 
 fn filter(

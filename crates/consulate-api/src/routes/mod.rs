@@ -2,11 +2,13 @@
 //! result to the Graph wire shape.
 
 pub mod admin;
+pub mod applications;
 pub mod audit;
 pub mod catalogs;
 pub mod connected_orgs;
 pub mod groups;
 pub mod ops;
+pub mod resources;
 pub mod users;
 
 use crate::error::ApiError;
@@ -141,6 +143,32 @@ pub fn parse_reference(
     };
     let id = id.trim_start_matches("('").trim_end_matches("')");
     Ok((kind, Uuid::parse_str(id).map_err(|_| bad())?))
+}
+
+/// The navigation properties `$expand` names, each one of `allowed` (nested options are not
+/// supported); anything else is a 400 naming it.
+pub fn expansions(
+    opts: &consulate_odata::QueryOptions,
+    allowed: &[&str],
+    entity: &str,
+) -> Result<Vec<String>, ApiError> {
+    let mut out = Vec::new();
+    for item in opts.expand.as_deref().unwrap_or_default() {
+        let name = item.path.join("/");
+        if !allowed.contains(&name.as_str()) {
+            return Err(ApiError::bad_request(format!(
+                "'{name}' cannot be expanded on {entity}{}",
+                if allowed.is_empty() {
+                    String::new()
+                } else {
+                    format!("; expandable: {}", allowed.join(", "))
+                }
+            ))
+            .with_target("$expand"));
+        }
+        out.push(name);
+    }
+    Ok(out)
 }
 
 /// The `text/plain` answer of a `/$count` segment.

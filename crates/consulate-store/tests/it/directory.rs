@@ -9,7 +9,7 @@ use consulate_store::tokens::ApiToken;
 use consulate_store::{Store, StoreError};
 use uuid::Uuid;
 
-fn user(upn: &str) -> User {
+pub fn user(upn: &str) -> User {
     User {
         id: Uuid::now_v7(),
         display_name: upn.into(),

@@ -9,6 +9,7 @@ mod concurrency;
 mod directory;
 mod migrations;
 mod organizations;
+mod resources;
 mod support;
 
 /// Instantiates an async test for both backends: `both!(name, async_fn)` where

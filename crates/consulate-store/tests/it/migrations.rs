@@ -17,7 +17,11 @@ async fn sqlite_migrations_are_idempotent() {
         .unwrap()
         .int("n")
         .unwrap();
-    assert_eq!(n, 2, "every embedded migration is applied once");
+    assert_eq!(
+        n,
+        consulate_store::MIGRATION_COUNT as i64,
+        "every embedded migration is applied once"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -41,7 +45,11 @@ async fn replicas_starting_together_migrate_once() {
         .unwrap()
         .int("n")
         .unwrap();
-    assert_eq!(n, 2, "every embedded migration is applied once");
+    assert_eq!(
+        n,
+        consulate_store::MIGRATION_COUNT as i64,
+        "every embedded migration is applied once"
+    );
     let head = stores[0]
         .fetch_optional(&Sql::new("SELECT COUNT(*) AS n FROM audit_chain_head"))
         .await

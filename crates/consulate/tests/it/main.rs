@@ -11,5 +11,6 @@ mod harness;
 mod ops;
 mod paging;
 mod python_sdk;
+mod resources;
 mod sponsors;
 mod tokens;

@@ -1,0 +1,48 @@
+//! The provisioning interface: how a resource role is granted to, or taken back from, a
+//! user. Every connector implements [`Provisioner`]; [`DirectoryProvisioner`] serves the
+//! resources of Consulate's own directory (group membership and ownership, app roles,
+//! directory roles) inside the caller's transaction. Both calls are idempotent.
+
+use consulate_core::resource::Grant;
+use consulate_store::{StoreResult, WriteTx};
+use uuid::Uuid;
+
+/// Applies grants to one kind of target system.
+pub trait Provisioner: Send + Sync {
+    /// Gives `user` what `grant` names; false when the user already held it.
+    fn grant(
+        &self,
+        tx: &mut WriteTx,
+        grant: &Grant,
+        user: Uuid,
+        at: jiff::Timestamp,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Takes it back; false when the user did not hold it.
+    fn revoke(
+        &self,
+        tx: &mut WriteTx,
+        grant: &Grant,
+        user: Uuid,
+    ) -> impl Future<Output = StoreResult<bool>> + Send;
+}
+
+/// Consulate's own directory.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DirectoryProvisioner;
+
+impl Provisioner for DirectoryProvisioner {
+    async fn grant(
+        &self,
+        tx: &mut WriteTx,
+        grant: &Grant,
+        user: Uuid,
+        at: jiff::Timestamp,
+    ) -> StoreResult<bool> {
+        tx.grant(grant, user, at).await
+    }
+
+    async fn revoke(&self, tx: &mut WriteTx, grant: &Grant, user: Uuid) -> StoreResult<bool> {
+        tx.revoke(grant, user).await
+    }
+}
