@@ -4,8 +4,9 @@
 
 use crate::error::ApiError;
 use consulate_core::filter::{
-    ApplicationField, AuditField, CatalogField, Compare, Filter, GroupField, OrganizationField,
-    ResourceField, ResourceRequestField, ResourceRoleField, TextMatch, UserField, Value,
+    AccessPackageField, ApplicationField, AuditField, CatalogField, Compare, Filter, GroupField,
+    OrganizationField, PolicyField, ResourceField, ResourceRequestField, ResourceRoleField,
+    TextMatch, UserField, Value,
 };
 use consulate_odata::{CompareOp, Expr, LambdaKind, Literal};
 
@@ -489,6 +490,26 @@ macro_rules! flat_schema {
 }
 
 const ORIGIN_SYSTEMS: &[&str] = &["AadGroup", "AadApplication", "DirectoryRole"];
+
+flat_schema!(AccessPackages, AccessPackageField, "`accessPackage` filters.", {
+    ["id"] => (AccessPackageField::Id, FieldType::Text),
+    ["displayName"] => (AccessPackageField::DisplayName, FieldType::Text),
+    ["description"] => (AccessPackageField::Description, FieldType::Text),
+    ["isHidden"] => (AccessPackageField::IsHidden, FieldType::Bool),
+    ["catalog", "id"] => (AccessPackageField::CatalogId, FieldType::Text),
+    ["createdDateTime"] => (AccessPackageField::CreatedDateTime, FieldType::Time),
+    ["modifiedDateTime"] => (AccessPackageField::ModifiedDateTime, FieldType::Time),
+});
+
+flat_schema!(Policies, PolicyField, "`accessPackageAssignmentPolicy` filters.", {
+    ["id"] => (PolicyField::Id, FieldType::Text),
+    ["displayName"] => (PolicyField::DisplayName, FieldType::Text),
+    ["accessPackage", "id"] => (PolicyField::AccessPackageId, FieldType::Text),
+    ["catalog", "id"] => (PolicyField::CatalogId, FieldType::Text),
+    ["allowedTargetScope"] => (PolicyField::AllowedTargetScope, FieldType::Text),
+    ["createdDateTime"] => (PolicyField::CreatedDateTime, FieldType::Time),
+    ["modifiedDateTime"] => (PolicyField::ModifiedDateTime, FieldType::Time),
+});
 
 flat_schema!(Applications, ApplicationField, "`application` filters.", {
     ["id"] => (ApplicationField::Id, FieldType::Text),

@@ -21,7 +21,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use error::ApiError;
 use routes::{
-    EM, admin, applications, audit, catalogs, connected_orgs as co, groups, ops, resources, users,
+    EM, access_packages as ap, admin, applications, audit, catalogs, connected_orgs as co, groups,
+    ops, policies, resources, users,
 };
 pub use state::ApiState;
 use std::time::Instant;
@@ -106,6 +107,45 @@ pub fn router(state: ApiState) -> Router {
         .route(
             &format!("{EM}/catalogs/{{id}}/resourceRoles"),
             get(resources::list_resource_roles),
+        )
+        .route(
+            &format!("{EM}/accessPackages"),
+            get(ap::list).post(ap::create),
+        )
+        .route(&format!("{EM}/accessPackages/$count"), get(ap::count))
+        .route(
+            &format!("{EM}/accessPackages/{{id}}"),
+            get(ap::get).patch(ap::update).delete(ap::delete),
+        )
+        .route(
+            &format!("{EM}/accessPackages/{{id}}/resourceRoleScopes"),
+            get(ap::list_role_scopes).post(ap::add_role_scope),
+        )
+        .route(
+            &format!("{EM}/accessPackages/{{id}}/resourceRoleScopes/{{rs}}"),
+            axum::routing::delete(ap::remove_role_scope),
+        )
+        .route(
+            &format!("{EM}/accessPackages/{{id}}/{{relation}}"),
+            get(ap::list_related),
+        )
+        .route(
+            &format!("{EM}/accessPackages/{{id}}/{{relation}}/$ref"),
+            axum::routing::post(ap::add_reference),
+        )
+        .route(
+            &format!("{EM}/accessPackages/{{id}}/{{relation}}/{{other}}/$ref"),
+            axum::routing::delete(ap::remove_reference),
+        )
+        .route(
+            &format!("{EM}/assignmentPolicies"),
+            get(policies::list).post(policies::create),
+        )
+        .route(
+            &format!("{EM}/assignmentPolicies/{{id}}"),
+            get(policies::get)
+                .put(policies::replace)
+                .delete(policies::delete),
         )
         .route(
             &format!("{EM}/resourceRequests"),

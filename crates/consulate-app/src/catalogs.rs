@@ -110,8 +110,8 @@ impl App {
         authorize(caller, Operation::WriteCatalogs)?;
         let mut tx = self.store.begin().await?;
         let c = tx.catalog_for_update(id).await?;
-        // Access packages arrive with their own table; until then a catalog holds none.
-        catalog::check_deletable(&c, 0)?;
+        let packages = tx.count_access_packages(id).await?;
+        catalog::check_deletable(&c, packages)?;
         tx.delete_catalog(id).await?;
         let event = self.event(
             caller,

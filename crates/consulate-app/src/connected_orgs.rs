@@ -228,6 +228,20 @@ impl App {
         authorize(caller, Operation::WriteConnectedOrganizations)?;
         let mut tx = self.store.begin().await?;
         let org = tx.connected_organization_for_update(id).await?;
+        let policies = tx
+            .policies_referencing(
+                consulate_store::policies::ReferenceKind::ConnectedOrganization,
+                id,
+            )
+            .await?;
+        if !policies.is_empty() {
+            return Err(DomainError::conflict(format!(
+                "The connected organization '{}' is named by the assignment polic(ies) {}; change them first",
+                org.display_name,
+                policies.join(", ")
+            ))
+            .into());
+        }
         tx.delete_connected_organization(id).await?;
         let mut t = target("connectedOrganization", id, Some(&org.display_name));
         t.modified_properties.push(prop(

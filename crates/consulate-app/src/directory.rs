@@ -471,6 +471,16 @@ impl App {
             ))
             .into());
         }
+        let policies = tx
+            .policies_referencing(consulate_store::policies::ReferenceKind::Group, id)
+            .await?;
+        if !policies.is_empty() {
+            return Err(DomainError::conflict(format!(
+                "The group is named by the assignment polic(ies) {}; change them first",
+                policies.join(", ")
+            ))
+            .into());
+        }
         tx.delete_group(id).await?;
         let event = self.event(
             caller,

@@ -3,6 +3,7 @@
 //! audit event. HTTP handlers and CLI commands call exactly one of these.
 #![forbid(unsafe_code)]
 
+pub mod access_packages;
 pub mod applications;
 pub mod audit_log;
 pub mod auth;
@@ -11,6 +12,7 @@ pub mod catalogs;
 pub mod connected_orgs;
 pub mod directory;
 pub mod identity_providers;
+pub mod policies;
 pub mod provisioning;
 pub mod resources;
 

@@ -146,6 +146,15 @@ impl App {
                     .ok_or_else(|| {
                         DomainError::not_found(ObjectKind::AccessPackageResource, origin_id.clone())
                     })?;
+                let users = tx.packages_using_resource(r.id).await?;
+                if !users.is_empty() {
+                    return Err(DomainError::conflict(format!(
+                        "'{}' is granted by the access package(s) {}; remove it from them first",
+                        r.display_name,
+                        users.join(", ")
+                    ))
+                    .into());
+                }
                 tx.delete_resource(r.id).await?;
                 (
                     r,

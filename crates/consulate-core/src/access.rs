@@ -208,6 +208,9 @@ pub enum Operation {
     ReadCatalogs,
     /// Create, change or delete catalogs, and add or remove their resources.
     WriteCatalogs,
+    ReadAccessPackages,
+    /// Create, change or delete access packages and what they grant.
+    WriteAccessPackages,
     ReadApplications,
     WriteApplications,
     /// Grant directory roles (adding one to a catalog makes it grantable).
@@ -219,13 +222,15 @@ impl Operation {
     fn scopes(self) -> &'static [Scope] {
         use Scope::*;
         match self {
-            Operation::ReadConnectedOrganizations | Operation::ReadCatalogs => &[
+            Operation::ReadConnectedOrganizations
+            | Operation::ReadCatalogs
+            | Operation::ReadAccessPackages => &[
                 EntitlementManagementReadAll,
                 EntitlementManagementReadWriteAll,
             ],
-            Operation::WriteConnectedOrganizations | Operation::WriteCatalogs => {
-                &[EntitlementManagementReadWriteAll]
-            }
+            Operation::WriteConnectedOrganizations
+            | Operation::WriteCatalogs
+            | Operation::WriteAccessPackages => &[EntitlementManagementReadWriteAll],
             Operation::ReadUsers => &[UserReadWriteAll, DirectoryReadAll],
             Operation::WriteUsers => &[UserReadWriteAll],
             Operation::ReadGroups => &[GroupReadWriteAll, DirectoryReadAll],
@@ -241,7 +246,9 @@ impl Operation {
     fn roles(self) -> &'static [DirectoryRole] {
         use DirectoryRole::*;
         match self {
-            Operation::ReadConnectedOrganizations | Operation::ReadCatalogs => &[
+            Operation::ReadConnectedOrganizations
+            | Operation::ReadCatalogs
+            | Operation::ReadAccessPackages => &[
                 GlobalAdministrator,
                 IdentityGovernanceAdministrator,
                 GlobalReader,
@@ -249,7 +256,9 @@ impl Operation {
                 SecurityAdministrator,
                 ComplianceAdministrator,
             ],
-            Operation::WriteConnectedOrganizations | Operation::WriteCatalogs => {
+            Operation::WriteConnectedOrganizations
+            | Operation::WriteCatalogs
+            | Operation::WriteAccessPackages => {
                 &[GlobalAdministrator, IdentityGovernanceAdministrator]
             }
             Operation::ReadUsers | Operation::ReadGroups | Operation::ReadApplications => &[

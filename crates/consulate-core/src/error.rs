@@ -16,6 +16,9 @@ pub enum ObjectKind {
     Application,
     AccessPackageResource,
     AccessPackageResourceRequest,
+    AccessPackage,
+    AccessPackageResourceRoleScope,
+    AssignmentPolicy,
 }
 
 impl fmt::Display for ObjectKind {
@@ -32,6 +35,9 @@ impl fmt::Display for ObjectKind {
             ObjectKind::Application => "application",
             ObjectKind::AccessPackageResource => "accessPackageResource",
             ObjectKind::AccessPackageResourceRequest => "accessPackageResourceRequest",
+            ObjectKind::AccessPackage => "accessPackage",
+            ObjectKind::AccessPackageResourceRoleScope => "accessPackageResourceRoleScope",
+            ObjectKind::AssignmentPolicy => "accessPackageAssignmentPolicy",
         })
     }
 }

@@ -173,6 +173,33 @@ pub enum ResourceRequestField {
     CreatedDateTime,
 }
 
+/// The fields of an access package that `$filter` may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessPackageField {
+    Id,
+    DisplayName,
+    Description,
+    IsHidden,
+    /// `catalog/id`.
+    CatalogId,
+    CreatedDateTime,
+    ModifiedDateTime,
+}
+
+/// The fields of an assignment policy that `$filter` may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyField {
+    Id,
+    DisplayName,
+    /// `accessPackage/id`.
+    AccessPackageId,
+    /// `catalog/id`.
+    CatalogId,
+    AllowedTargetScope,
+    CreatedDateTime,
+    ModifiedDateTime,
+}
+
 /// The fields of an audit event that `$filter` may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditField {

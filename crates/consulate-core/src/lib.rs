@@ -2,8 +2,10 @@
 //! the decisions made about them. Pure: no I/O, no clock reads, no async. Adapters (storage,
 //! HTTP, sign-in) live in other crates and call into this one.
 //!
+//! - [`access_package`]: access packages, the resource roles they grant, incompatibilities.
 //! - [`application`]: registered applications and their app roles.
 //! - [`resource`]: catalog resources, their roles and scopes, and what granting a role means.
+//! - [`policy`]: assignment policies: who may request, approval stages, questions, expiry.
 //! - [`catalog`]: access package catalogs, the built-in General catalog and their rules.
 //! - [`connected_org`]: connected organizations, their identity sources and validation rules.
 //! - [`matching`]: which connected organization an authenticated principal belongs to.
@@ -15,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod access_package;
 pub mod application;
 pub mod audit;
 pub mod catalog;
@@ -25,6 +28,7 @@ pub mod error;
 pub mod filter;
 pub mod identity_provider;
 pub mod matching;
+pub mod policy;
 pub mod resource;
 pub mod text;
 

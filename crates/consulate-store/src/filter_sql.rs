@@ -6,8 +6,9 @@ use crate::sql::{Sql, like_escape, micros};
 use crate::{StoreError, StoreResult};
 use consulate_core::DomainError;
 use consulate_core::filter::{
-    ApplicationField, AuditField, CatalogField, Compare, Filter, GroupField, OrganizationField,
-    ResourceField, ResourceRequestField, ResourceRoleField, TextMatch, UserField, Value,
+    AccessPackageField, ApplicationField, AuditField, CatalogField, Compare, Filter, GroupField,
+    OrganizationField, PolicyField, ResourceField, ResourceRequestField, ResourceRoleField,
+    TextMatch, UserField, Value,
 };
 
 /// How a column stores its values, which decides how literals are bound and compared.
@@ -117,6 +118,38 @@ impl FieldMap for CatalogField {
             IsExternallyVisible => col("c.is_externally_visible", Bool),
             CreatedDateTime => col("c.created_at", Time),
             ModifiedDateTime => col("c.modified_at", Time),
+        }
+    }
+}
+
+impl FieldMap for AccessPackageField {
+    fn column(self) -> Option<Column> {
+        use AccessPackageField::*;
+        use ColKind::*;
+        match self {
+            Id => col("p.id", Folded),
+            DisplayName => col("p.display_name_fold", Folded),
+            Description => col("p.description", Text),
+            IsHidden => col("p.is_hidden", Bool),
+            CatalogId => col("p.catalog_id", Folded),
+            CreatedDateTime => col("p.created_at", Time),
+            ModifiedDateTime => col("p.modified_at", Time),
+        }
+    }
+}
+
+impl FieldMap for PolicyField {
+    fn column(self) -> Option<Column> {
+        use ColKind::*;
+        use PolicyField::*;
+        match self {
+            Id => col("a.id", Folded),
+            DisplayName => col("a.display_name_fold", Folded),
+            AccessPackageId => col("a.access_package_id", Folded),
+            CatalogId => col("a.catalog_id", Folded),
+            AllowedTargetScope => col("a.allowed_target_scope", Text),
+            CreatedDateTime => col("a.created_at", Time),
+            ModifiedDateTime => col("a.modified_at", Time),
         }
     }
 }

@@ -11,6 +11,7 @@
 //!   are hash-chained ([`audit`]).
 #![forbid(unsafe_code)]
 
+pub mod access_packages;
 pub mod applications;
 pub mod audit;
 pub mod catalogs;
@@ -20,6 +21,7 @@ mod group_commit;
 pub mod identity_providers;
 pub mod list;
 pub mod organizations;
+pub mod policies;
 pub mod provisioning;
 pub mod resources;
 pub mod sql;
@@ -150,6 +152,18 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         name: "resources",
         sqlite: include_str!("../../../migrations/sqlite/0003_resources.sql"),
         postgres: include_str!("../../../migrations/postgres/0003_resources.sql"),
+    },
+    EmbeddedMigration {
+        version: 4,
+        name: "access_packages",
+        sqlite: include_str!("../../../migrations/sqlite/0004_access_packages.sql"),
+        postgres: include_str!("../../../migrations/postgres/0004_access_packages.sql"),
+    },
+    EmbeddedMigration {
+        version: 5,
+        name: "assignment_policies",
+        sqlite: include_str!("../../../migrations/sqlite/0005_assignment_policies.sql"),
+        postgres: include_str!("../../../migrations/postgres/0005_assignment_policies.sql"),
     },
 ];
 

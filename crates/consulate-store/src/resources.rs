@@ -236,6 +236,23 @@ impl Store {
         Ok(self.with_children(vec![row]).await?.remove(0))
     }
 
+    /// The resources (with roles and scopes) that the given roles belong to.
+    pub async fn resources_of_roles(
+        &self,
+        roles: &[Uuid],
+    ) -> StoreResult<Vec<AccessPackageResource>> {
+        if roles.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sql = Sql::dynamic(format!(
+            "SELECT {COLUMNS} FROM access_package_resources r WHERE r.id IN (SELECT resource_id FROM access_package_resource_roles WHERE id IN ("
+        ));
+        in_list(&mut sql, roles);
+        sql.push(")");
+        let rows = self.fetch_all(&sql).await?;
+        self.with_children(rows).await
+    }
+
     /// A page of resource requests, newest last (creation order).
     pub async fn list_resource_requests(
         &self,
@@ -265,6 +282,43 @@ impl Store {
 }
 
 impl WriteTx {
+    /// One resource with its roles and scopes, read inside the transaction.
+    pub async fn resource(&mut self, id: Uuid) -> StoreResult<AccessPackageResource> {
+        let row = self
+            .fetch_optional(
+                &Sql::new("SELECT r.id, r.catalog_id, r.display_name, r.description, r.origin_id, r.origin_system, r.created_at, r.modified_at FROM access_package_resources r WHERE r.id = $1")
+                    .bind(id),
+            )
+            .await?
+            .ok_or_else(|| {
+                StoreError::from(DomainError::not_found(
+                    ObjectKind::AccessPackageResource,
+                    id.to_string(),
+                ))
+            })?;
+        let (roles, scopes) = children_queries(&[id]);
+        let roles = self.fetch_all(&roles).await?;
+        let scopes = self.fetch_all(&scopes).await?;
+        Ok(assemble(&[row], roles, scopes)?.remove(0))
+    }
+
+    /// The resource a resource role belongs to, with its roles and scopes.
+    pub async fn resource_of_role(
+        &mut self,
+        role: Uuid,
+    ) -> StoreResult<Option<AccessPackageResource>> {
+        let Some(row) = self
+            .fetch_optional(
+                &Sql::new("SELECT resource_id FROM access_package_resource_roles WHERE id = $1")
+                    .bind(role),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(self.resource(row.uuid("resource_id")?).await?))
+    }
+
     /// The resource for `origin` in `catalog`, if it is there.
     pub async fn catalog_resource_by_origin(
         &mut self,

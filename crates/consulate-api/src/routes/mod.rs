@@ -1,6 +1,7 @@
 //! HTTP routes. Each handler parses its input, calls one application service and maps the
 //! result to the Graph wire shape.
 
+pub mod access_packages;
 pub mod admin;
 pub mod applications;
 pub mod audit;
@@ -8,6 +9,7 @@ pub mod catalogs;
 pub mod connected_orgs;
 pub mod groups;
 pub mod ops;
+pub mod policies;
 pub mod resources;
 pub mod users;
 

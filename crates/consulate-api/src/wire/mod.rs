@@ -1,11 +1,13 @@
 //! Graph v1.0 JSON shapes: what clients send and what they get back. camelCase names,
 //! `@odata.type` discriminators with the leading `#`, enum members in camelCase.
 
+pub mod access_package;
 pub mod application;
 pub mod audit;
 pub mod catalog;
 pub mod connected_org;
 pub mod directory;
+pub mod policy;
 pub mod resource;
 
 use serde::Serialize;

@@ -3,6 +3,7 @@
 //! `postgres://postgres@127.0.0.1:5432/test`). PostgreSQL is required: when it is unreachable
 //! these tests fail. `CONSULATE_TEST_PG=off` is the explicit opt-out for machines without it.
 
+mod access_packages;
 mod audit;
 mod catalogs;
 mod concurrency;

@@ -1,6 +1,7 @@
 //! Integration tests: real servers on 127.0.0.1:0 over real SQLite files and PostgreSQL
 //! schemas, driven over HTTP, and the `consulate` binary driven as a process.
 
+mod access_packages;
 mod audit;
 mod catalogs;
 mod cli;
