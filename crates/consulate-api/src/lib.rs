@@ -127,7 +127,7 @@ pub fn router(state: ApiState) -> Router {
         )
         .route(
             &format!("{EM}/accessPackages/{{id}}/{{relation}}"),
-            get(ap::list_related),
+            get(ap::list_related).post(ap::action),
         )
         .route(
             &format!("{EM}/accessPackages/{{id}}/{{relation}}/$ref"),

@@ -37,6 +37,7 @@ impl utoipa::Modify for BearerAuth {
         routes::access_packages::update, routes::access_packages::delete, routes::access_packages::list_role_scopes,
         routes::access_packages::add_role_scope, routes::access_packages::remove_role_scope, routes::access_packages::list_related,
         routes::access_packages::add_reference, routes::access_packages::remove_reference,
+        routes::access_packages::filter_by_current_user_openapi, routes::access_packages::action,
         routes::policies::list, routes::policies::create, routes::policies::get, routes::policies::replace, routes::policies::delete,
         routes::resources::list_requests, routes::resources::create_request, routes::resources::list_resources, routes::resources::list_resource_roles,
         routes::applications::list, routes::applications::create, routes::applications::get, routes::applications::update, routes::applications::delete,

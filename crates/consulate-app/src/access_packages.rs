@@ -153,6 +153,7 @@ impl App {
             t,
         );
         tx.commit(&[event]).await?;
+        self.eligibility.invalidate();
         Ok(p)
     }
 
@@ -189,6 +190,7 @@ impl App {
             t,
         );
         tx.commit(&[event]).await?;
+        self.eligibility.invalidate();
         Ok(p)
     }
 
@@ -207,6 +209,7 @@ impl App {
             target("accessPackage", id, Some(&p.display_name)),
         );
         tx.commit(&[event]).await?;
+        self.eligibility.invalidate();
         Ok(())
     }
 
@@ -320,6 +323,7 @@ impl App {
             t,
         );
         tx.commit(&[event]).await?;
+        self.eligibility.invalidate();
         Ok(RoleScopeDetail {
             role_scope: rs,
             role,
@@ -361,6 +365,7 @@ impl App {
             t,
         );
         tx.commit(&[event]).await?;
+        self.eligibility.invalidate();
         Ok(())
     }
 
@@ -457,6 +462,7 @@ impl App {
             t,
         );
         tx.commit(&[event]).await?;
+        self.eligibility.invalidate();
         Ok(())
     }
 }

@@ -59,6 +59,7 @@ impl App {
             t,
         );
         tx.commit(&[event]).await?;
+        self.eligibility.invalidate();
         Ok(c)
     }
 
@@ -103,6 +104,7 @@ impl App {
             t,
         );
         tx.commit(&[event]).await?;
+        self.eligibility.invalidate();
         Ok(c)
     }
 
@@ -121,6 +123,7 @@ impl App {
             target("accessPackageCatalog", id, Some(&c.display_name)),
         );
         tx.commit(&[event]).await?;
+        self.eligibility.invalidate();
         Ok(())
     }
 
@@ -141,6 +144,7 @@ impl App {
                 target("accessPackageCatalog", g.id, Some(&g.display_name)),
             );
             tx.commit(&[event]).await?;
+            self.eligibility.invalidate();
         } else {
             drop(tx);
         }

@@ -11,6 +11,7 @@ pub mod bootstrap;
 pub mod catalogs;
 pub mod connected_orgs;
 pub mod directory;
+pub mod eligibility;
 pub mod identity_providers;
 pub mod policies;
 pub mod provisioning;
@@ -79,6 +80,7 @@ pub struct App {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGen>,
     org_index: Arc<connected_orgs::IndexCache>,
+    eligibility: Arc<eligibility::EligibilityCache>,
     tenant: Arc<std::sync::RwLock<Option<consulate_core::directory::Tenant>>>,
 }
 
@@ -89,6 +91,7 @@ impl App {
             clock,
             ids,
             org_index: Arc::default(),
+            eligibility: Arc::default(),
             tenant: Arc::default(),
         }
     }

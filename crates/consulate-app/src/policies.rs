@@ -140,6 +140,7 @@ impl App {
             t,
         );
         tx.commit(&[event]).await?;
+        self.eligibility.invalidate();
         Ok(p)
     }
 
@@ -156,6 +157,7 @@ impl App {
             target("accessPackageAssignmentPolicy", id, Some(&p.display_name)),
         );
         tx.commit(&[event]).await?;
+        self.eligibility.invalidate();
         Ok(())
     }
 }

@@ -211,6 +211,8 @@ pub enum Operation {
     ReadAccessPackages,
     /// Create, change or delete access packages and what they grant.
     WriteAccessPackages,
+    /// A signed-in user asking what they may request (no directory role needed).
+    ReadOwnAccess,
     ReadApplications,
     WriteApplications,
     /// Grant directory roles (adding one to a catalog makes it grantable).
@@ -224,7 +226,8 @@ impl Operation {
         match self {
             Operation::ReadConnectedOrganizations
             | Operation::ReadCatalogs
-            | Operation::ReadAccessPackages => &[
+            | Operation::ReadAccessPackages
+            | Operation::ReadOwnAccess => &[
                 EntitlementManagementReadAll,
                 EntitlementManagementReadWriteAll,
             ],
@@ -273,6 +276,7 @@ impl Operation {
             ],
             Operation::WriteUsers => &[GlobalAdministrator, UserAdministrator],
             Operation::WriteApplications | Operation::WriteDirectoryRoles => &[GlobalAdministrator],
+            Operation::ReadOwnAccess => &[],
             Operation::WriteGroups => {
                 &[GlobalAdministrator, UserAdministrator, GroupsAdministrator]
             }
@@ -299,7 +303,7 @@ pub fn authorize(caller: &Caller, op: Operation) -> DomainResult<()> {
     }
     if let CallerIdentity::User { .. } = caller.identity {
         let roles = op.roles();
-        if !roles.iter().any(|r| caller.roles.contains(r)) {
+        if !roles.is_empty() && !roles.iter().any(|r| caller.roles.contains(r)) {
             let names: Vec<&str> = roles.iter().map(|r| r.display_name()).collect();
             return Err(DomainError::forbidden(format!(
                 "Insufficient privileges to complete the operation: one of the roles {} is required",

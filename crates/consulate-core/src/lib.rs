@@ -6,6 +6,7 @@
 //! - [`application`]: registered applications and their app roles.
 //! - [`resource`]: catalog resources, their roles and scopes, and what granting a role means.
 //! - [`policy`]: assignment policies: who may request, approval stages, questions, expiry.
+//! - [`eligibility`]: who may request which access package under which policy, and why not.
 //! - [`catalog`]: access package catalogs, the built-in General catalog and their rules.
 //! - [`connected_org`]: connected organizations, their identity sources and validation rules.
 //! - [`matching`]: which connected organization an authenticated principal belongs to.
@@ -24,6 +25,7 @@ pub mod catalog;
 pub mod connected_org;
 pub mod directory;
 pub mod domain_name;
+pub mod eligibility;
 pub mod error;
 pub mod filter;
 pub mod identity_provider;

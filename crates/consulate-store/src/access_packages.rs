@@ -5,9 +5,11 @@ use crate::sql::{Row, Sql, micros};
 use crate::{Backend, Store, StoreError, StoreResult, WriteTx};
 use consulate_core::DomainError;
 use consulate_core::access_package::{AccessPackage, RoleScope};
+use consulate_core::eligibility::PackageFacts;
 use consulate_core::error::ObjectKind;
 use consulate_core::filter::AccessPackageField;
 use consulate_core::text::fold;
+use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
 
 const COLUMNS: &str =
@@ -156,6 +158,76 @@ impl Store {
         .iter()
         .map(|r| r.uuid("group_id"))
         .collect()
+    }
+}
+
+impl Store {
+    /// What eligibility needs about every access package: its catalog's state and
+    /// visibility, and its incompatibilities (packages in both directions, groups).
+    pub async fn package_facts(&self) -> StoreResult<Vec<PackageFacts>> {
+        let rows = self
+            .fetch_all(&Sql::new(
+                "SELECT p.id, p.is_hidden, c.state, c.is_externally_visible FROM access_packages p \
+                 JOIN access_package_catalogs c ON c.id = p.catalog_id",
+            ))
+            .await?;
+        let mut facts: HashMap<Uuid, PackageFacts> = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            let id = r.uuid("id")?;
+            facts.insert(
+                id,
+                PackageFacts {
+                    id,
+                    is_hidden: r.boolean("is_hidden")?,
+                    catalog_published: r.text("state")? == "published",
+                    catalog_externally_visible: r.boolean("is_externally_visible")?,
+                    incompatible_packages: BTreeSet::new(),
+                    incompatible_groups: BTreeSet::new(),
+                },
+            );
+        }
+        for r in self
+            .fetch_all(&Sql::new(
+                "SELECT access_package_id, incompatible_id FROM access_package_incompatible_packages",
+            ))
+            .await?
+        {
+            let (a, b) = (r.uuid("access_package_id")?, r.uuid("incompatible_id")?);
+            if let Some(f) = facts.get_mut(&a) {
+                f.incompatible_packages.insert(b);
+            }
+            if let Some(f) = facts.get_mut(&b) {
+                f.incompatible_packages.insert(a);
+            }
+        }
+        for r in self
+            .fetch_all(&Sql::new(
+                "SELECT access_package_id, group_id FROM access_package_incompatible_groups",
+            ))
+            .await?
+        {
+            if let Some(f) = facts.get_mut(&r.uuid("access_package_id")?) {
+                f.incompatible_groups.insert(r.uuid("group_id")?);
+            }
+        }
+        Ok(facts.into_values().collect())
+    }
+
+    /// Access packages by id (any order; unknown ids are skipped).
+    pub async fn access_packages_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<AccessPackage>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let mut sql = Sql::dynamic(String::new());
+            let ps: Vec<String> = chunk.iter().map(|id| sql.placeholder(*id)).collect();
+            sql.push(&packages_query(&format!(
+                "WHERE p.id IN ({})",
+                ps.join(", ")
+            )));
+            for r in self.fetch_all(&sql).await? {
+                out.push(package_from_row(&r)?);
+            }
+        }
+        Ok(out)
     }
 }
 

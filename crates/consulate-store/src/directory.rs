@@ -198,6 +198,17 @@ impl Store {
     }
 
     /// Users and groups by id, for sponsor lists (missing ids are skipped).
+    /// The groups a user is a member of.
+    pub async fn group_ids_of_user(&self, user: Uuid) -> StoreResult<Vec<Uuid>> {
+        self.fetch_all(
+            &Sql::new("SELECT group_id FROM group_members WHERE user_id = $1").bind(user),
+        )
+        .await?
+        .iter()
+        .map(|r| r.uuid("group_id"))
+        .collect()
+    }
+
     pub async fn users_by_ids(&self, ids: &[Uuid]) -> StoreResult<Vec<User>> {
         if ids.is_empty() {
             return Ok(Vec::new());

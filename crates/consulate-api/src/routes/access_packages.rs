@@ -208,8 +208,11 @@ pub async fn get(
     State(state): State<ApiState>,
     Auth(caller): Auth,
     Path(id): Path<String>,
-    OData(opts, _): OData,
+    OData(opts, pairs): OData,
 ) -> ApiResult<Json<Value>> {
+    if let Some(args) = id.strip_prefix("filterByCurrentUser(") {
+        return filter_by_current_user(&state, &caller, args, &opts, &pairs).await;
+    }
     let id = object_id(&id, "accessPackage")?;
     let e = expand_of(&opts)?;
     let p = state.app.get_access_package(&caller, id).await?;
@@ -224,6 +227,88 @@ pub async fn get(
         state.public_url
     ));
     Ok(Json(v))
+}
+
+/// `filterByCurrentUser(on='allowedRequestor')`: the packages the signed-in user may request.
+#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/accessPackages/filterByCurrentUser(on='allowedRequestor')", tag = "accessPackages",
+    params(("$select" = Option<String>, Query)),
+    responses((status = 200, body = crate::wire::Collection<AccessPackageDto>), (status = 400, description = "Not a signed-in user, or another `on` value")))]
+/// (Served by [`get`]: the call shares the `{id}` segment; this item only documents it.)
+pub async fn filter_by_current_user_openapi() {}
+
+async fn filter_by_current_user(
+    state: &ApiState,
+    caller: &Caller,
+    args: &str,
+    opts: &QueryOptions,
+    pairs: &[(String, String)],
+) -> ApiResult<Json<Value>> {
+    let on = args
+        .strip_suffix(')')
+        .and_then(|a| a.strip_prefix("on="))
+        .map(|v| v.trim_matches('\''));
+    if on != Some("allowedRequestor") {
+        return Err(ApiError::bad_request(
+            "filterByCurrentUser on accessPackages takes on='allowedRequestor'",
+        )
+        .with_target("on"));
+    }
+    let found = state.app.requestable_packages(caller).await?;
+    let packages: Vec<AccessPackage> = found.into_iter().map(|r| r.package).collect();
+    let values = paging::project(
+        to_values(packages.iter().map(AccessPackageDto::from)),
+        opts.select.as_deref(),
+        PROPERTIES,
+    )?;
+    Ok(super::collection(
+        state,
+        &format!("{}/filterByCurrentUser(on='allowedRequestor')", path()),
+        CONTEXT,
+        values,
+        None,
+        None,
+        pairs,
+    ))
+}
+
+/// `getApplicablePolicyRequirements`: the policies under which the signed-in user may request
+/// this package, with what each requires.
+#[utoipa::path(post, path = "/v1.0/identityGovernance/entitlementManagement/accessPackages/{id}/getApplicablePolicyRequirements", tag = "accessPackages",
+    params(("id" = String, Path)), responses((status = 200, description = "accessPackageAssignmentRequestRequirements collection"), (status = 400), (status = 404)))]
+pub async fn action(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path((id, action)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    if action != "getApplicablePolicyRequirements" {
+        return Err(ApiError::not_found(format!(
+            "'{action}' is not an action of accessPackage"
+        )));
+    }
+    let id = object_id(&id, "accessPackage")?;
+    let (allowed, _) = state.app.applicable_policies(&caller, id).await?;
+    let value: Vec<Value> = allowed
+        .iter()
+        .map(|p| {
+            let mut schedule = json!({"startDateTime": null, "recurrence": null});
+            schedule["expiration"] = crate::wire::policy::policy_json(p)["expiration"].clone();
+            json!({
+                "policyId": p.id.to_string(),
+                "policyDisplayName": p.display_name,
+                "policyDescription": p.description,
+                "allowCustomAssignmentSchedule": p.requestor_settings.allow_custom_assignment_schedule,
+                "isApprovalRequiredForAdd": p.approval_settings.is_approval_required_for_add,
+                "isApprovalRequiredForUpdate": p.approval_settings.is_approval_required_for_update,
+                "isRequestorJustificationRequired": p.approval_settings.is_requestor_justification_required,
+                "schedule": schedule,
+                "questions": p.questions.iter().map(crate::wire::policy::question_json).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({
+        "@odata.context": format!("{}/v1.0/$metadata#Collection(microsoft.graph.accessPackageAssignmentRequestRequirements)", state.public_url),
+        "value": value,
+    })))
 }
 
 /// Update an access package (204).

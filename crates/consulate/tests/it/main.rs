@@ -7,6 +7,7 @@ mod catalogs;
 mod cli;
 mod connected_orgs;
 mod directory;
+mod eligibility;
 mod errors;
 mod harness;
 mod ops;

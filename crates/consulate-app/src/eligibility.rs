@@ -1,0 +1,197 @@
+//! What the signed-in user may request: builds the [`EligibilityIndex`] from the store (kept
+//! for a few seconds, dropped at once by local changes to catalogs, packages and policies) and
+//! the [`Requestor`] for the caller.
+
+use crate::{App, ServiceResult};
+use consulate_core::DomainError;
+use consulate_core::access::{Caller, CallerIdentity, Operation, authorize};
+use consulate_core::access_package::AccessPackage;
+use consulate_core::directory::{ObjectIdentity, UserType};
+use consulate_core::eligibility::{
+    Denial, EligibilityIndex, Requestor, RequestorKind, RequestorOrganization,
+};
+use consulate_core::matching::SignInPath;
+use consulate_core::policy::AssignmentPolicy;
+use std::collections::HashSet;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// How long a built index is trusted, so that other replicas' changes are seen.
+const INDEX_MAX_AGE: Duration = Duration::from_secs(5);
+
+#[derive(Default)]
+pub(crate) struct EligibilityCache {
+    built: RwLock<Option<(Arc<EligibilityIndex>, Instant)>>,
+}
+
+impl EligibilityCache {
+    pub(crate) fn invalidate(&self) {
+        *self.built.write().expect("eligibility lock") = None;
+    }
+}
+
+/// The sign-in path a guest's stored identity stands for, to find its connected organization.
+fn sign_in_path(identity: &ObjectIdentity) -> Option<SignInPath> {
+    match identity.sign_in_type.to_ascii_lowercase().as_str() {
+        "emailaddress" => Some(SignInPath::EmailOneTimePasscode {
+            email: identity.issuer_assigned_id.clone(),
+        }),
+        "federated" => {
+            let issuer = identity.issuer.trim_end_matches('/');
+            // An Entra tenant's issuer names the tenant: https://login.microsoftonline.com/{tid}/v2.0
+            let tenant = issuer
+                .strip_prefix("https://login.microsoftonline.com/")
+                .and_then(|rest| rest.split('/').next())
+                .filter(|t| Uuid::parse_str(t).is_ok());
+            Some(match tenant {
+                Some(t) => SignInPath::Tenant {
+                    tenant_id: t.to_owned(),
+                    object_id: identity.issuer_assigned_id.clone(),
+                },
+                None => SignInPath::Federated {
+                    issuer: identity.issuer.clone(),
+                    subject: identity.issuer_assigned_id.clone(),
+                },
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A requestable package with the policies that admit the caller.
+#[derive(Debug, Clone)]
+pub struct RequestablePackage {
+    pub package: AccessPackage,
+    pub policy_ids: Vec<Uuid>,
+}
+
+impl App {
+    /// The index, rebuilt when stale.
+    pub async fn eligibility_index(&self) -> ServiceResult<Arc<EligibilityIndex>> {
+        if let Some((ix, at)) = self
+            .eligibility
+            .built
+            .read()
+            .expect("eligibility lock")
+            .as_ref()
+            && at.elapsed() < INDEX_MAX_AGE
+        {
+            return Ok(ix.clone());
+        }
+        let facts = self.store.package_facts().await?;
+        let policies = self.store.all_policies().await?;
+        let ix = Arc::new(EligibilityIndex::build(facts, policies));
+        *self.eligibility.built.write().expect("eligibility lock") =
+            Some((ix.clone(), Instant::now()));
+        Ok(ix)
+    }
+
+    /// The requestor behind a signed-in user.
+    pub async fn requestor_for_user(&self, user_id: Uuid) -> ServiceResult<Requestor> {
+        let user = self.store.user(user_id).await?;
+        let groups: HashSet<Uuid> = self
+            .store
+            .group_ids_of_user(user_id)
+            .await?
+            .into_iter()
+            .collect();
+        let mut organization = None;
+        if user.user_type == UserType::Guest {
+            for identity in &user.identities {
+                if let Some(path) = sign_in_path(identity)
+                    && let Some(m) = self.match_principal(&path).await?
+                {
+                    organization = Some(RequestorOrganization {
+                        id: m.organization_id,
+                        state: m.state,
+                    });
+                    break;
+                }
+            }
+        }
+        Ok(Requestor {
+            kind: match user.user_type {
+                UserType::Member => RequestorKind::Member,
+                UserType::Guest => RequestorKind::Guest,
+            },
+            user_id: Some(user_id),
+            groups,
+            organization,
+            // Assignments arrive with the lifecycle engine; until then nobody holds a package.
+            held_packages: HashSet::new(),
+        })
+    }
+
+    fn signed_in_user(caller: &Caller) -> ServiceResult<Uuid> {
+        match &caller.identity {
+            CallerIdentity::User { user_id, .. } => Ok(*user_id),
+            _ => Err(DomainError::invalid(
+                "caller",
+                "this function answers for a signed-in user; application permissions are not supported",
+            )
+            .into()),
+        }
+    }
+
+    /// `accessPackages/filterByCurrentUser(on='allowedRequestor')`: the packages the caller
+    /// may request (hidden ones are not listed).
+    pub async fn requestable_packages(
+        &self,
+        caller: &Caller,
+    ) -> ServiceResult<Vec<RequestablePackage>> {
+        authorize(caller, Operation::ReadOwnAccess)?;
+        let user = Self::signed_in_user(caller)?;
+        let requestor = self.requestor_for_user(user).await?;
+        let found = self
+            .eligibility_index()
+            .await?
+            .requestable(&requestor, false);
+        let ids: Vec<Uuid> = found.iter().map(|r| r.package_id).collect();
+        let mut packages = self.store.access_packages_by_ids(&ids).await?;
+        packages.sort_by(|a, b| {
+            a.display_name
+                .to_lowercase()
+                .cmp(&b.display_name.to_lowercase())
+                .then(a.id.cmp(&b.id))
+        });
+        Ok(packages
+            .into_iter()
+            .map(|package| {
+                let policy_ids = found
+                    .iter()
+                    .find(|r| r.package_id == package.id)
+                    .map(|r| r.policy_ids.clone())
+                    .unwrap_or_default();
+                RequestablePackage {
+                    package,
+                    policy_ids,
+                }
+            })
+            .collect())
+    }
+
+    /// `accessPackages/{id}/getApplicablePolicyRequirements`: the policies of one package
+    /// (hidden or not) under which the caller may request it, and why the others refuse.
+    pub async fn applicable_policies(
+        &self,
+        caller: &Caller,
+        package: Uuid,
+    ) -> ServiceResult<(Vec<AssignmentPolicy>, Vec<(AssignmentPolicy, Denial)>)> {
+        authorize(caller, Operation::ReadOwnAccess)?;
+        let user = Self::signed_in_user(caller)?;
+        self.store.access_package(package).await?;
+        let requestor = self.requestor_for_user(user).await?;
+        let ix = self.eligibility_index().await?;
+        let verdicts = ix.explain(&requestor, package).unwrap_or_default();
+        let mut allowed = Vec::new();
+        let mut refused = Vec::new();
+        for (p, v) in verdicts {
+            match v {
+                Ok(()) => allowed.push(p.clone()),
+                Err(d) => refused.push((p.clone(), d)),
+            }
+        }
+        Ok((allowed, refused))
+    }
+}
