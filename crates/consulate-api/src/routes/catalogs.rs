@@ -1,6 +1,6 @@
 //! `/identityGovernance/entitlementManagement/catalogs`.
 
-use super::{EM, entity, object_id, page_response};
+use super::{EM, entity, object_id};
 use crate::bind::{self, Catalogs};
 use crate::error::ApiResult;
 use crate::extract::{Auth, GraphJson, OData};
@@ -20,9 +20,32 @@ fn path() -> String {
     format!("{EM}/catalogs")
 }
 
-/// Catalogs have no expandable navigation properties yet.
-fn no_expand(opts: &QueryOptions) -> ApiResult<()> {
-    super::expansions(opts, &[], "accessPackageCatalog").map(|_| ())
+/// Whether `$expand=accessPackages` was asked for (the one expandable property).
+fn expand_packages(opts: &QueryOptions) -> ApiResult<bool> {
+    Ok(!super::expansions(opts, &["accessPackages"], "accessPackageCatalog")?.is_empty())
+}
+
+/// Catalogs as JSON, with their access packages when expanded.
+async fn catalog_values(
+    state: &ApiState,
+    caller: &consulate_core::access::Caller,
+    catalogs: &[consulate_core::catalog::AccessPackageCatalog],
+    with_packages: bool,
+) -> ApiResult<Vec<Value>> {
+    let mut values = super::to_values(catalogs.iter().map(CatalogDto::from));
+    if with_packages {
+        let ids: Vec<uuid::Uuid> = catalogs.iter().map(|c| c.id).collect();
+        let packages = state.app.access_packages_in_catalogs(caller, &ids).await?;
+        for (v, c) in values.iter_mut().zip(catalogs) {
+            v["accessPackages"] = Value::Array(super::to_values(
+                packages
+                    .iter()
+                    .filter(|p| p.catalog_id == c.id)
+                    .map(crate::wire::access_package::AccessPackageDto::from),
+            ));
+        }
+    }
+    Ok(values)
 }
 
 fn filter(
@@ -43,21 +66,23 @@ pub async fn list(
     Auth(caller): Auth,
     OData(opts, pairs): OData,
 ) -> ApiResult<Json<Value>> {
-    no_expand(&opts)?;
+    let with_packages = expand_packages(&opts)?;
     let q = paging::list_query(&opts, filter(&opts)?)?;
     let page = state.app.list_catalogs(&caller, &q).await?;
-    page_response(
-        &state,
-        &super::Listing {
-            path: &path(),
-            context: CONTEXT,
-            properties: PROPERTIES,
-        },
-        &page,
-        |c| CatalogDto::from(c),
+    let values = paging::project(
+        catalog_values(&state, &caller, &page.items, with_packages).await?,
         opts.select.as_deref(),
+        PROPERTIES,
+    )?;
+    Ok(super::collection(
+        &state,
+        &path(),
+        CONTEXT,
+        values,
+        page.next.as_ref().map(paging::encode_cursor),
+        page.count,
         &pairs,
-    )
+    ))
 }
 
 /// Count catalogs (`/$count`), honouring `$filter` and `$search`.
@@ -104,16 +129,20 @@ pub async fn get(
     Path(id): Path<String>,
     OData(opts, _): OData,
 ) -> ApiResult<Json<Value>> {
-    no_expand(&opts)?;
+    let with_packages = expand_packages(&opts)?;
     let id = object_id(&id, "accessPackageCatalog")?;
     let c = state.app.get_catalog(&caller, id).await?;
-    entity(
-        &state,
-        CONTEXT,
-        CatalogDto::from(&c),
+    let mut v = paging::project(
+        catalog_values(&state, &caller, std::slice::from_ref(&c), with_packages).await?,
         opts.select.as_deref(),
         PROPERTIES,
-    )
+    )?
+    .remove(0);
+    v["@odata.context"] = serde_json::json!(format!(
+        "{}/v1.0/$metadata#{CONTEXT}/$entity",
+        state.public_url
+    ));
+    Ok(Json(v))
 }
 
 /// Update a catalog (Graph answers 204).

@@ -49,6 +49,7 @@ pub const PROPERTIES: &[&str] = &[
     "isExternallyVisible",
     "createdDateTime",
     "modifiedDateTime",
+    "accessPackages",
 ];
 
 fn check_type(t: &Option<String>) -> Result<(), ApiError> {

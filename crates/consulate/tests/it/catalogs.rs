@@ -187,7 +187,7 @@ async fn bad_catalog_input_changes_nothing() {
         "$filter=owner eq 'x'",
         "$filter=state eq 'draft'",
         "$filter=isExternallyVisible eq 'yes'",
-        "$expand=accessPackages",
+        "$expand=resources",
         "$orderby=createdDateTime",
         "$select=owner",
     ] {
