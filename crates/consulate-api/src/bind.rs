@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use consulate_core::filter::{
     AccessPackageField, ApplicationField, AuditField, CatalogField, Compare, Filter, GroupField,
     OrganizationField, PolicyField, ResourceField, ResourceRequestField, ResourceRoleField,
-    TextMatch, UserField, Value,
+    RoleAssignmentField, TextMatch, UserField, Value,
 };
 use consulate_odata::{CompareOp, Expr, LambdaKind, Literal};
 
@@ -509,6 +509,13 @@ flat_schema!(Policies, PolicyField, "`accessPackageAssignmentPolicy` filters.", 
     ["allowedTargetScope"] => (PolicyField::AllowedTargetScope, FieldType::Text),
     ["createdDateTime"] => (PolicyField::CreatedDateTime, FieldType::Time),
     ["modifiedDateTime"] => (PolicyField::ModifiedDateTime, FieldType::Time),
+});
+
+flat_schema!(RoleAssignments, RoleAssignmentField, "`unifiedRoleAssignment` filters.", {
+    ["id"] => (RoleAssignmentField::Id, FieldType::Text),
+    ["principalId"] => (RoleAssignmentField::PrincipalId, FieldType::Text),
+    ["roleDefinitionId"] => (RoleAssignmentField::RoleDefinitionId, FieldType::Text),
+    ["appScopeId"] => (RoleAssignmentField::AppScopeId, FieldType::Text),
 });
 
 flat_schema!(Applications, ApplicationField, "`application` filters.", {

@@ -22,7 +22,7 @@ use axum::routing::get;
 use error::ApiError;
 use routes::{
     EM, access_packages as ap, admin, applications, audit, catalogs, connected_orgs as co, groups,
-    ops, policies, resources, users,
+    ops, policies, resources, role_management as rm, users,
 };
 pub use state::ApiState;
 use std::time::Instant;
@@ -150,6 +150,22 @@ pub fn router(state: ApiState) -> Router {
         .route(
             &format!("{EM}/resourceRequests"),
             get(resources::list_requests).post(resources::create_request),
+        )
+        .route(
+            "/v1.0/roleManagement/entitlementManagement/roleDefinitions",
+            get(rm::list_definitions),
+        )
+        .route(
+            "/v1.0/roleManagement/entitlementManagement/roleDefinitions/{id}",
+            get(rm::get_definition),
+        )
+        .route(
+            "/v1.0/roleManagement/entitlementManagement/roleAssignments",
+            get(rm::list_assignments).post(rm::create_assignment),
+        )
+        .route(
+            "/v1.0/roleManagement/entitlementManagement/roleAssignments/{id}",
+            get(rm::get_assignment).delete(rm::delete_assignment),
         )
         .route(
             "/v1.0/applications",

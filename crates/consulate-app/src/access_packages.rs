@@ -1,13 +1,14 @@
 //! Access packages: CRUD, the resource roles they grant, and incompatible packages and
 //! groups.
 
-use crate::{App, ServiceResult, prop, target};
+use crate::{App, ServiceResult, prop, target, within_readable_catalogs};
 use consulate_core::DomainError;
-use consulate_core::access::{Caller, Operation, authorize};
+use consulate_core::access::{Caller, Operation};
 use consulate_core::access_package::{
     self, AccessPackage, AccessPackagePatch, NewAccessPackage, RoleScope,
 };
 use consulate_core::audit::Category;
+use consulate_core::catalog_roles::{CatalogAction, authorize_in_catalog};
 use consulate_core::directory::Group;
 use consulate_core::error::ObjectKind;
 use consulate_core::filter::AccessPackageField;
@@ -99,13 +100,32 @@ async fn resolve_role(
 }
 
 impl App {
+    /// Reads a package and checks the caller may do `action` in its catalog.
+    pub(crate) async fn authorize_package(
+        &self,
+        caller: &Caller,
+        op: Operation,
+        action: CatalogAction,
+        package: Uuid,
+    ) -> ServiceResult<AccessPackage> {
+        let p = self.store.access_package(package).await?;
+        authorize_in_catalog(caller, op, action, p.catalog_id)?;
+        Ok(p)
+    }
+
     pub async fn list_access_packages(
         &self,
         caller: &Caller,
         q: &ListQuery<AccessPackageField>,
     ) -> ServiceResult<Page<AccessPackage>> {
-        authorize(caller, Operation::ReadAccessPackages)?;
-        Ok(self.store.list_access_packages(q).await?)
+        let mut q = q.clone();
+        q.filter = within_readable_catalogs(
+            caller,
+            Operation::ReadAccessPackages,
+            AccessPackageField::CatalogId,
+            q.filter,
+        )?;
+        Ok(self.store.list_access_packages(&q).await?)
     }
 
     pub async fn get_access_package(
@@ -113,8 +133,13 @@ impl App {
         caller: &Caller,
         id: Uuid,
     ) -> ServiceResult<AccessPackage> {
-        authorize(caller, Operation::ReadAccessPackages)?;
-        Ok(self.store.access_package(id).await?)
+        self.authorize_package(
+            caller,
+            Operation::ReadAccessPackages,
+            CatalogAction::Read,
+            id,
+        )
+        .await
     }
 
     /// The access packages of some catalogs (for `$expand=accessPackages`).
@@ -123,7 +148,14 @@ impl App {
         caller: &Caller,
         catalogs: &[Uuid],
     ) -> ServiceResult<Vec<AccessPackage>> {
-        authorize(caller, Operation::ReadAccessPackages)?;
+        for c in catalogs {
+            authorize_in_catalog(
+                caller,
+                Operation::ReadAccessPackages,
+                CatalogAction::Read,
+                *c,
+            )?;
+        }
         Ok(self.store.access_packages_in_catalogs(catalogs).await?)
     }
 
@@ -132,7 +164,12 @@ impl App {
         caller: &Caller,
         new: NewAccessPackage,
     ) -> ServiceResult<AccessPackage> {
-        authorize(caller, Operation::WriteAccessPackages)?;
+        authorize_in_catalog(
+            caller,
+            Operation::WriteAccessPackages,
+            CatalogAction::ManagePackages,
+            new.catalog_id,
+        )?;
         let p = new.into_package(self.ids.new_id(), self.clock.now())?;
         let mut tx = self.store.begin().await?;
         let catalog = tx.catalog_for_update(p.catalog_id).await?;
@@ -163,7 +200,13 @@ impl App {
         id: Uuid,
         patch: AccessPackagePatch,
     ) -> ServiceResult<AccessPackage> {
-        authorize(caller, Operation::WriteAccessPackages)?;
+        self.authorize_package(
+            caller,
+            Operation::WriteAccessPackages,
+            CatalogAction::ManagePackages,
+            id,
+        )
+        .await?;
         let mut tx = self.store.begin().await?;
         let mut p = tx.access_package_for_update(id).await?;
         let before = p.clone();
@@ -195,7 +238,13 @@ impl App {
     }
 
     pub async fn delete_access_package(&self, caller: &Caller, id: Uuid) -> ServiceResult<()> {
-        authorize(caller, Operation::WriteAccessPackages)?;
+        self.authorize_package(
+            caller,
+            Operation::WriteAccessPackages,
+            CatalogAction::ManagePackages,
+            id,
+        )
+        .await?;
         let mut tx = self.store.begin().await?;
         let p = tx.access_package_for_update(id).await?;
         let policies = tx.count_policies(id).await?;
@@ -219,8 +268,13 @@ impl App {
         caller: &Caller,
         package: Uuid,
     ) -> ServiceResult<Vec<RoleScopeDetail>> {
-        authorize(caller, Operation::ReadAccessPackages)?;
-        self.store.access_package(package).await?;
+        self.authorize_package(
+            caller,
+            Operation::ReadAccessPackages,
+            CatalogAction::Read,
+            package,
+        )
+        .await?;
         let scopes = self.store.role_scopes(package).await?;
         let role_ids: Vec<Uuid> = scopes.iter().map(|s| s.role_id).collect();
         let resources = self.store.resources_of_roles(&role_ids).await?;
@@ -271,7 +325,13 @@ impl App {
         role: RoleSelector,
         scope: ScopeSelector,
     ) -> ServiceResult<RoleScopeDetail> {
-        authorize(caller, Operation::WriteAccessPackages)?;
+        self.authorize_package(
+            caller,
+            Operation::WriteAccessPackages,
+            CatalogAction::ManagePackages,
+            package,
+        )
+        .await?;
         let mut tx = self.store.begin().await?;
         let p = tx.access_package_for_update(package).await?;
         let (resource, role) = resolve_role(&mut tx, p.catalog_id, &role).await?;
@@ -338,7 +398,13 @@ impl App {
         package: Uuid,
         role_scope_id: &str,
     ) -> ServiceResult<()> {
-        authorize(caller, Operation::WriteAccessPackages)?;
+        self.authorize_package(
+            caller,
+            Operation::WriteAccessPackages,
+            CatalogAction::ManagePackages,
+            package,
+        )
+        .await?;
         let missing = || {
             DomainError::not_found(
                 ObjectKind::AccessPackageResourceRoleScope,
@@ -375,8 +441,13 @@ impl App {
         package: Uuid,
         reverse: bool,
     ) -> ServiceResult<Vec<AccessPackage>> {
-        authorize(caller, Operation::ReadAccessPackages)?;
-        self.store.access_package(package).await?;
+        self.authorize_package(
+            caller,
+            Operation::ReadAccessPackages,
+            CatalogAction::Read,
+            package,
+        )
+        .await?;
         Ok(if reverse {
             self.store.packages_incompatible_with(package).await?
         } else {
@@ -389,8 +460,13 @@ impl App {
         caller: &Caller,
         package: Uuid,
     ) -> ServiceResult<Vec<Group>> {
-        authorize(caller, Operation::ReadAccessPackages)?;
-        self.store.access_package(package).await?;
+        self.authorize_package(
+            caller,
+            Operation::ReadAccessPackages,
+            CatalogAction::Read,
+            package,
+        )
+        .await?;
         let ids = self.store.incompatible_group_ids(package).await?;
         Ok(self.store.groups_by_ids(&ids).await?)
     }
@@ -404,7 +480,13 @@ impl App {
         group: bool,
         add: bool,
     ) -> ServiceResult<()> {
-        authorize(caller, Operation::WriteAccessPackages)?;
+        self.authorize_package(
+            caller,
+            Operation::WriteAccessPackages,
+            CatalogAction::ManagePackages,
+            package,
+        )
+        .await?;
         if !group {
             access_package::check_incompatible(package, other)?;
         }

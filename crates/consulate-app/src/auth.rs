@@ -159,6 +159,7 @@ impl App {
                 },
                 scopes: token.scopes.clone(),
                 roles: BTreeSet::new(),
+                catalog_roles: BTreeSet::new(),
             },
             Some(uid) => {
                 let user = match self.store.user(uid).await {
@@ -179,6 +180,7 @@ impl App {
                     },
                     scopes: token.scopes.clone(),
                     roles: self.store.user_roles(uid).await?,
+                    catalog_roles: self.store.catalog_roles_of(uid).await?,
                 }
             }
         };

@@ -1,11 +1,16 @@
 //! Access package catalogs: list, read, create, update, delete, and the built-in General
 //! catalog.
 
-use crate::{App, ServiceResult, prop, target};
-use consulate_core::access::{Caller, Operation, authorize};
+use crate::{App, ServiceResult, prop, target, within_readable_catalogs};
+use consulate_core::access::{Caller, CallerIdentity, Operation};
 use consulate_core::audit::Category;
 use consulate_core::catalog::{self, AccessPackageCatalog, CatalogPatch, NewCatalog};
+use consulate_core::catalog_roles::{
+    CatalogAction, CatalogRole, CatalogRoleGrant, RoleScope, authorize_catalog_creation,
+    authorize_in_catalog,
+};
 use consulate_core::filter::CatalogField;
+use consulate_store::catalog_roles::RoleAssignment;
 use consulate_store::list::{ListQuery, Page};
 use uuid::Uuid;
 
@@ -23,8 +28,10 @@ impl App {
         caller: &Caller,
         q: &ListQuery<CatalogField>,
     ) -> ServiceResult<Page<AccessPackageCatalog>> {
-        authorize(caller, Operation::ReadCatalogs)?;
-        Ok(self.store.list_catalogs(q).await?)
+        let mut q = q.clone();
+        q.filter =
+            within_readable_catalogs(caller, Operation::ReadCatalogs, CatalogField::Id, q.filter)?;
+        Ok(self.store.list_catalogs(&q).await?)
     }
 
     pub async fn get_catalog(
@@ -32,7 +39,7 @@ impl App {
         caller: &Caller,
         id: Uuid,
     ) -> ServiceResult<AccessPackageCatalog> {
-        authorize(caller, Operation::ReadCatalogs)?;
+        authorize_in_catalog(caller, Operation::ReadCatalogs, CatalogAction::Read, id)?;
         Ok(self.store.catalog(id).await?)
     }
 
@@ -41,10 +48,23 @@ impl App {
         caller: &Caller,
         new: NewCatalog,
     ) -> ServiceResult<AccessPackageCatalog> {
-        authorize(caller, Operation::WriteCatalogs)?;
+        authorize_catalog_creation(caller, Operation::WriteCatalogs)?;
         let c = new.into_catalog(self.ids.new_id(), self.clock.now())?;
         let mut tx = self.store.begin().await?;
         tx.insert_catalog(&c).await?;
+        // A user who creates a catalog becomes its first owner.
+        if let CallerIdentity::User { user_id, .. } = caller.identity {
+            tx.insert_role_assignment(&RoleAssignment {
+                id: self.ids.new_id(),
+                principal_id: user_id,
+                grant: CatalogRoleGrant {
+                    role: CatalogRole::CatalogOwner,
+                    scope: RoleScope::Catalog(c.id),
+                },
+                created_at: c.created_date_time,
+            })
+            .await?;
+        }
         let mut t = target("accessPackageCatalog", c.id, Some(&c.display_name));
         t.modified_properties
             .push(prop("displayName", None, Some(c.display_name.clone())));
@@ -69,7 +89,12 @@ impl App {
         id: Uuid,
         patch: CatalogPatch,
     ) -> ServiceResult<AccessPackageCatalog> {
-        authorize(caller, Operation::WriteCatalogs)?;
+        authorize_in_catalog(
+            caller,
+            Operation::WriteCatalogs,
+            CatalogAction::ManageCatalog,
+            id,
+        )?;
         let mut tx = self.store.begin().await?;
         let mut c = tx.catalog_for_update(id).await?;
         let before = c.clone();
@@ -109,7 +134,12 @@ impl App {
     }
 
     pub async fn delete_catalog(&self, caller: &Caller, id: Uuid) -> ServiceResult<()> {
-        authorize(caller, Operation::WriteCatalogs)?;
+        authorize_in_catalog(
+            caller,
+            Operation::WriteCatalogs,
+            CatalogAction::ManageCatalog,
+            id,
+        )?;
         let mut tx = self.store.begin().await?;
         let c = tx.catalog_for_update(id).await?;
         let packages = tx.count_access_packages(id).await?;

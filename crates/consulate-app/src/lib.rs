@@ -8,6 +8,7 @@ pub mod applications;
 pub mod audit_log;
 pub mod auth;
 pub mod bootstrap;
+pub mod catalog_roles;
 pub mod catalogs;
 pub mod connected_orgs;
 pub mod directory;
@@ -156,4 +157,27 @@ pub(crate) fn prop(
         old_value: old,
         new_value: new,
     }
+}
+
+/// Narrows a list to the catalogs the caller may read: nothing changes for callers who read
+/// every catalog; others see the catalogs their catalog roles reach (`field` holds the
+/// catalog id of each listed object).
+pub(crate) fn within_readable_catalogs<F: Copy>(
+    caller: &Caller,
+    op: consulate_core::access::Operation,
+    field: F,
+    filter: Option<consulate_core::filter::Filter<F>>,
+) -> ServiceResult<Option<consulate_core::filter::Filter<F>>> {
+    use consulate_core::filter::{Filter, Value};
+    let Some(ids) = consulate_core::catalog_roles::readable_catalogs(caller, op)? else {
+        return Ok(filter);
+    };
+    let only = Filter::In {
+        field,
+        values: ids.iter().map(|id| Value::String(id.to_string())).collect(),
+    };
+    Ok(Some(match filter {
+        Some(f) => Filter::And(Box::new(only), Box::new(f)),
+        None => only,
+    }))
 }

@@ -2,10 +2,12 @@
 //! store: the package exists, its catalog admits external users when the policy does, and
 //! every user, group and connected organization the policy names exists.
 
-use crate::{App, ServiceResult, prop, target};
+use crate::{App, ServiceResult, prop, target, within_readable_catalogs};
 use consulate_core::DomainError;
-use consulate_core::access::{Caller, Operation, authorize};
+use consulate_core::access::{Caller, Operation};
+use consulate_core::access_package::AccessPackage;
 use consulate_core::audit::Category;
+use consulate_core::catalog_roles::{CatalogAction, authorize_in_catalog};
 use consulate_core::filter::PolicyField;
 use consulate_core::policy::{self, AssignmentPolicy, PolicyDraft};
 use consulate_store::WriteTx;
@@ -56,23 +58,43 @@ impl App {
         caller: &Caller,
         q: &ListQuery<PolicyField>,
     ) -> ServiceResult<Page<AssignmentPolicy>> {
-        authorize(caller, Operation::ReadAccessPackages)?;
-        Ok(self.store.list_policies(q).await?)
+        let mut q = q.clone();
+        q.filter = within_readable_catalogs(
+            caller,
+            Operation::ReadAccessPackages,
+            PolicyField::CatalogId,
+            q.filter,
+        )?;
+        Ok(self.store.list_policies(&q).await?)
     }
 
     pub async fn get_policy(&self, caller: &Caller, id: Uuid) -> ServiceResult<AssignmentPolicy> {
-        authorize(caller, Operation::ReadAccessPackages)?;
-        Ok(self.store.policy(id).await?)
+        let p = self.store.policy(id).await?;
+        authorize_in_catalog(
+            caller,
+            Operation::ReadAccessPackages,
+            CatalogAction::Read,
+            p.catalog_id,
+        )?;
+        Ok(p)
     }
 
     /// The policies of some packages (for `$expand=assignmentPolicies`).
     pub async fn policies_of_packages(
         &self,
         caller: &Caller,
-        packages: &[Uuid],
+        packages: &[AccessPackage],
     ) -> ServiceResult<Vec<AssignmentPolicy>> {
-        authorize(caller, Operation::ReadAccessPackages)?;
-        Ok(self.store.policies_of_packages(packages).await?)
+        for p in packages {
+            authorize_in_catalog(
+                caller,
+                Operation::ReadAccessPackages,
+                CatalogAction::Read,
+                p.catalog_id,
+            )?;
+        }
+        let ids: Vec<Uuid> = packages.iter().map(|p| p.id).collect();
+        Ok(self.store.policies_of_packages(&ids).await?)
     }
 
     /// Creates (`existing` is `None`) or replaces a policy.
@@ -82,7 +104,28 @@ impl App {
         existing: Option<Uuid>,
         draft: PolicyDraft,
     ) -> ServiceResult<AssignmentPolicy> {
-        authorize(caller, Operation::WriteAccessPackages)?;
+        if let Some(id) = existing {
+            let current = self.store.policy(id).await?;
+            authorize_in_catalog(
+                caller,
+                Operation::WriteAccessPackages,
+                CatalogAction::ManagePackages,
+                current.catalog_id,
+            )?;
+        }
+        match self.store.access_package(draft.access_package_id).await {
+            Ok(p) => authorize_in_catalog(
+                caller,
+                Operation::WriteAccessPackages,
+                CatalogAction::ManagePackages,
+                p.catalog_id,
+            )?,
+            // A missing package is reported by the checks below, as a bad reference.
+            Err(consulate_store::StoreError::Domain(DomainError::NotFound { .. })) => {
+                consulate_core::access::authorize(caller, Operation::WriteAccessPackages)?
+            }
+            Err(e) => return Err(e.into()),
+        }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let previous = match existing {
@@ -145,7 +188,13 @@ impl App {
     }
 
     pub async fn delete_policy(&self, caller: &Caller, id: Uuid) -> ServiceResult<()> {
-        authorize(caller, Operation::WriteAccessPackages)?;
+        let current = self.store.policy(id).await?;
+        authorize_in_catalog(
+            caller,
+            Operation::WriteAccessPackages,
+            CatalogAction::ManagePackages,
+            current.catalog_id,
+        )?;
         let mut tx = self.store.begin().await?;
         let p = tx.policy_for_update(id).await?;
         tx.delete_policy(id).await?;

@@ -1,10 +1,12 @@
 //! Catalog resources: adding and removing them through resource requests, and listing a
 //! catalog's resources and their roles.
 
-use crate::{App, ServiceResult, prop, target};
+use crate::{App, ServiceResult, prop, target, within_readable_catalogs};
 use consulate_core::DomainError;
+use consulate_core::access::CallerIdentity;
 use consulate_core::access::{Caller, DirectoryRole, Operation, authorize};
 use consulate_core::audit::Category;
+use consulate_core::catalog_roles::{CatalogAction, authorize_in_catalog};
 use consulate_core::error::ObjectKind;
 use consulate_core::filter::{ResourceField, ResourceRequestField, ResourceRoleField};
 use consulate_core::resource::{
@@ -45,18 +47,38 @@ fn origin_uuid(origin_id: &str, kind: ObjectKind) -> Result<Uuid, DomainError> {
 }
 
 impl App {
-    /// Checks the caller may change catalogs and, for the kind of resource, may manage it.
-    fn authorize_resource(&self, caller: &Caller, system: OriginSystem) -> ServiceResult<()> {
-        authorize(caller, Operation::WriteCatalogs)?;
-        authorize(
+    /// Checks the caller may manage the catalog and, for the kind of resource, may manage it
+    /// too: a directory role or permission for it, or (for a group) owning it.
+    async fn authorize_resource(
+        &self,
+        caller: &Caller,
+        catalog: Uuid,
+        system: OriginSystem,
+        origin_id: &str,
+    ) -> ServiceResult<()> {
+        authorize_in_catalog(
             caller,
-            match system {
-                OriginSystem::AadGroup => Operation::WriteGroups,
-                OriginSystem::AadApplication => Operation::WriteApplications,
-                OriginSystem::DirectoryRole => Operation::WriteDirectoryRoles,
-            },
+            Operation::WriteCatalogs,
+            CatalogAction::ManageCatalog,
+            catalog,
         )?;
-        Ok(())
+        let op = match system {
+            OriginSystem::AadGroup => Operation::WriteGroups,
+            OriginSystem::AadApplication => Operation::WriteApplications,
+            OriginSystem::DirectoryRole => Operation::WriteDirectoryRoles,
+        };
+        let refused = match authorize(caller, op) {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        if let (CallerIdentity::User { user_id, .. }, OriginSystem::AadGroup) =
+            (&caller.identity, system)
+            && let Ok(group) = Uuid::parse_str(origin_id.trim())
+            && self.store.is_group_owner(group, *user_id).await?
+        {
+            return Ok(());
+        }
+        Err(refused.into())
     }
 
     /// Adds a resource to a catalog or removes it. Resources of this directory are added or
@@ -66,7 +88,12 @@ impl App {
         caller: &Caller,
         new: NewResourceRequest,
     ) -> ServiceResult<ResourceRequest> {
-        authorize(caller, Operation::WriteCatalogs)?;
+        authorize_in_catalog(
+            caller,
+            Operation::WriteCatalogs,
+            CatalogAction::ManageCatalog,
+            new.catalog_id,
+        )?;
         let (origin_system, origin_id) = match new.resource {
             ResourceRef::Origin { system, id } => (system, id),
             ResourceRef::Resource(id) => {
@@ -87,7 +114,8 @@ impl App {
             origin_system,
             origin_id,
         };
-        self.authorize_resource(caller, new.origin_system)?;
+        self.authorize_resource(caller, new.catalog_id, new.origin_system, &new.origin_id)
+            .await?;
         let now = self.clock.now();
         // The directory object behind the resource, read before the write.
         let origin = match (new.request_type, new.origin_system) {
@@ -217,8 +245,14 @@ impl App {
         caller: &Caller,
         q: &ListQuery<ResourceRequestField>,
     ) -> ServiceResult<Page<ResourceRequest>> {
-        authorize(caller, Operation::ReadCatalogs)?;
-        Ok(self.store.list_resource_requests(q).await?)
+        let mut q = q.clone();
+        q.filter = within_readable_catalogs(
+            caller,
+            Operation::ReadCatalogs,
+            ResourceRequestField::CatalogId,
+            q.filter,
+        )?;
+        Ok(self.store.list_resource_requests(&q).await?)
     }
 
     pub async fn list_catalog_resources(
@@ -227,7 +261,12 @@ impl App {
         catalog: Uuid,
         q: &ListQuery<ResourceField>,
     ) -> ServiceResult<Page<AccessPackageResource>> {
-        authorize(caller, Operation::ReadCatalogs)?;
+        authorize_in_catalog(
+            caller,
+            Operation::ReadCatalogs,
+            CatalogAction::Read,
+            catalog,
+        )?;
         self.store.catalog(catalog).await?;
         Ok(self.store.list_catalog_resources(catalog, q).await?)
     }
@@ -238,7 +277,12 @@ impl App {
         catalog: Uuid,
         q: &ListQuery<ResourceRoleField>,
     ) -> ServiceResult<Page<(ResourceRole, AccessPackageResource)>> {
-        authorize(caller, Operation::ReadCatalogs)?;
+        authorize_in_catalog(
+            caller,
+            Operation::ReadCatalogs,
+            CatalogAction::Read,
+            catalog,
+        )?;
         self.store.catalog(catalog).await?;
         Ok(self.store.list_catalog_resource_roles(catalog, q).await?)
     }

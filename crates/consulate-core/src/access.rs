@@ -183,6 +183,8 @@ pub struct Caller {
     pub identity: CallerIdentity,
     pub scopes: BTreeSet<Scope>,
     pub roles: BTreeSet<DirectoryRole>,
+    /// Entitlement-management roles of a signed-in user (catalog owner, reader, …).
+    pub catalog_roles: BTreeSet<crate::catalog_roles::CatalogRoleGrant>,
 }
 
 impl Caller {
@@ -191,6 +193,7 @@ impl Caller {
             identity: CallerIdentity::System,
             scopes: Scope::ALL.into_iter().collect(),
             roles: BTreeSet::new(),
+            catalog_roles: BTreeSet::new(),
         }
     }
 }
@@ -221,7 +224,7 @@ pub enum Operation {
 
 impl Operation {
     /// Any one of these scopes allows the operation.
-    fn scopes(self) -> &'static [Scope] {
+    pub(crate) fn scopes(self) -> &'static [Scope] {
         use Scope::*;
         match self {
             Operation::ReadConnectedOrganizations
@@ -326,6 +329,7 @@ mod tests {
             },
             scopes: scopes.iter().copied().collect(),
             roles: BTreeSet::new(),
+            catalog_roles: BTreeSet::new(),
         }
     }
 
@@ -373,6 +377,7 @@ mod tests {
                 .into_iter()
                 .collect(),
             roles: BTreeSet::new(),
+            catalog_roles: BTreeSet::new(),
         };
         assert!(authorize(&c, Operation::WriteConnectedOrganizations).is_err());
         c.roles.insert(DirectoryRole::GlobalReader);

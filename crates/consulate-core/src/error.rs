@@ -19,6 +19,7 @@ pub enum ObjectKind {
     AccessPackage,
     AccessPackageResourceRoleScope,
     AssignmentPolicy,
+    RoleAssignment,
 }
 
 impl fmt::Display for ObjectKind {
@@ -38,6 +39,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::AccessPackage => "accessPackage",
             ObjectKind::AccessPackageResourceRoleScope => "accessPackageResourceRoleScope",
             ObjectKind::AssignmentPolicy => "accessPackageAssignmentPolicy",
+            ObjectKind::RoleAssignment => "unifiedRoleAssignment",
         })
     }
 }

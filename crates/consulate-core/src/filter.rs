@@ -200,6 +200,15 @@ pub enum PolicyField {
     ModifiedDateTime,
 }
 
+/// The fields of an entitlement-management role assignment that `$filter` may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RoleAssignmentField {
+    Id,
+    PrincipalId,
+    RoleDefinitionId,
+    AppScopeId,
+}
+
 /// The fields of an audit event that `$filter` may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditField {

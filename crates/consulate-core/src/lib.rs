@@ -7,6 +7,7 @@
 //! - [`resource`]: catalog resources, their roles and scopes, and what granting a role means.
 //! - [`policy`]: assignment policies: who may request, approval stages, questions, expiry.
 //! - [`eligibility`]: who may request which access package under which policy, and why not.
+//! - [`catalog_roles`]: catalog owner, reader, access package (assignment) manager, creator.
 //! - [`catalog`]: access package catalogs, the built-in General catalog and their rules.
 //! - [`connected_org`]: connected organizations, their identity sources and validation rules.
 //! - [`matching`]: which connected organization an authenticated principal belongs to.
@@ -22,6 +23,7 @@ pub mod access_package;
 pub mod application;
 pub mod audit;
 pub mod catalog;
+pub mod catalog_roles;
 pub mod connected_org;
 pub mod directory;
 pub mod domain_name;

@@ -198,6 +198,18 @@ impl Store {
     }
 
     /// Users and groups by id, for sponsor lists (missing ids are skipped).
+    /// Whether `user` owns `group`.
+    pub async fn is_group_owner(&self, group: Uuid, user: Uuid) -> StoreResult<bool> {
+        Ok(self
+            .fetch_optional(
+                &Sql::new("SELECT 1 AS one FROM group_owners WHERE group_id = $1 AND user_id = $2")
+                    .bind(group)
+                    .bind(user),
+            )
+            .await?
+            .is_some())
+    }
+
     /// The groups a user is a member of.
     pub async fn group_ids_of_user(&self, user: Uuid) -> StoreResult<Vec<Uuid>> {
         self.fetch_all(

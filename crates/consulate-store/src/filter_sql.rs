@@ -8,7 +8,7 @@ use consulate_core::DomainError;
 use consulate_core::filter::{
     AccessPackageField, ApplicationField, AuditField, CatalogField, Compare, Filter, GroupField,
     OrganizationField, PolicyField, ResourceField, ResourceRequestField, ResourceRoleField,
-    TextMatch, UserField, Value,
+    RoleAssignmentField, TextMatch, UserField, Value,
 };
 
 /// How a column stores its values, which decides how literals are bound and compared.
@@ -150,6 +150,19 @@ impl FieldMap for PolicyField {
             AllowedTargetScope => col("a.allowed_target_scope", Text),
             CreatedDateTime => col("a.created_at", Time),
             ModifiedDateTime => col("a.modified_at", Time),
+        }
+    }
+}
+
+impl FieldMap for RoleAssignmentField {
+    fn column(self) -> Option<Column> {
+        use ColKind::*;
+        use RoleAssignmentField::*;
+        match self {
+            Id => col("ra.id", Folded),
+            PrincipalId => col("ra.principal_id", Folded),
+            RoleDefinitionId => col("ra.role_definition_id", Folded),
+            AppScopeId => col("ra.app_scope_id", Text),
         }
     }
 }

@@ -14,6 +14,7 @@
 pub mod access_packages;
 pub mod applications;
 pub mod audit;
+pub mod catalog_roles;
 pub mod catalogs;
 pub mod directory;
 pub mod filter_sql;
@@ -164,6 +165,12 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         name: "assignment_policies",
         sqlite: include_str!("../../../migrations/sqlite/0005_assignment_policies.sql"),
         postgres: include_str!("../../../migrations/postgres/0005_assignment_policies.sql"),
+    },
+    EmbeddedMigration {
+        version: 6,
+        name: "catalog_roles",
+        sqlite: include_str!("../../../migrations/sqlite/0006_catalog_roles.sql"),
+        postgres: include_str!("../../../migrations/postgres/0006_catalog_roles.sql"),
     },
 ];
 

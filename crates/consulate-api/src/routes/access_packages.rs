@@ -91,8 +91,7 @@ async fn with_expansions(
         }
     }
     if e.policies {
-        let ids: Vec<Uuid> = packages.iter().map(|p| p.id).collect();
-        let policies = state.app.policies_of_packages(caller, &ids).await?;
+        let policies = state.app.policies_of_packages(caller, packages).await?;
         for (v, p) in values.iter_mut().zip(packages) {
             v["assignmentPolicies"] = Value::Array(
                 policies
@@ -435,10 +434,10 @@ pub async fn list_related(
                 .map(GroupDto::from),
         ),
         "assignmentPolicies" => {
-            state.app.get_access_package(&caller, id).await?;
+            let p = state.app.get_access_package(&caller, id).await?;
             state
                 .app
-                .policies_of_packages(&caller, &[id])
+                .policies_of_packages(&caller, &[p])
                 .await?
                 .iter()
                 .map(policy_json)

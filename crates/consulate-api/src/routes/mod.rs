@@ -11,6 +11,7 @@ pub mod groups;
 pub mod ops;
 pub mod policies;
 pub mod resources;
+pub mod role_management;
 pub mod users;
 
 use crate::error::ApiError;

@@ -3,6 +3,7 @@
 
 mod access_packages;
 mod audit;
+mod catalog_roles;
 mod catalogs;
 mod cli;
 mod connected_orgs;
