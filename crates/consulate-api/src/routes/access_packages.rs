@@ -252,8 +252,32 @@ async fn filter_by_current_user(
         )
         .with_target("on"));
     }
-    let found = state.app.requestable_packages(caller).await?;
-    let packages: Vec<AccessPackage> = found.into_iter().map(|r| r.package).collect();
+    if opts.filter.is_some() || opts.search.is_some() || opts.orderby.is_some() {
+        return Err(ApiError::bad_request(
+            "filterByCurrentUser takes $select, $top and $skiptoken only",
+        ));
+    }
+    let q = paging::list_query::<consulate_core::filter::AccessPackageField>(opts, None)?;
+    // Name order, as the store lists packages; pages are cut after the cursor.
+    let key = |p: &AccessPackage| (consulate_core::text::fold(&p.display_name), p.id.to_string());
+    let mut packages: Vec<AccessPackage> = state
+        .app
+        .requestable_packages(caller)
+        .await?
+        .into_iter()
+        .map(|r| r.package)
+        .collect();
+    packages.sort_by_key(key);
+    if let Some(after) = &q.after {
+        let cursor = (after.key.clone(), after.id.clone());
+        packages.retain(|p| key(p) > cursor);
+    }
+    let top = q.top as usize;
+    let next = (packages.len() > top).then(|| {
+        let (k, id) = key(&packages[top - 1]);
+        paging::encode_cursor(&consulate_store::list::Cursor { key: k, id })
+    });
+    packages.truncate(top);
     let values = paging::project(
         to_values(packages.iter().map(AccessPackageDto::from)),
         opts.select.as_deref(),
@@ -264,7 +288,7 @@ async fn filter_by_current_user(
         &format!("{}/filterByCurrentUser(on='allowedRequestor')", path()),
         CONTEXT,
         values,
-        None,
+        next,
         None,
         pairs,
     ))
