@@ -145,9 +145,21 @@ pub struct BenchArgs {
     /// Concurrent HTTP clients in the bulk create.
     #[arg(long, default_value_t = 16)]
     pub clients: usize,
-    /// Timed requests per read query kind.
+    /// Timed requests per read query kind (and per eligibility measurement).
     #[arg(long, default_value_t = 1000)]
     pub samples: usize,
+    /// Eligibility tenant: catalogs (Entra's per-tenant maximum by default).
+    #[arg(long, default_value_t = 7_500)]
+    pub catalogs: usize,
+    /// Eligibility tenant: access packages.
+    #[arg(long, default_value_t = 20_000)]
+    pub packages: usize,
+    /// Eligibility tenant: assignment policies.
+    #[arg(long, default_value_t = 25_000)]
+    pub policies: usize,
+    /// Eligibility tenant: connected organizations.
+    #[arg(long, default_value_t = 2_500)]
+    pub partner_orgs: usize,
     /// SQLite file to run on; it must not exist yet and is kept afterwards. Default: a fresh
     /// file in a temporary directory, deleted at the end.
     #[arg(long)]

@@ -259,7 +259,12 @@ async fn filter_by_current_user(
     }
     let q = paging::list_query::<consulate_core::filter::AccessPackageField>(opts, None)?;
     // Name order, as the store lists packages; pages are cut after the cursor.
-    let key = |p: &AccessPackage| (consulate_core::text::fold(&p.display_name), p.id.to_string());
+    let key = |p: &AccessPackage| {
+        (
+            consulate_core::text::fold(&p.display_name),
+            p.id.to_string(),
+        )
+    };
     let mut packages: Vec<AccessPackage> = state
         .app
         .requestable_packages(caller)

@@ -9,6 +9,8 @@ use uuid::Uuid;
 pub(super) struct BenchFiles {
     pub(super) main: PathBuf,
     pub(super) single: PathBuf,
+    /// The eligibility benchmark's tenant (deleted at the end, like `single`).
+    pub(super) eligibility: PathBuf,
     pub(super) temp_dir: Option<PathBuf>,
 }
 
@@ -21,7 +23,8 @@ impl BenchFiles {
                     .context("--database must name a file")?
                     .to_string_lossy();
                 let single = main.with_file_name(format!("{name}-1client"));
-                for p in [main, single.as_path()] {
+                let eligibility = main.with_file_name(format!("{name}-eligibility"));
+                for p in [main, single.as_path(), eligibility.as_path()] {
                     ensure!(
                         !p.exists(),
                         "{} exists; the bench needs a new database file",
@@ -31,6 +34,7 @@ impl BenchFiles {
                 Ok(BenchFiles {
                     main: main.to_path_buf(),
                     single,
+                    eligibility,
                     temp_dir: None,
                 })
             }
@@ -40,6 +44,7 @@ impl BenchFiles {
                 Ok(BenchFiles {
                     main: dir.join("bench.db"),
                     single: dir.join("bench-1client.db"),
+                    eligibility: dir.join("bench-eligibility.db"),
                     temp_dir: Some(dir),
                 })
             }
@@ -57,10 +62,12 @@ impl BenchFiles {
 
 impl Drop for BenchFiles {
     fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut p = self.single.clone().into_os_string();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
+        for file in [&self.single, &self.eligibility] {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut p = file.clone().into_os_string();
+                p.push(suffix);
+                let _ = std::fs::remove_file(p);
+            }
         }
         if let Some(dir) = &self.temp_dir {
             let _ = std::fs::remove_dir_all(dir);

@@ -9,7 +9,10 @@
 //!    transaction and one audit event per batch;
 //! 3. reads: `--samples` timed requests per list, filter, search and get query kind;
 //! 4. matching: the principal → connected-organization index, timed per call in-process;
-//! 5. bulk create again with one client, into a second fresh database.
+//! 5. bulk create again with one client, into a second fresh database;
+//! 6. eligibility: a third database filled over the API to Entra's tenant maxima (catalogs,
+//!    access packages, policies, connected organizations), then what one guest may request,
+//!    in-process and over HTTP.
 //!
 //! Every random choice comes from a fixed seed, so runs draw the same data and queries. The
 //! exit code is 0 when every target is met and 2 when one is missed.
@@ -29,6 +32,7 @@
 mod api;
 mod create;
 mod data;
+mod eligibility;
 mod files;
 mod machine;
 mod matching;
@@ -78,6 +82,26 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         orgs.len()
     ));
     let single = create_on_fresh_server(&files.single, orgs, 1).await?;
+    let eligibility = {
+        let (running, token) = start_server(&files.eligibility).await?;
+        let sizes = eligibility::Sizes {
+            catalogs: args.catalogs,
+            packages: args.packages,
+            policies: args.policies,
+            organizations: args.partner_orgs,
+        };
+        let run = eligibility::measure(
+            &running,
+            &token,
+            sizes,
+            args.clients,
+            args.samples,
+            &mut rng,
+        )
+        .await?;
+        running.stop().await?;
+        run
+    };
     let memory = Memory {
         start: rss_start,
         seeded: main.rss_seeded,
@@ -94,6 +118,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         storage,
         main,
         single,
+        eligibility,
         memory,
         total: started.elapsed(),
     };
@@ -114,6 +139,10 @@ fn validate(args: &BenchArgs) -> anyhow::Result<()> {
     ensure!(args.users >= 1, "--users must be at least 1");
     ensure!(args.clients >= 1, "--clients must be at least 1");
     ensure!(args.samples >= 1, "--samples must be at least 1");
+    ensure!(
+        args.catalogs >= 2 && args.packages >= 1 && args.policies >= 1 && args.partner_orgs >= 1,
+        "--catalogs must be at least 2, and --packages, --policies and --partner-orgs at least 1"
+    );
     if let Some(db) = &args.database {
         ensure!(
             !consulate_store::is_postgres_url(&db.to_string_lossy()),

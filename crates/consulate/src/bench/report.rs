@@ -3,6 +3,7 @@
 
 use super::create::CreateRun;
 use super::data::SEED_BATCH;
+use super::eligibility::EligibilityRun;
 use super::machine::{Machine, Memory, Storage};
 use super::matching::{MATCH_CALLS_PER_KIND, ProbeTimes};
 use super::reads::{ReadResult, WARMUP};
@@ -16,6 +17,8 @@ use std::time::Duration;
 const READ_P99_TARGET: Duration = Duration::from_millis(10);
 const MATCH_P99_TARGET: Duration = Duration::from_micros(20);
 const CREATE_RATE_TARGET: f64 = 2_000.0;
+const ELIGIBILITY_IN_PROCESS_P99: Duration = Duration::from_millis(2);
+const ELIGIBILITY_HTTP_P99: Duration = Duration::from_millis(10);
 
 /// Whether a read query kind met [`READ_P99_TARGET`].
 fn read_met(r: &ReadResult) -> bool {
@@ -41,6 +44,7 @@ pub(super) struct Report {
     pub(super) storage: Storage,
     pub(super) main: MainRun,
     pub(super) single: CreateRun,
+    pub(super) eligibility: EligibilityRun,
     pub(super) memory: Memory,
     pub(super) total: Duration,
 }
@@ -97,7 +101,90 @@ impl Report {
             measured: format!("{:.0} orgs/s", c.rate()),
             pass: create_met(c),
         });
+        let e = &self.eligibility;
+        checks.push(Check {
+            what: "requestable packages for one guest, in-process: p99".into(),
+            target: format!("< {}", ms(ELIGIBILITY_IN_PROCESS_P99)),
+            measured: ms(e.in_process.percentile(99.0)),
+            pass: e.in_process.percentile(99.0) < ELIGIBILITY_IN_PROCESS_P99,
+        });
+        checks.push(Check {
+            what: "requestable packages for one guest, over HTTP: p99".into(),
+            target: format!("< {}", ms(ELIGIBILITY_HTTP_P99)),
+            measured: ms(e.http.percentile(99.0)),
+            pass: e.http.percentile(99.0) < ELIGIBILITY_HTTP_P99,
+        });
         checks
+    }
+
+    fn eligibility(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let e = &self.eligibility;
+        writeln!(
+            f,
+            "## 4. Who may request what, at Entra's tenant maxima
+"
+        )?;
+        writeln!(
+            f,
+            "Data: a third new database filled over HTTP by {} concurrent clients: {} connected \
+             organizations (one domain each), 100 groups, {} catalogs (every other one enabled \
+             for external users), {} access packages (one in 20 hidden) and {} assignment \
+             policies — one per package, the rest on random packages — with this scope mix:\n",
+            e.clients, e.sizes.organizations, e.sizes.catalogs, e.sizes.packages, e.sizes.policies
+        )?;
+        writeln!(f, "| allowedTargetScope | Policies |\n|---|--:|")?;
+        for (scope, n) in &e.scopes {
+            writeln!(f, "| `{scope}` | {n} |")?;
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "| Created over HTTP | Count | Wall time | Rate |\n|---|--:|--:|--:|"
+        )?;
+        for c in &e.created {
+            writeln!(
+                f,
+                "| {} | {} | {:.1} s | {:.0}/s |",
+                c.what,
+                c.count,
+                c.elapsed.as_secs_f64(),
+                c.rate()
+            )?;
+        }
+        writeln!(
+            f,
+            "\nMethod: the requestor is a guest of one connected organization (matched by its \
+             email domain). In-process: `EligibilityIndex::requestable` for that principal, built \
+             once ({} from the store), {} timed calls after 20 untimed; it finds {} requestable \
+             packages. Over HTTP: `GET …/accessPackages/filterByCurrentUser(on='allowedRequestor')` \
+             with the guest's delegated token (first page: {} packages; each call resolves the \
+             user, its groups and organization, and reads the page's packages), {} timed requests \
+             after 20 untimed.\n",
+            ms(e.index_build),
+            e.in_process.len(),
+            e.requestable,
+            e.http_rows,
+            e.http.len()
+        )?;
+        writeln!(
+            f,
+            "| Measurement | p50 | p99 | max | Target p99 | Result |\n|---|--:|--:|--:|--:|---|"
+        )?;
+        for (label, samples, target) in [
+            ("in-process", &e.in_process, ELIGIBILITY_IN_PROCESS_P99),
+            ("over HTTP", &e.http, ELIGIBILITY_HTTP_P99),
+        ] {
+            writeln!(
+                f,
+                "| {label} | {} | {} | {} | < {} | {} |",
+                ms(samples.percentile(50.0)),
+                ms(samples.percentile(99.0)),
+                ms(samples.max()),
+                ms(target),
+                verdict(samples.percentile(99.0) < target)
+            )?;
+        }
+        writeln!(f)
     }
 
     fn header(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -309,7 +396,7 @@ impl Report {
     }
 
     fn memory(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "## 4. Memory\n")?;
+        writeln!(f, "## 5. Memory\n")?;
         writeln!(
             f,
             "Method: `VmRSS` from `/proc/self/status`. The server runs inside the bench process, \
@@ -354,6 +441,7 @@ impl fmt::Display for Report {
         self.reads(f)?;
         self.matching(f)?;
         self.creates(f)?;
+        self.eligibility(f)?;
         self.memory(f)?;
         self.summary(f)
     }
