@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Checks that the official Microsoft Graph Python SDK (msgraph-sdk) works unchanged against a
-Consulate server, for every connected-organization operation and for catalogs.
+Consulate server, for every connected-organization operation, and for catalogs, their
+resources, access packages and assignment policies (including the PUT replace).
 
     python sdk_compat.py --base-url http://127.0.0.1:8080/v1.0 --token TOKEN \
         --member-id MEMBER_USER_ID --guest-id GUEST_USER_ID
@@ -18,6 +19,7 @@ import logging
 import sys
 import traceback
 import uuid
+from datetime import timedelta
 from typing import Any, Awaitable, Optional
 
 from kiota_abstractions.authentication import (
@@ -42,7 +44,34 @@ from msgraph.generated.identity_governance.entitlement_management.connected_orga
 from msgraph.generated.identity_governance.entitlement_management.catalogs.catalogs_request_builder import (
     CatalogsRequestBuilder,
 )
+from msgraph.generated.identity_governance.entitlement_management.access_packages.item.access_package_item_request_builder import (
+    AccessPackageItemRequestBuilder,
+)
+from msgraph.generated.identity_governance.entitlement_management.catalogs.item.resources.resources_request_builder import (
+    ResourcesRequestBuilder,
+)
+from msgraph.generated.models.access_package import AccessPackage
+from msgraph.generated.models.access_package_approval_stage import AccessPackageApprovalStage
+from msgraph.generated.models.access_package_assignment_approval_settings import (
+    AccessPackageAssignmentApprovalSettings,
+)
+from msgraph.generated.models.access_package_assignment_policy import AccessPackageAssignmentPolicy
+from msgraph.generated.models.access_package_assignment_requestor_settings import (
+    AccessPackageAssignmentRequestorSettings,
+)
 from msgraph.generated.models.access_package_catalog import AccessPackageCatalog
+from msgraph.generated.models.access_package_request_state import AccessPackageRequestState
+from msgraph.generated.models.access_package_request_type import AccessPackageRequestType
+from msgraph.generated.models.access_package_resource import AccessPackageResource
+from msgraph.generated.models.access_package_resource_request import AccessPackageResourceRequest
+from msgraph.generated.models.access_package_resource_role import AccessPackageResourceRole
+from msgraph.generated.models.access_package_resource_role_scope import AccessPackageResourceRoleScope
+from msgraph.generated.models.access_package_resource_scope import AccessPackageResourceScope
+from msgraph.generated.models.allowed_target_scope import AllowedTargetScope
+from msgraph.generated.models.expiration_pattern import ExpirationPattern
+from msgraph.generated.models.expiration_pattern_type import ExpirationPatternType
+from msgraph.generated.models.group import Group
+from msgraph.generated.models.single_user import SingleUser
 from msgraph.generated.models.access_package_catalog_state import AccessPackageCatalogState
 from msgraph.generated.models.access_package_catalog_type import AccessPackageCatalogType
 from msgraph.generated.models.azure_active_directory_tenant import AzureActiveDirectoryTenant
@@ -107,6 +136,8 @@ class Context:
         self.orgs = self.client.identity_governance.entitlement_management.connected_organizations
         self.catalogs = self.client.identity_governance.entitlement_management.catalogs
         self.catalog_ids: list[str] = []  # catalogs to delete on cleanup
+        self.em = self.client.identity_governance.entitlement_management
+        self.cleanup_paths: list[Any] = []  # request builders to delete on cleanup, newest first
         self.tag = "sdk" + uuid.uuid4().hex[:10]  # unique per run: names, domains
         self.created: dict[str, str] = {}  # display name -> id, for the list checks and cleanup
 
@@ -621,8 +652,116 @@ async def check_catalogs(ctx: Context) -> None:
     await expect_error("get a deleted catalog", item.get(), 404, "itemNotFound")
 
 
+async def check_packages_and_policies(ctx: Context) -> None:
+    em = ctx.em
+    catalog = await ctx.catalogs.post(AccessPackageCatalog(display_name=ctx.name("package catalog")))
+    group = await ctx.client.groups.post(
+        Group(display_name=ctx.name("consultants"), mail_nickname=ctx.tag + "grp", security_enabled=True, mail_enabled=False)
+    )
+    # Deleted newest first: the catalog (and with it its resources) before the group it holds.
+    ctx.cleanup_paths.insert(0, ctx.client.groups.by_group_id(group.id))
+    ctx.cleanup_paths.insert(0, ctx.catalogs.by_access_package_catalog_id(catalog.id))
+    added = await em.resource_requests.post(
+        AccessPackageResourceRequest(
+            request_type=AccessPackageRequestType.AdminAdd,
+            resource=AccessPackageResource(origin_id=group.id, origin_system="AadGroup"),
+            catalog=AccessPackageCatalog(id=catalog.id),
+        )
+    )
+    check(added.state == AccessPackageRequestState.Delivered, f"resource request state {added.state!r}")
+    resources = await em.catalogs.by_access_package_catalog_id(catalog.id).resources.get(
+        RequestConfiguration(
+            query_parameters=ResourcesRequestBuilder.ResourcesRequestBuilderGetQueryParameters(expand=["roles", "scopes"])
+        )
+    )
+    check(len(resources.value) == 1, f"catalog resources: {resources.value!r}")
+    resource = resources.value[0]
+    member = next(r for r in resource.roles if r.display_name == "Member")
+    check(member.origin_id == f"Member_{group.id}", f"role originId {member.origin_id!r}")
+    root = resource.scopes[0]
+    check(root.is_root_scope, "root scope")
+
+    package = await em.access_packages.post(
+        AccessPackage(display_name=ctx.name("consulting"), description="via the SDK", catalog=AccessPackageCatalog(id=catalog.id))
+    )
+    package_item = em.access_packages.by_access_package_id(package.id)
+    ctx.cleanup_paths.insert(0, package_item)
+    role_scope = await package_item.resource_role_scopes.post(
+        AccessPackageResourceRoleScope(
+            role=AccessPackageResourceRole(
+                origin_id=member.origin_id, origin_system="AadGroup", resource=AccessPackageResource(id=resource.id)
+            ),
+            scope=AccessPackageResourceScope(id=root.id),
+        )
+    )
+    check(role_scope.id == f"{member.id}_{root.id}", f"role scope id {role_scope.id!r}")
+    expanded = await package_item.get(
+        RequestConfiguration(
+            query_parameters=AccessPackageItemRequestBuilder.AccessPackageItemRequestBuilderGetQueryParameters(
+                expand=["resourceRoleScopes($expand=role,scope)", "catalog"]
+            )
+        )
+    )
+    check(len(expanded.resource_role_scopes) == 1, "expanded role scopes")
+    check(expanded.resource_role_scopes[0].role.display_name == "Member", "expanded role")
+    check(expanded.catalog.id == catalog.id, "expanded catalog")
+
+    policy = await em.assignment_policies.post(
+        AccessPackageAssignmentPolicy(
+            display_name=ctx.name("members"),
+            description="members request for a year",
+            allowed_target_scope=AllowedTargetScope.AllMemberUsers,
+            expiration=ExpirationPattern(type=ExpirationPatternType.AfterDuration, duration=timedelta(days=365)),
+            requestor_settings=AccessPackageAssignmentRequestorSettings(enable_targets_to_self_add_access=True),
+            request_approval_settings=AccessPackageAssignmentApprovalSettings(
+                is_approval_required_for_add=False, is_requestor_justification_required=True, stages=[]
+            ),
+            access_package=AccessPackage(id=package.id),
+        )
+    )
+    policy_item = em.assignment_policies.by_access_package_assignment_policy_id(policy.id)
+    ctx.cleanup_paths.insert(0, policy_item)
+    check(policy.allowed_target_scope == AllowedTargetScope.AllMemberUsers, f"scope {policy.allowed_target_scope!r}")
+    check(policy.expiration.duration == timedelta(days=365), f"duration {policy.expiration.duration!r}")
+
+    # PUT: read, change, send the whole policy back.
+    current = await policy_item.get()
+    current.display_name = ctx.name("members approved")
+    current.access_package = AccessPackage(id=package.id)
+    current.request_approval_settings = AccessPackageAssignmentApprovalSettings(
+        is_approval_required_for_add=True,
+        is_requestor_justification_required=True,
+        stages=[
+            AccessPackageApprovalStage(
+                duration_before_automatic_denial=timedelta(days=7),
+                primary_approvers=[SingleUser(user_id=ctx.member_id)],
+            )
+        ],
+    )
+    replaced = await policy_item.put(current)
+    check(replaced.display_name == ctx.name("members approved"), "PUT: name")
+    stage = replaced.request_approval_settings.stages[0]
+    check(stage.duration_before_automatic_denial == timedelta(days=7), f"PUT: {stage.duration_before_automatic_denial!r}")
+    check(isinstance(stage.primary_approvers[0], SingleUser), "PUT: approver type")
+    check(replaced.created_date_time == policy.created_date_time, "PUT kept createdDateTime")
+
+    await expect_error("delete a package with a policy", package_item.delete(), 409, "conflict")
+    await expect_error(
+        "delete a group a catalog holds", ctx.client.groups.by_group_id(group.id).delete(), 409, "conflict"
+    )
+    for item in list(ctx.cleanup_paths):
+        await item.delete()
+        ctx.cleanup_paths.remove(item)
+    await expect_error("get the deleted package", package_item.get(), 404, "itemNotFound")
+
+
 async def cleanup(ctx: Context) -> None:
     """Best effort after a failure: leave nothing behind."""
+    for item in ctx.cleanup_paths:
+        try:
+            await item.delete()
+        except Exception:  # noqa: BLE001 - the failure that matters was already reported
+            pass
     for catalog_id in ctx.catalog_ids:
         try:
             await ctx.catalogs.by_access_package_catalog_id(catalog_id).delete()
@@ -646,6 +785,7 @@ async def run(args: argparse.Namespace) -> int:
         check_errors,
         check_delete,
         check_catalogs,
+        check_packages_and_policies,
     ]
     try:
         for group in groups:

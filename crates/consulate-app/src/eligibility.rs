@@ -59,11 +59,12 @@ fn sign_in_path(identity: &ObjectIdentity) -> Option<SignInPath> {
     }
 }
 
-/// A requestable package with the policies that admit the caller.
+/// One page of the packages a user may request, in name order.
 #[derive(Debug, Clone)]
-pub struct RequestablePackage {
-    pub package: AccessPackage,
-    pub policy_ids: Vec<Uuid>,
+pub struct RequestablePage {
+    pub packages: Vec<AccessPackage>,
+    /// (folded name, id) of the last package, when more follow.
+    pub next: Option<(String, String)>,
 }
 
 impl App {
@@ -134,41 +135,37 @@ impl App {
         }
     }
 
-    /// `accessPackages/filterByCurrentUser(on='allowedRequestor')`: the packages the caller
-    /// may request (hidden ones are not listed).
+    /// `accessPackages/filterByCurrentUser(on='allowedRequestor')`: a page of the packages the
+    /// caller may request (hidden ones are not listed), in name order after `after`. Only the
+    /// page's packages are read from the store.
     pub async fn requestable_packages(
         &self,
         caller: &Caller,
-    ) -> ServiceResult<Vec<RequestablePackage>> {
+        after: Option<(String, String)>,
+        top: usize,
+    ) -> ServiceResult<RequestablePage> {
         authorize(caller, Operation::ReadOwnAccess)?;
         let user = Self::signed_in_user(caller)?;
         let requestor = self.requestor_for_user(user).await?;
-        let found = self
-            .eligibility_index()
-            .await?
-            .requestable(&requestor, false);
-        let ids: Vec<Uuid> = found.iter().map(|r| r.package_id).collect();
-        let mut packages = self.store.access_packages_by_ids(&ids).await?;
-        packages.sort_by(|a, b| {
-            a.display_name
-                .to_lowercase()
-                .cmp(&b.display_name.to_lowercase())
-                .then(a.id.cmp(&b.id))
-        });
-        Ok(packages
+        let ix = self.eligibility_index().await?;
+        let mut keys: Vec<(String, String, Uuid)> = ix
+            .requestable(&requestor, false)
             .into_iter()
-            .map(|package| {
-                let policy_ids = found
-                    .iter()
-                    .find(|r| r.package_id == package.id)
-                    .map(|r| r.policy_ids.clone())
-                    .unwrap_or_default();
-                RequestablePackage {
-                    package,
-                    policy_ids,
-                }
+            .filter_map(|r| {
+                ix.package(r.package_id)
+                    .map(|p| (p.name_key.clone(), p.id.to_string(), p.id))
             })
-            .collect())
+            .collect();
+        keys.sort_unstable();
+        if let Some((k, id)) = &after {
+            keys.retain(|(name, pid, _)| (name, pid) > (k, id));
+        }
+        let next = (keys.len() > top).then(|| (keys[top - 1].0.clone(), keys[top - 1].1.clone()));
+        keys.truncate(top);
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.2).collect();
+        let mut packages = self.store.access_packages_by_ids(&ids).await?;
+        packages.sort_by_key(|p| ids.iter().position(|i| *i == p.id));
+        Ok(RequestablePage { packages, next })
     }
 
     /// `accessPackages/{id}/getApplicablePolicyRequirements`: the policies of one package

@@ -56,6 +56,8 @@ pub struct Requestor {
 #[derive(Debug, Clone)]
 pub struct PackageFacts {
     pub id: Uuid,
+    /// The folded display name: lists of packages are ordered by it, then by id.
+    pub name_key: String,
     pub is_hidden: bool,
     pub catalog_published: bool,
     pub catalog_externally_visible: bool,
@@ -251,6 +253,11 @@ impl EligibilityIndex {
         self.policies.len()
     }
 
+    /// What the index knows about one package.
+    pub fn package(&self, id: Uuid) -> Option<&PackageFacts> {
+        self.packages.get(&id)
+    }
+
     /// The policies that might admit `r`: every bucket that matches its kind.
     fn candidates(&self, r: &Requestor) -> Vec<usize> {
         let mut out: Vec<usize> = Vec::new();
@@ -389,6 +396,7 @@ mod tests {
     fn package(n: u128) -> PackageFacts {
         PackageFacts {
             id: id(n),
+            name_key: format!("p{n}"),
             is_hidden: false,
             catalog_published: true,
             catalog_externally_visible: true,

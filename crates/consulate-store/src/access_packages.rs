@@ -167,7 +167,7 @@ impl Store {
     pub async fn package_facts(&self) -> StoreResult<Vec<PackageFacts>> {
         let rows = self
             .fetch_all(&Sql::new(
-                "SELECT p.id, p.is_hidden, c.state, c.is_externally_visible FROM access_packages p \
+                "SELECT p.id, p.display_name_fold, p.is_hidden, c.state, c.is_externally_visible FROM access_packages p \
                  JOIN access_package_catalogs c ON c.id = p.catalog_id",
             ))
             .await?;
@@ -178,6 +178,7 @@ impl Store {
                 id,
                 PackageFacts {
                     id,
+                    name_key: r.text("display_name_fold")?,
                     is_hidden: r.boolean("is_hidden")?,
                     catalog_published: r.text("state")? == "published",
                     catalog_externally_visible: r.boolean("is_externally_visible")?,

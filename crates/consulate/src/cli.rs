@@ -124,6 +124,20 @@ pub enum Command {
         #[command(subcommand)]
         command: CatalogCommand,
     },
+    /// Access packages and the resource roles they grant, through a server's API.
+    Package {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        command: PackageCommand,
+    },
+    /// Assignment policies, through a server's API.
+    Policy {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Measure list/search latency, principal matching and bulk-create throughput against
@@ -358,4 +372,158 @@ pub enum CatalogCommand {
     },
     /// Delete a catalog.
     Delete { id: String },
+    /// List a catalog's resources with their roles.
+    Resources { id: String },
+    /// Add a group, an application or a directory role to a catalog.
+    AddResource {
+        id: String,
+        #[command(flatten)]
+        resource: ResourceArg,
+    },
+    /// Remove a resource from a catalog.
+    RemoveResource {
+        id: String,
+        #[command(flatten)]
+        resource: ResourceArg,
+    },
+}
+
+/// One resource of the directory.
+#[derive(Debug, Clone, Args)]
+#[group(required = true, multiple = false)]
+pub struct ResourceArg {
+    /// A group id.
+    #[arg(long)]
+    pub group: Option<String>,
+    /// An application id.
+    #[arg(long)]
+    pub application: Option<String>,
+    /// A directory role (template id or name, e.g. "Global Reader").
+    #[arg(long)]
+    pub directory_role: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PackageCommand {
+    /// List access packages.
+    List {
+        /// Only those of this catalog.
+        #[arg(long)]
+        catalog: Option<String>,
+        /// Search by name (contains, case-insensitive).
+        #[arg(long)]
+        search: Option<String>,
+        /// Fetch every page.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show a package with the roles it grants and its policies.
+    Show { id: String },
+    /// Add an access package to a catalog.
+    Add {
+        #[arg(long)]
+        catalog: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+        /// Hide it from requestors' lists (still requestable by link).
+        #[arg(long)]
+        hidden: bool,
+    },
+    /// Change an access package.
+    Update {
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[arg(long)]
+        hidden: Option<bool>,
+    },
+    /// Delete an access package.
+    Delete { id: String },
+    /// Grant a resource role of the catalog with the package (role id from
+    /// `catalog resources`).
+    AddRole {
+        id: String,
+        #[arg(long)]
+        role: String,
+    },
+    /// Stop granting a role (`{roleId}_{scopeId}` from `package show`).
+    RemoveRole {
+        id: String,
+        #[arg(long)]
+        role_scope: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Requestors {
+    /// Member users of the directory.
+    Members,
+    /// Members and guests of the directory.
+    Directory,
+    /// Users of the connected organizations given with --org.
+    Orgs,
+    /// Users of every configured connected organization.
+    ConfiguredOrgs,
+    /// Anyone, including users of organizations not yet connected.
+    Anyone,
+    /// Nobody requests; administrators assign directly.
+    AdminOnly,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// List assignment policies.
+    List {
+        /// Only those of this access package.
+        #[arg(long)]
+        package: Option<String>,
+    },
+    /// Show one policy as JSON.
+    Show { id: String },
+    /// Create a policy from a Graph JSON body (a file, or - for standard input).
+    Create {
+        #[arg(long)]
+        file: String,
+    },
+    /// Replace a policy (PUT) with a Graph JSON body (a file, or - for standard input).
+    Replace {
+        id: String,
+        #[arg(long)]
+        file: String,
+    },
+    /// Create a policy for the common cases without writing JSON.
+    Add(QuickPolicy),
+    /// Delete a policy.
+    Delete { id: String },
+}
+
+/// The common policy cases, without writing JSON.
+#[derive(Debug, Clone, Args)]
+pub struct QuickPolicy {
+    #[arg(long)]
+    pub package: String,
+    #[arg(long)]
+    pub name: String,
+    /// Who may request.
+    #[arg(long, value_enum)]
+    pub requestors: Requestors,
+    /// A connected organization id (with --requestors orgs); repeatable.
+    #[arg(long = "org")]
+    pub orgs: Vec<String>,
+    /// Days an assignment lasts (default: no expiry).
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// A user who approves; repeatable. Without one, requests are approved at once.
+    #[arg(long = "approver")]
+    pub approvers: Vec<String>,
+    /// Let the requestor organization's internal sponsors approve.
+    #[arg(long)]
+    pub sponsors: bool,
+    /// Requestors must give a justification.
+    #[arg(long)]
+    pub justification: bool,
 }

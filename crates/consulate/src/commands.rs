@@ -32,6 +32,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             crate::client::connected_org(server, command).await
         }
         Command::Catalog { server, command } => crate::catalog_cli::run(server, command).await,
+        Command::Package { server, command } => crate::catalog_cli::package(server, command).await,
+        Command::Policy { server, command } => crate::catalog_cli::policy(server, command).await,
         Command::Openapi => {
             print!("{}", consulate_api::openapi::document_json());
             Ok(ExitCode::SUCCESS)

@@ -258,31 +258,14 @@ async fn filter_by_current_user(
         ));
     }
     let q = paging::list_query::<consulate_core::filter::AccessPackageField>(opts, None)?;
-    // Name order, as the store lists packages; pages are cut after the cursor.
-    let key = |p: &AccessPackage| {
-        (
-            consulate_core::text::fold(&p.display_name),
-            p.id.to_string(),
-        )
-    };
-    let mut packages: Vec<AccessPackage> = state
+    let page = state
         .app
-        .requestable_packages(caller)
-        .await?
-        .into_iter()
-        .map(|r| r.package)
-        .collect();
-    packages.sort_by_key(key);
-    if let Some(after) = &q.after {
-        let cursor = (after.key.clone(), after.id.clone());
-        packages.retain(|p| key(p) > cursor);
-    }
-    let top = q.top as usize;
-    let next = (packages.len() > top).then(|| {
-        let (k, id) = key(&packages[top - 1]);
-        paging::encode_cursor(&consulate_store::list::Cursor { key: k, id })
-    });
-    packages.truncate(top);
+        .requestable_packages(caller, q.after.map(|c| (c.key, c.id)), q.top as usize)
+        .await?;
+    let next = page
+        .next
+        .map(|(key, id)| paging::encode_cursor(&consulate_store::list::Cursor { key, id }));
+    let packages = page.packages;
     let values = paging::project(
         to_values(packages.iter().map(AccessPackageDto::from)),
         opts.select.as_deref(),

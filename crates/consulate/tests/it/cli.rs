@@ -288,3 +288,165 @@ async fn catalog_commands_over_the_api() {
     assert!(err.contains("404"), "{err}");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn package_and_policy_commands_follow_the_walkthrough() {
+    let s = TestServer::sqlite().await;
+    let run = |cmd: &'static str, args: Vec<String>| {
+        let mut all: Vec<String> = vec![
+            cmd.into(),
+            "--server".into(),
+            s.base.clone(),
+            "--token".into(),
+            s.token.clone(),
+        ];
+        all.extend(args);
+        async move {
+            let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+            consulate(&refs).await
+        }
+    };
+    let json_of = |out: &str| -> serde_json::Value {
+        serde_json::from_str(out).unwrap_or_else(|e| panic!("{e}: {out}"))
+    };
+    let v = |a: &[&str]| a.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+
+    let (code, out, err) = run("catalog", v(&["--json", "add", "--name", "Consulting"])).await;
+    assert_eq!(code, 0, "{err}");
+    let cat = json_of(&out)["id"].as_str().unwrap().to_owned();
+    let g = s
+        .post(
+            "/v1.0/groups",
+            serde_json::json!({"displayName": "Consultants", "mailNickname": "consultants"}),
+        )
+        .await;
+    let group = g.body["id"].as_str().unwrap().to_owned();
+    let (code, _, err) = run("catalog", v(&["add-resource", &cat, "--group", &group])).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run(
+        "catalog",
+        v(&["add-resource", &cat, "--directory-role", "Global Reader"]),
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let (code, out, _) = run("catalog", v(&["resources", &cat])).await;
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Consultants") && out.contains("Active Member"),
+        "{out}"
+    );
+    let (_, out, _) = run("catalog", v(&["--json", "resources", &cat])).await;
+    let resources = json_of(&out);
+    let member_role = resources
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["originSystem"] == "AadGroup")
+        .unwrap()["roles"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let (code, out, err) = run(
+        "package",
+        v(&[
+            "--json",
+            "add",
+            "--catalog",
+            &cat,
+            "--name",
+            "Consulting Services",
+        ]),
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let pkg = json_of(&out)["id"].as_str().unwrap().to_owned();
+    let (code, out, err) = run("package", v(&["add-role", &pkg, "--role", &member_role])).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("Member of Consultants"), "{out}");
+
+    let (code, out, err) = run(
+        "connected-org",
+        v(&[
+            "--json",
+            "add",
+            "--name",
+            "Contoso",
+            "--domain",
+            "contoso.com",
+        ]),
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let org = json_of(&out)["id"].as_str().unwrap().to_owned();
+    let (code, out, err) = run(
+        "policy",
+        v(&[
+            "--json",
+            "add",
+            "--package",
+            &pkg,
+            "--name",
+            "Contoso consultants",
+            "--requestors",
+            "orgs",
+            "--org",
+            &org,
+            "--days",
+            "365",
+            "--justification",
+        ]),
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let policy = json_of(&out);
+    assert_eq!(policy["expiration"]["duration"], "P365D");
+    assert_eq!(
+        policy["requestApprovalSettings"]["isRequestorJustificationRequired"],
+        true
+    );
+    let policy_id = policy["id"].as_str().unwrap().to_owned();
+
+    let (code, out, _) = run("package", v(&["show", &pkg])).await;
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("Consultants")
+            && out.contains("Contoso consultants")
+            && out.contains("specificConnectedOrganizationUsers"),
+        "{out}"
+    );
+    let (code, out, _) = run("policy", v(&["list", "--package", &pkg])).await;
+    assert_eq!(code, 0);
+    assert!(out.contains("P365D") && out.contains("none"), "{out}");
+
+    // Replace from a file: now approved by the organization's sponsors.
+    let (_, out, _) = run("policy", v(&["show", &policy_id])).await;
+    let mut body = json_of(&out);
+    body["requestApprovalSettings"] = serde_json::json!({"isApprovalRequiredForAdd": true, "stages": [{"primaryApprovers": [{"@odata.type": "#microsoft.graph.internalSponsors"}]}]});
+    body["accessPackage"] = serde_json::json!({"id": pkg});
+    let dir = crate::harness::temp_dir();
+    let file = dir.0.join("policy.json");
+    std::fs::write(&file, body.to_string()).unwrap();
+    let (code, out, err) = run(
+        "policy",
+        vec![
+            "replace".into(),
+            policy_id.clone(),
+            "--file".into(),
+            file.to_string_lossy().into_owned(),
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 stage(s)"), "{out}");
+    // Errors are readable and exit non-zero.
+    let (code, _, err) = run("package", v(&["delete", &pkg])).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("409 conflict"), "{err}");
+
+    let (code, _, err) = run("policy", v(&["delete", &policy_id])).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, _, err) = run("package", v(&["delete", &pkg])).await;
+    assert_eq!(code, 0, "{err}");
+    s.stop().await;
+}

@@ -35,7 +35,7 @@ async fn python() -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn msgraph_sdk_drives_connected_organizations_and_catalogs() {
+async fn msgraph_sdk_drives_connected_organizations_catalogs_packages_and_policies() {
     let py = python().await;
     let s = TestServer::sqlite().await;
     let member = s
@@ -69,5 +69,6 @@ async fn msgraph_sdk_drives_connected_organizations_and_catalogs() {
     );
     assert!(stdout.contains("checks passed"), "{stdout}");
     assert!(stdout.contains("check_catalogs:"), "{stdout}");
+    assert!(stdout.contains("check_packages_and_policies:"), "{stdout}");
     s.stop().await;
 }
