@@ -8,6 +8,8 @@
 //! - [`policy`]: assignment policies: who may request, approval stages, questions, expiry.
 //! - [`eligibility`]: who may request which access package under which policy, and why not.
 //! - [`catalog_roles`]: catalog owner, reader, access package (assignment) manager, creator.
+//! - [`lifecycle`]: request and assignment states and the only transitions between them.
+//! - [`request`]: what a request must carry under its policy: justification, answers, schedule.
 //! - [`catalog`]: access package catalogs, the built-in General catalog and their rules.
 //! - [`connected_org`]: connected organizations, their identity sources and validation rules.
 //! - [`matching`]: which connected organization an authenticated principal belongs to.
@@ -31,8 +33,10 @@ pub mod eligibility;
 pub mod error;
 pub mod filter;
 pub mod identity_provider;
+pub mod lifecycle;
 pub mod matching;
 pub mod policy;
+pub mod request;
 pub mod resource;
 pub mod text;
 
