@@ -70,6 +70,11 @@ impl From<DomainError> for ApiError {
                 "InvalidAuthenticationToken",
                 message,
             ),
+            DomainError::Unprocessable { .. } => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unprocessableEntity",
+                message,
+            ),
         }
     }
 }

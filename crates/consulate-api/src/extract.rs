@@ -48,10 +48,29 @@ impl FromRequestParts<ApiState> for Auth {
 /// A JSON body: at most 1 MiB, `application/json`, decoded with the failing path named.
 pub struct GraphJson<T>(pub T);
 
+/// A [`GraphJson`] body together with its raw bytes (e.g. to fingerprint a request).
+pub struct GraphJsonBytes<T>(pub T, pub Bytes);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for GraphJsonBytes<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = json_body(req, state).await?;
+        Ok(GraphJsonBytes(parse_json(&bytes)?, bytes))
+    }
+}
+
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for GraphJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        parse_json(&json_body(req, state).await?).map(GraphJson)
+    }
+}
+
+/// Reads a bounded `application/json` body.
+async fn json_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    {
         let ct = req
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
@@ -76,7 +95,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for GraphJson<T> {
                 ApiError::bad_request(format!("The request body could not be read: {e}"))
             }
         })?;
-        parse_json(&bytes).map(GraphJson)
+        Ok(bytes)
     }
 }
 

@@ -22,7 +22,7 @@ use axum::routing::get;
 use error::ApiError;
 use routes::{
     EM, access_packages as ap, admin, applications, audit, catalogs, connected_orgs as co, groups,
-    ops, policies, resources, role_management as rm, users,
+    lifecycle, ops, policies, resources, role_management as rm, users,
 };
 pub use state::ApiState;
 use std::time::Instant;
@@ -146,6 +146,22 @@ pub fn router(state: ApiState) -> Router {
             get(policies::get)
                 .put(policies::replace)
                 .delete(policies::delete),
+        )
+        .route(
+            &format!("{EM}/assignmentRequests"),
+            get(lifecycle::list_requests).post(lifecycle::create_request),
+        )
+        .route(
+            &format!("{EM}/assignmentRequests/{{id}}"),
+            get(lifecycle::get_request),
+        )
+        .route(
+            &format!("{EM}/assignments"),
+            get(lifecycle::list_assignments),
+        )
+        .route(
+            &format!("{EM}/assignments/{{id}}"),
+            get(lifecycle::get_assignment),
         )
         .route(
             &format!("{EM}/resourceRequests"),

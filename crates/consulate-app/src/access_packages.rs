@@ -75,10 +75,7 @@ async fn resolve_role(
     if resource.catalog_id != catalog {
         return Err(DomainError::invalid(
             "role",
-            format!(
-                "'{}' is not a resource of this access package's catalog; add it to the catalog first",
-                resource.display_name
-            ),
+            "the role is not one of a resource of this access package's catalog; add the resource to the catalog first",
         )
         .into());
     }
@@ -248,7 +245,8 @@ impl App {
         let mut tx = self.store.begin().await?;
         let p = tx.access_package_for_update(id).await?;
         let policies = tx.count_policies(id).await?;
-        access_package::check_deletable(&p, policies, 0)?;
+        let assignments = tx.count_active_assignments(id).await?;
+        access_package::check_deletable(&p, policies, assignments)?;
         tx.delete_access_package(id).await?;
         let event = self.event(
             caller,
@@ -335,6 +333,11 @@ impl App {
         let mut tx = self.store.begin().await?;
         let p = tx.access_package_for_update(package).await?;
         let (resource, role) = resolve_role(&mut tx, p.catalog_id, &role).await?;
+        // Granting a directory role is granting tenant-wide rights: a catalog role is not
+        // enough for it.
+        if resource.origin_system == consulate_core::resource::OriginSystem::DirectoryRole {
+            consulate_core::access::authorize(caller, Operation::WriteDirectoryRoles)?;
+        }
         let scope = match &scope {
             ScopeSelector::Id(id) => resource.scopes.iter().find(|s| s.id == *id),
             ScopeSelector::Origin(o) => resource
@@ -496,6 +499,15 @@ impl App {
         let name = if group {
             tx.group(other).await?.display_name
         } else {
+            // Incompatibility restricts requests for both packages: the caller must manage
+            // the other one's catalog too.
+            let o = self.store.access_package(other).await?;
+            authorize_in_catalog(
+                caller,
+                Operation::WriteAccessPackages,
+                CatalogAction::ManagePackages,
+                o.catalog_id,
+            )?;
             tx.access_package_for_update(other).await?.display_name
         };
         let changed = match (group, add) {

@@ -52,8 +52,11 @@ impl App {
         let c = new.into_catalog(self.ids.new_id(), self.clock.now())?;
         let mut tx = self.store.begin().await?;
         tx.insert_catalog(&c).await?;
+        let mut t = target("accessPackageCatalog", c.id, Some(&c.display_name));
         // A user who creates a catalog becomes its first owner.
         if let CallerIdentity::User { user_id, .. } = caller.identity {
+            t.modified_properties
+                .push(prop("catalogOwner", None, Some(user_id.to_string())));
             tx.insert_role_assignment(&RoleAssignment {
                 id: self.ids.new_id(),
                 principal_id: user_id,
@@ -65,7 +68,6 @@ impl App {
             })
             .await?;
         }
-        let mut t = target("accessPackageCatalog", c.id, Some(&c.display_name));
         t.modified_properties
             .push(prop("displayName", None, Some(c.display_name.clone())));
         for (name, value) in describe(&c) {
@@ -101,6 +103,16 @@ impl App {
         let changed = catalog::apply_patch(&mut c, patch, self.clock.now())?;
         if changed.is_empty() {
             return Ok(c);
+        }
+        if before.is_externally_visible && !c.is_externally_visible {
+            let external = tx.external_policies_in_catalog(id).await?;
+            if !external.is_empty() {
+                return Err(consulate_core::DomainError::conflict(format!(
+                    "the polic(ies) {} let users outside the directory request packages of this catalog; change them first",
+                    external.join(", ")
+                ))
+                .into());
+            }
         }
         tx.update_catalog(&c, before.modified_date_time).await?;
         let mut t = target("accessPackageCatalog", c.id, Some(&c.display_name));

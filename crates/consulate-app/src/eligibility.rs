@@ -119,8 +119,12 @@ impl App {
             user_id: Some(user_id),
             groups,
             organization,
-            // Assignments arrive with the lifecycle engine; until then nobody holds a package.
-            held_packages: HashSet::new(),
+            held_packages: self
+                .store
+                .held_packages(user_id)
+                .await?
+                .into_iter()
+                .collect(),
         })
     }
 

@@ -14,6 +14,7 @@ pub mod connected_orgs;
 pub mod directory;
 pub mod eligibility;
 pub mod identity_providers;
+pub mod lifecycle;
 pub mod policies;
 pub mod provisioning;
 pub mod resources;
@@ -82,6 +83,8 @@ pub struct App {
     pub ids: Arc<dyn IdGen>,
     org_index: Arc<connected_orgs::IndexCache>,
     eligibility: Arc<eligibility::EligibilityCache>,
+    /// Wakes the delivery worker when work is queued here.
+    delivery: Arc<tokio::sync::Notify>,
     tenant: Arc<std::sync::RwLock<Option<consulate_core::directory::Tenant>>>,
 }
 
@@ -93,6 +96,7 @@ impl App {
             ids,
             org_index: Arc::default(),
             eligibility: Arc::default(),
+            delivery: Arc::default(),
             tenant: Arc::default(),
         }
     }

@@ -117,17 +117,17 @@ impl App {
         self.authorize_resource(caller, new.catalog_id, new.origin_system, &new.origin_id)
             .await?;
         let now = self.clock.now();
-        // The directory object behind the resource, read before the write.
+        let mut tx = self.store.begin().await?;
+        // The directory object behind the resource, read in the writing transaction so that
+        // a concurrent delete cannot slip between the check and the write.
         let origin = match (new.request_type, new.origin_system) {
             (ResourceRequestType::AdminRemove, _) => None,
             (_, OriginSystem::AadGroup) => Some(ResourceOrigin::Group(
-                self.store
-                    .group(origin_uuid(&new.origin_id, ObjectKind::Group)?)
+                tx.group(origin_uuid(&new.origin_id, ObjectKind::Group)?)
                     .await?,
             )),
             (_, OriginSystem::AadApplication) => Some(ResourceOrigin::Application(
-                self.store
-                    .application(origin_uuid(&new.origin_id, ObjectKind::Application)?)
+                tx.application(origin_uuid(&new.origin_id, ObjectKind::Application)?)
                     .await?,
             )),
             (_, OriginSystem::DirectoryRole) => Some(ResourceOrigin::DirectoryRole(
@@ -142,7 +142,6 @@ impl App {
                 })?,
             )),
         };
-        let mut tx = self.store.begin().await?;
         let catalog = tx.catalog_for_update(new.catalog_id).await?;
         let (resource, activity, operation) = match origin {
             Some(origin) => {

@@ -216,6 +216,11 @@ pub enum Operation {
     WriteAccessPackages,
     /// A signed-in user asking what they may request (no directory role needed).
     ReadOwnAccess,
+    /// A signed-in user requesting access for themselves (the policy decides the rest).
+    RequestOwnAccess,
+    ReadAssignments,
+    /// Assign, extend or remove access for others.
+    WriteAssignments,
     ReadApplications,
     WriteApplications,
     /// Grant directory roles (adding one to a catalog makes it grantable).
@@ -230,13 +235,16 @@ impl Operation {
             Operation::ReadConnectedOrganizations
             | Operation::ReadCatalogs
             | Operation::ReadAccessPackages
-            | Operation::ReadOwnAccess => &[
+            | Operation::ReadOwnAccess
+            | Operation::ReadAssignments => &[
                 EntitlementManagementReadAll,
                 EntitlementManagementReadWriteAll,
             ],
             Operation::WriteConnectedOrganizations
             | Operation::WriteCatalogs
-            | Operation::WriteAccessPackages => &[EntitlementManagementReadWriteAll],
+            | Operation::WriteAccessPackages
+            | Operation::WriteAssignments
+            | Operation::RequestOwnAccess => &[EntitlementManagementReadWriteAll],
             Operation::ReadUsers => &[UserReadWriteAll, DirectoryReadAll],
             Operation::WriteUsers => &[UserReadWriteAll],
             Operation::ReadGroups => &[GroupReadWriteAll, DirectoryReadAll],
@@ -254,7 +262,8 @@ impl Operation {
         match self {
             Operation::ReadConnectedOrganizations
             | Operation::ReadCatalogs
-            | Operation::ReadAccessPackages => &[
+            | Operation::ReadAccessPackages
+            | Operation::ReadAssignments => &[
                 GlobalAdministrator,
                 IdentityGovernanceAdministrator,
                 GlobalReader,
@@ -264,7 +273,8 @@ impl Operation {
             ],
             Operation::WriteConnectedOrganizations
             | Operation::WriteCatalogs
-            | Operation::WriteAccessPackages => {
+            | Operation::WriteAccessPackages
+            | Operation::WriteAssignments => {
                 &[GlobalAdministrator, IdentityGovernanceAdministrator]
             }
             Operation::ReadUsers | Operation::ReadGroups | Operation::ReadApplications => &[
@@ -279,7 +289,7 @@ impl Operation {
             ],
             Operation::WriteUsers => &[GlobalAdministrator, UserAdministrator],
             Operation::WriteApplications | Operation::WriteDirectoryRoles => &[GlobalAdministrator],
-            Operation::ReadOwnAccess => &[],
+            Operation::ReadOwnAccess | Operation::RequestOwnAccess => &[],
             Operation::WriteGroups => {
                 &[GlobalAdministrator, UserAdministrator, GroupsAdministrator]
             }

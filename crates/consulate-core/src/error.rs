@@ -20,6 +20,8 @@ pub enum ObjectKind {
     AccessPackageResourceRoleScope,
     AssignmentPolicy,
     RoleAssignment,
+    AssignmentRequest,
+    Assignment,
 }
 
 impl fmt::Display for ObjectKind {
@@ -40,6 +42,8 @@ impl fmt::Display for ObjectKind {
             ObjectKind::AccessPackageResourceRoleScope => "accessPackageResourceRoleScope",
             ObjectKind::AssignmentPolicy => "accessPackageAssignmentPolicy",
             ObjectKind::RoleAssignment => "unifiedRoleAssignment",
+            ObjectKind::AssignmentRequest => "accessPackageAssignmentRequest",
+            ObjectKind::Assignment => "accessPackageAssignment",
         })
     }
 }
@@ -66,6 +70,10 @@ pub enum DomainError {
     /// No valid credential was presented.
     #[error("{message}")]
     Unauthenticated { message: String },
+    /// Well-formed, but it contradicts an earlier request (an idempotency key reused with
+    /// another body).
+    #[error("{message}")]
+    Unprocessable { message: String },
 }
 
 impl DomainError {

@@ -2,7 +2,55 @@
 //! change the lifecycle engine makes goes through [`RequestState::apply`] or
 //! [`AssignmentState::apply`], so an illegal transition is refused before anything is written.
 
-use crate::{DomainError, DomainResult};
+use crate::request::{Answer, RequestType, Schedule};
+use crate::{DomainError, DomainResult, Timestamp};
+use uuid::Uuid;
+
+/// Who made a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestedBy {
+    /// A signed-in user (the target, or an administrator acting for it).
+    User(Uuid),
+    /// An application, by its token's id.
+    Application(Uuid),
+    /// Consulate itself (expiry, automatic policies).
+    System,
+}
+
+/// A request for (or to remove) an access package (`accessPackageAssignmentRequest`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignmentRequest {
+    pub id: Uuid,
+    pub request_type: RequestType,
+    pub state: RequestState,
+    pub access_package_id: Uuid,
+    pub policy_id: Uuid,
+    /// The policy version the request was made under.
+    pub policy_version: i64,
+    pub target_id: Uuid,
+    pub requested_by: RequestedBy,
+    pub assignment_id: Option<Uuid>,
+    pub justification: String,
+    pub answers: Vec<Answer>,
+    pub schedule: Schedule,
+    pub created_date_time: Timestamp,
+    pub completed_date_time: Option<Timestamp>,
+}
+
+/// An assignment of an access package to a user (`accessPackageAssignment`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    pub id: Uuid,
+    pub access_package_id: Uuid,
+    pub policy_id: Uuid,
+    pub catalog_id: Uuid,
+    pub target_id: Uuid,
+    pub state: AssignmentState,
+    pub schedule: Schedule,
+    pub created_date_time: Timestamp,
+    pub modified_date_time: Timestamp,
+    pub expired_date_time: Option<Timestamp>,
+}
 
 /// `accessPackageRequestState`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,6 +107,7 @@ impl RequestState {
 
     pub fn parse(s: &str) -> DomainResult<Self> {
         use RequestState::*;
+        // (The full list lives here once: parse is the inverse of as_str.)
         [
             Submitted,
             PendingApproval,
@@ -169,6 +218,20 @@ pub enum AssignmentEvent {
 }
 
 impl AssignmentState {
+    pub fn parse(s: &str) -> DomainResult<Self> {
+        use AssignmentState::*;
+        [
+            Delivering,
+            PartiallyDelivered,
+            Delivered,
+            DeliveryFailed,
+            Expired,
+        ]
+        .into_iter()
+        .find(|st| st.as_str().eq_ignore_ascii_case(s.trim()))
+        .ok_or_else(|| DomainError::invalid("state", format!("'{s}' is not an assignment state")))
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Delivering => "delivering",

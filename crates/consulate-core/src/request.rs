@@ -81,7 +81,7 @@ impl RequestType {
 }
 
 /// An answer to one of the policy's questions (`accessPackageAnswerString`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Answer {
     pub question_id: Uuid,
     /// The text, or a choice's `actualValue`.
@@ -103,12 +103,8 @@ pub struct RequestedSchedule {
     pub expiration: Option<Expiration>,
 }
 
-/// Checks the justification: bounded, and present when the policy requires one of requestors.
-pub fn check_justification(
-    policy: &AssignmentPolicy,
-    request_type: RequestType,
-    justification: Option<&str>,
-) -> DomainResult<String> {
+/// A justification where no policy asks for one: trimmed and bounded.
+pub fn justification_text(justification: Option<&str>) -> DomainResult<String> {
     let j = justification.unwrap_or("").trim();
     if j.chars().count() > MAX_TEXT {
         return Err(DomainError::invalid(
@@ -116,6 +112,16 @@ pub fn check_justification(
             format!("the justification is longer than {MAX_TEXT} characters"),
         ));
     }
+    Ok(j.to_owned())
+}
+
+/// Checks the justification: bounded, and present when the policy requires one of requestors.
+pub fn check_justification(
+    policy: &AssignmentPolicy,
+    request_type: RequestType,
+    justification: Option<&str>,
+) -> DomainResult<String> {
+    let j = justification_text(justification)?;
     if j.is_empty()
         && policy.approval_settings.is_requestor_justification_required
         && matches!(request_type, RequestType::UserAdd | RequestType::UserUpdate)
@@ -125,7 +131,7 @@ pub fn check_justification(
             "this access package's policy asks requestors for a justification",
         ));
     }
-    Ok(j.to_owned())
+    Ok(j)
 }
 
 /// Checks the answers against the policy's questions: every required question answered, every
@@ -175,7 +181,8 @@ pub fn check_answers(policy: &AssignmentPolicy, answers: &[Answer]) -> DomainRes
                 if let Some(p) = regex_pattern
                     && !value.is_empty()
                 {
-                    let re = regex_lite::Regex::new(p).map_err(|e| {
+                    // The whole answer must match, not a part of it.
+                    let re = regex_lite::Regex::new(&format!("^(?:{p})$")).map_err(|e| {
                         DomainError::invalid(
                             "answers",
                             format!("the question's pattern does not compile: {e}"),
@@ -281,10 +288,14 @@ pub fn assignment_schedule(
     now: Timestamp,
 ) -> DomainResult<Schedule> {
     let Some(req) = requested.filter(|r| r.start.is_some() || r.expiration.is_some()) else {
-        return Ok(Schedule {
-            start: now,
-            end: end_of(&policy.expiration, now)?,
-        });
+        let end = end_of(&policy.expiration, now)?;
+        if end.is_some_and(|e| e <= now) {
+            return Err(DomainError::invalid(
+                "schedule",
+                "the policy's assignments end at a date that has passed",
+            ));
+        }
+        return Ok(Schedule { start: now, end });
     };
     if request_type.is_user() && !policy.requestor_settings.allow_custom_assignment_schedule {
         return Err(DomainError::invalid(
@@ -499,6 +510,11 @@ mod tests {
         p.expiration = Expiration::AfterDateTime(at("2026-06-01T00:00:00Z"));
         let s = assignment_schedule(&p, RequestType::UserAdd, None, now).unwrap();
         assert_eq!(s.end, Some(at("2026-06-01T00:00:00Z")));
+        p.expiration = Expiration::AfterDateTime(at("2026-02-01T00:00:00Z"));
+        assert!(
+            assignment_schedule(&p, RequestType::UserAdd, None, now).is_err(),
+            "ended already"
+        );
     }
 
     #[test]

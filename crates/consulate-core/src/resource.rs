@@ -303,6 +303,39 @@ pub enum Grant {
 }
 
 impl Grant {
+    /// A key naming the directory change: two roles with the same key grant the same thing.
+    pub fn key(&self) -> String {
+        match self {
+            Grant::GroupMember { group } => format!("groupMember:{group}"),
+            Grant::GroupOwner { group } => format!("groupOwner:{group}"),
+            Grant::AppRole {
+                application,
+                app_role,
+            } => format!("appRole:{application}:{app_role}"),
+            Grant::DirectoryRole(r) => format!("directoryRole:{}", r.key()),
+        }
+    }
+
+    /// The grant a key names.
+    pub fn from_key(key: &str) -> DomainResult<Grant> {
+        let bad = || DomainError::invalid("grant", format!("'{key}' is not a grant key"));
+        let uuid = |s: &str| Uuid::parse_str(s).map_err(|_| bad());
+        let (kind, rest) = key.split_once(':').ok_or_else(bad)?;
+        Ok(match kind {
+            "groupMember" => Grant::GroupMember { group: uuid(rest)? },
+            "groupOwner" => Grant::GroupOwner { group: uuid(rest)? },
+            "appRole" => {
+                let (a, r) = rest.split_once(':').ok_or_else(bad)?;
+                Grant::AppRole {
+                    application: uuid(a)?,
+                    app_role: uuid(r)?,
+                }
+            }
+            "directoryRole" => Grant::DirectoryRole(DirectoryRole::parse(rest).map_err(|_| bad())?),
+            _ => return Err(bad()),
+        })
+    }
+
     /// The grant behind a resource role, from its origin ids.
     pub fn for_role(resource: &AccessPackageResource, role: &ResourceRole) -> DomainResult<Grant> {
         let bad = || {
@@ -388,6 +421,27 @@ mod tests {
         let mut forged = r.roles[0].clone();
         forged.origin_id = format!("Member_{}", Uuid::now_v7());
         assert!(Grant::for_role(&r, &forged).is_err());
+    }
+
+    #[test]
+    fn grant_keys_round_trip() {
+        for g in [
+            Grant::GroupMember {
+                group: Uuid::now_v7(),
+            },
+            Grant::GroupOwner {
+                group: Uuid::now_v7(),
+            },
+            Grant::AppRole {
+                application: Uuid::now_v7(),
+                app_role: Uuid::now_v7(),
+            },
+            Grant::DirectoryRole(DirectoryRole::GlobalReader),
+        ] {
+            assert_eq!(Grant::from_key(&g.key()).unwrap(), g);
+        }
+        assert!(Grant::from_key("groupMember:x").is_err());
+        assert!(Grant::from_key("nothing").is_err());
     }
 
     #[test]

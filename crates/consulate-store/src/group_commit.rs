@@ -238,7 +238,19 @@ impl Job {
         let keep_open = self.writer.others_waiting()
             && guard.waiters.len() < MAX_BATCH_JOBS
             && guard.opened_at.elapsed() < MAX_BATCH_AGE;
-        if !keep_open {
+        if keep_open {
+            // The writer that was waiting may give up (its request dropped) before it joins:
+            // commit the batch anyway once it is old enough, so nobody waits for nothing.
+            let writer = self.writer.clone();
+            let opened = guard.opened_at;
+            tokio::spawn(async move {
+                tokio::time::sleep(MAX_BATCH_AGE).await;
+                let mut batch = writer.batch.clone().lock_owned().await;
+                if batch.tx.is_some() && !batch.in_job && batch.opened_at == opened {
+                    commit_batch(&mut batch).await;
+                }
+            });
+        } else {
             commit_batch(&mut guard).await;
         }
         drop(guard);

@@ -20,6 +20,7 @@ pub mod directory;
 pub mod filter_sql;
 mod group_commit;
 pub mod identity_providers;
+pub mod lifecycle;
 pub mod list;
 pub mod organizations;
 pub mod policies;
@@ -171,6 +172,12 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         name: "catalog_roles",
         sqlite: include_str!("../../../migrations/sqlite/0006_catalog_roles.sql"),
         postgres: include_str!("../../../migrations/postgres/0006_catalog_roles.sql"),
+    },
+    EmbeddedMigration {
+        version: 7,
+        name: "requests_assignments",
+        sqlite: include_str!("../../../migrations/sqlite/0007_requests_assignments.sql"),
+        postgres: include_str!("../../../migrations/postgres/0007_requests_assignments.sql"),
     },
 ];
 

@@ -256,6 +256,25 @@ impl WriteTx {
         Ok(row.map(|r| r.int("n")).transpose()?.unwrap_or(0) as u64)
     }
 
+    /// Names of a catalog's policies that admit users from outside the directory.
+    pub async fn external_policies_in_catalog(
+        &mut self,
+        catalog: Uuid,
+    ) -> StoreResult<Vec<String>> {
+        let rows = self
+            .fetch_all(
+                &Sql::new(
+                    "SELECT display_name FROM assignment_policies WHERE catalog_id = $1 AND allowed_target_scope IN \
+                     ('specificConnectedOrganizationUsers', 'allConfiguredConnectedOrganizationUsers', 'allExternalUsers') ORDER BY display_name_fold",
+                )
+                .bind(catalog),
+            )
+            .await?;
+        rows.iter()
+            .map(|r| Ok(format!("'{}'", r.text("display_name")?)))
+            .collect()
+    }
+
     /// Names of the policies that name `object` (with their package), for refusals.
     pub async fn policies_referencing(
         &mut self,

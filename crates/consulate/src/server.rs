@@ -61,6 +61,9 @@ pub struct Running {
     pub bootstrap: Option<Bootstrapped>,
     shutdown: oneshot::Sender<()>,
     task: JoinHandle<std::io::Result<()>>,
+    /// Stops the delivery worker.
+    worker_stop: tokio::sync::watch::Sender<bool>,
+    worker: JoinHandle<()>,
 }
 
 impl Running {
@@ -68,6 +71,8 @@ impl Running {
     pub async fn stop(self) -> anyhow::Result<()> {
         let _ = self.shutdown.send(());
         self.task.await.context("server task")?.context("server")?;
+        let _ = self.worker_stop.send(true);
+        self.worker.await.context("delivery worker")?;
         self.app.store.close().await;
         Ok(())
     }
@@ -141,6 +146,14 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
             })
             .await
     });
+    // Delivers approved assignments (and revokes removed ones) from the outbox.
+    let (worker_stop, stop_rx) = tokio::sync::watch::channel(false);
+    let worker_app = app.clone();
+    let worker = tokio::spawn(async move {
+        worker_app
+            .run_delivery(std::time::Duration::from_millis(500), stop_rx)
+            .await
+    });
     Ok(Running {
         addr,
         public_url,
@@ -148,6 +161,8 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
         bootstrap,
         shutdown: tx,
         task,
+        worker_stop,
+        worker,
     })
 }
 

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod catalogs;
 pub mod connected_orgs;
 pub mod groups;
+pub mod lifecycle;
 pub mod ops;
 pub mod policies;
 pub mod resources;

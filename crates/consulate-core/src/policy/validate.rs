@@ -264,15 +264,24 @@ pub fn validate(mut p: AssignmentPolicy) -> DomainResult<AssignmentPolicy> {
                 "every approval stage needs at least one primary approver",
             ));
         }
-        // Sponsors of the requestor's organization exist only for connected-organization
-        // users; elsewhere the stage must name someone to fall back on.
-        let sponsors_only_for_external = st.primary_approvers.iter().any(|s| {
+        // Sponsors of the requestor's organization exist only for users of a connected
+        // organization; "anyone" policies also admit users of no known organization, and
+        // directory policies none. There the stage must name someone to fall back on.
+        let sponsors_named = st.primary_approvers.iter().any(|s| {
             matches!(
                 s,
                 SubjectSet::InternalSponsors | SubjectSet::ExternalSponsors
             )
-        }) && !scope.is_external();
-        if sponsors_only_for_external && st.fallback_primary_approvers.is_empty() {
+        });
+        let every_requestor_has_sponsors = matches!(
+            scope,
+            AllowedTargetScope::SpecificConnectedOrganizationUsers
+                | AllowedTargetScope::AllConfiguredConnectedOrganizationUsers
+        );
+        if sponsors_named
+            && !every_requestor_has_sponsors
+            && st.fallback_primary_approvers.is_empty()
+        {
             return Err(DomainError::invalid(
                 t("fallbackPrimaryApprovers"),
                 "connected-organization sponsors approve only requests from connected organizations; add fallbackPrimaryApprovers for the others",

@@ -204,24 +204,46 @@ async fn walkthrough(backend: Backend) {
     assert_error(&r, 409, "conflict");
     assert!(r.text.contains("ThatLazyAdmin"), "{}", r.text);
 
-    // A catalog closed to external users takes no external policy.
-    assert_eq!(
-        s.patch(
+    // A catalog with external policies cannot close to external users; a closed one takes
+    // no external policy.
+    let r = s
+        .patch(
             &format!("{EM}/catalogs/{cat}"),
-            json!({"isExternallyVisible": false})
+            json!({"isExternallyVisible": false}),
         )
-        .await
-        .status,
-        204
-    );
+        .await;
+    assert_error(&r, 409, "conflict");
+    assert!(r.text.contains("Partners from Contoso"), "{}", r.text);
+    let closed = id(&created(
+        &s,
+        &format!("{EM}/catalogs"),
+        json!({"displayName": "Internal", "isExternallyVisible": false}),
+    )
+    .await);
+    let inside = id(&created(
+        &s,
+        &format!("{EM}/accessPackages"),
+        json!({"displayName": "Inside", "catalog": {"id": closed}}),
+    )
+    .await);
     let r = s
         .post(
             &format!("{EM}/assignmentPolicies"),
-            partner_policy(&pkg, &org),
+            partner_policy(&inside, &org),
         )
         .await;
     assert_error(&r, 400, "invalidRequest");
     assert!(r.text.contains("isExternallyVisible"), "{}", r.text);
+    assert_eq!(
+        s.delete(&format!("{EM}/accessPackages/{inside}"))
+            .await
+            .status,
+        204
+    );
+    assert_eq!(
+        s.delete(&format!("{EM}/catalogs/{closed}")).await.status,
+        204
+    );
 
     // Incompatible packages and groups.
     let other = id(&created(

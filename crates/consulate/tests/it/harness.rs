@@ -167,6 +167,31 @@ impl TestServer {
         r.body
     }
 
+    /// A token acting for the user `upn` (made in-process, so it works on every backend).
+    pub async fn delegated_token(
+        &self,
+        upn: &str,
+        scopes: &[consulate_core::access::Scope],
+    ) -> String {
+        let app = &self.running.as_ref().expect("running").app;
+        let user = app
+            .store
+            .find_user(upn)
+            .await
+            .unwrap()
+            .expect("the user exists");
+        app.create_token(
+            &consulate_core::access::Caller::system(),
+            upn,
+            scopes.iter().copied().collect(),
+            Some(user.id),
+            None,
+        )
+        .await
+        .unwrap()
+        .secret
+    }
+
     /// Number of audit events (all pages).
     pub async fn audit_count(&self) -> usize {
         let mut n = 0;

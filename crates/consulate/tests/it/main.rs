@@ -11,6 +11,7 @@ mod directory;
 mod eligibility;
 mod errors;
 mod harness;
+mod lifecycle;
 mod ops;
 mod paging;
 mod python_sdk;

@@ -43,7 +43,7 @@ pub(super) fn lenient_i32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i32>
 /// A duration as ISO-8601. Also accepts Python's `str(timedelta)` (`7 days, 0:00:00`), which is
 /// what msgraph-sdk's JSON writer sends for a `timedelta`; anything else is passed on as given
 /// (and refused, if it is not ISO-8601, where it is parsed).
-pub(crate) fn iso_duration(s: &str) -> String {
+pub fn iso_duration(s: &str) -> String {
     let t = s.trim();
     let (days, clock) = match t.split_once(", ") {
         Some((d, c)) => (Some(d), c),

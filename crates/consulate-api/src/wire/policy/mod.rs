@@ -2,7 +2,7 @@
 //! Graph's own examples are (booleans and integers sent as strings) and strict elsewhere
 //! (unknown properties and `@odata.type`s are refused).
 
-mod lenient;
+pub(crate) mod lenient;
 mod question;
 mod subject_set;
 
@@ -14,7 +14,8 @@ use consulate_core::policy::{
     AllowedTargetScope, ApprovalSettings, ApprovalStage, AssignmentPolicy, Expiration, IsoDuration,
     PolicyDraft, RequestorSettings,
 };
-use lenient::{guid, iso_duration, lenient_bool};
+pub use lenient::iso_duration;
+use lenient::{guid, lenient_bool};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use subject_set::{sets, sets_json};

@@ -1,0 +1,367 @@
+//! EM `/assignmentRequests` and `/assignments`.
+
+use super::{EM, object_id};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{Auth, GraphJsonBytes};
+use crate::state::ApiState;
+use crate::wire::policy::iso_duration;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use consulate_app::lifecycle::NewRequest;
+use consulate_core::lifecycle::{Assignment, AssignmentRequest};
+use consulate_core::policy::{Expiration, IsoDuration};
+use consulate_core::request::{Answer, RequestType, RequestedSchedule, Schedule};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+fn schedule_json(s: &Schedule) -> Value {
+    json!({
+        "startDateTime": s.start.to_string(),
+        "expiration": match s.end {
+            Some(end) => json!({"type": "afterDateTime", "endDateTime": end.to_string(), "duration": null}),
+            None => json!({"type": "noExpiration", "endDateTime": null, "duration": null}),
+        },
+        "recurrence": null,
+    })
+}
+
+fn request_json(r: &AssignmentRequest) -> Value {
+    json!({
+        "id": r.id.to_string(),
+        "requestType": r.request_type.as_str(),
+        "state": r.state.as_str(),
+        "status": r.state.status(),
+        "createdDateTime": r.created_date_time.to_string(),
+        "completedDateTime": r.completed_date_time.map(|t| t.to_string()),
+        "justification": r.justification,
+        "schedule": schedule_json(&r.schedule),
+        "answers": r.answers.iter().map(|a| json!({
+            "@odata.type": "#microsoft.graph.accessPackageAnswerString",
+            "value": a.value,
+            "displayValue": a.display_value,
+            "answeredQuestion": {"id": a.question_id.to_string()},
+        })).collect::<Vec<_>>(),
+        "accessPackage": {"id": r.access_package_id.to_string()},
+        "assignment": r.assignment_id.map(|a| json!({"id": a.to_string()})),
+        "requestor": {"objectId": r.target_id.to_string()},
+    })
+}
+
+fn assignment_json(a: &Assignment) -> Value {
+    json!({
+        "id": a.id.to_string(),
+        "state": a.state.as_str(),
+        "status": a.state.status(),
+        "expiredDateTime": a.expired_date_time.map(|t| t.to_string()),
+        "schedule": schedule_json(&a.schedule),
+        "accessPackage": {"id": a.access_package_id.to_string()},
+        "assignmentPolicy": {"id": a.policy_id.to_string()},
+        "target": {"objectId": a.target_id.to_string()},
+    })
+}
+
+/// `assignment` in a request body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AssignmentBody {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub target_id: Option<String>,
+    #[serde(default)]
+    pub assignment_policy_id: Option<String>,
+    #[serde(default)]
+    pub access_package_id: Option<String>,
+}
+
+/// `{"id": "…"}`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct QuestionRef {
+    pub id: String,
+}
+
+/// An answer (`accessPackageAnswerString`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AnswerBody {
+    #[serde(rename = "@odata.type", default)]
+    pub odata_type: Option<String>,
+    pub value: String,
+    #[serde(default)]
+    pub display_value: Option<String>,
+    pub answered_question: QuestionRef,
+}
+
+/// `expiration` of a requested schedule.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScheduleExpirationBody {
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub end_date_time: Option<String>,
+    #[serde(default)]
+    pub duration: Option<String>,
+}
+
+/// A requested schedule.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScheduleBody {
+    #[serde(default)]
+    pub start_date_time: Option<String>,
+    #[serde(default)]
+    pub expiration: Option<ScheduleExpirationBody>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub recurrence: Option<Value>,
+}
+
+/// The body of `POST /assignmentRequests`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateRequest {
+    #[serde(rename = "@odata.type", default)]
+    pub odata_type: Option<String>,
+    pub request_type: String,
+    pub assignment: AssignmentBody,
+    #[serde(default)]
+    pub justification: Option<String>,
+    #[serde(default)]
+    pub answers: Option<Vec<AnswerBody>>,
+    #[serde(default)]
+    pub schedule: Option<ScheduleBody>,
+}
+
+fn guid(target: &str, s: &str) -> Result<Uuid, ApiError> {
+    Uuid::parse_str(s.trim()).map_err(|_| {
+        ApiError::bad_request(format!(
+            "{target} '{}' is not a GUID",
+            s.chars().take(64).collect::<String>()
+        ))
+        .with_target(target.to_owned())
+    })
+}
+
+fn time(target: &str, s: &str) -> Result<jiff::Timestamp, ApiError> {
+    s.parse().map_err(|_| {
+        ApiError::bad_request(format!(
+            "{target} is not a date-time with an offset, like 2027-01-01T00:00:00Z"
+        ))
+        .with_target(target.to_owned())
+    })
+}
+
+impl CreateRequest {
+    fn into_new(self) -> Result<NewRequest, ApiError> {
+        let request_type = RequestType::parse(&self.request_type)?;
+        let a = self.assignment;
+        let opt = |t: &str, v: Option<String>| v.map(|v| guid(t, &v)).transpose();
+        let schedule = match self.schedule {
+            None => None,
+            Some(s) => {
+                if s.recurrence.as_ref().is_some_and(|r| !r.is_null()) {
+                    return Err(ApiError::bad_request(
+                        "schedule.recurrence is not used for access requests",
+                    )
+                    .with_target("schedule.recurrence"));
+                }
+                let expiration = match s.expiration {
+                    None => None,
+                    Some(e) => Some(match (e.kind.as_deref(), e.end_date_time, e.duration) {
+                        (Some("noExpiration"), _, _) => Expiration::NoExpiration,
+                        (_, Some(end), _) => Expiration::AfterDateTime(time(
+                            "schedule.expiration.endDateTime",
+                            &end,
+                        )?),
+                        (_, None, Some(d)) => Expiration::AfterDuration(IsoDuration::parse(
+                            "schedule.expiration.duration",
+                            &iso_duration(&d),
+                        )?),
+                        _ => Expiration::NotSpecified,
+                    }),
+                };
+                Some(RequestedSchedule {
+                    start: s
+                        .start_date_time
+                        .map(|t| time("schedule.startDateTime", &t))
+                        .transpose()?,
+                    expiration: expiration.filter(|e| *e != Expiration::NotSpecified),
+                })
+            }
+        };
+        Ok(NewRequest {
+            request_type,
+            access_package_id: opt("assignment.accessPackageId", a.access_package_id)?,
+            policy_id: opt("assignment.assignmentPolicyId", a.assignment_policy_id)?,
+            target_id: opt("assignment.targetId", a.target_id)?,
+            assignment_id: opt("assignment.id", a.id)?,
+            justification: self.justification,
+            answers: self
+                .answers
+                .unwrap_or_default()
+                .into_iter()
+                .map(|x| {
+                    Ok(Answer {
+                        question_id: guid("answers.answeredQuestion.id", &x.answered_question.id)?,
+                        value: x.value,
+                        display_value: x.display_value.unwrap_or_default(),
+                    })
+                })
+                .collect::<Result<_, ApiError>>()?,
+            schedule,
+        })
+    }
+}
+
+/// Submit a request: `userAdd`, `userRemove`, `adminAdd`, `adminRemove`. An `Idempotency-Key`
+/// header makes retries safe (same key and body: the first answer; another body: 422).
+#[utoipa::path(post, path = "/v1.0/identityGovernance/entitlementManagement/assignmentRequests", tag = "assignments",
+    request_body = CreateRequest,
+    params(("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201), (status = 400), (status = 403), (status = 409), (status = 422)))]
+pub async fn create_request(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    headers: HeaderMap,
+    GraphJsonBytes(parsed, body): GraphJsonBytes<CreateRequest>,
+) -> ApiResult<Response> {
+    let key = match headers.get("idempotency-key") {
+        Some(v) => {
+            let k = v
+                .to_str()
+                .map_err(|_| ApiError::bad_request("Idempotency-Key is not text"))?
+                .trim()
+                .to_owned();
+            if k.is_empty() || k.len() > 200 {
+                return Err(ApiError::bad_request(
+                    "Idempotency-Key must be 1 to 200 characters",
+                ));
+            }
+            Some(k)
+        }
+        None => None,
+    };
+    let hash = hex::encode(Sha256::digest(&body));
+    let r = state
+        .app
+        .submit_request(&caller, parsed.into_new()?, key.map(|k| (k, hash)))
+        .await?;
+    let mut v = request_json(&r);
+    v["@odata.context"] = json!(format!(
+        "{}/v1.0/$metadata#identityGovernance/entitlementManagement/assignmentRequests/$entity",
+        state.public_url
+    ));
+    Ok((StatusCode::CREATED, Json(v)).into_response())
+}
+
+fn collection(state: &ApiState, path: &str, context: &str, value: Vec<Value>) -> Json<Value> {
+    super::collection(
+        state,
+        &format!("{EM}/{path}"),
+        context,
+        value,
+        None,
+        None,
+        &[],
+    )
+}
+
+/// List requests (newest first); `filterByCurrentUser(on='target')` for the caller's own.
+#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/assignmentRequests", tag = "assignments",
+    responses((status = 200), (status = 403)))]
+pub async fn list_requests(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+) -> ApiResult<Json<Value>> {
+    let list = state.app.list_requests(&caller, false).await?;
+    Ok(collection(
+        &state,
+        "assignmentRequests",
+        "identityGovernance/entitlementManagement/assignmentRequests",
+        list.iter().map(request_json).collect(),
+    ))
+}
+
+/// One request, or `filterByCurrentUser(on='target')`.
+#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/assignmentRequests/{id}", tag = "assignments",
+    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+pub async fn get_request(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    if let Some(args) = id.strip_prefix("filterByCurrentUser(") {
+        current_user_on(args, "target")?;
+        let list = state.app.list_requests(&caller, true).await?;
+        return Ok(collection(
+            &state,
+            "assignmentRequests",
+            "identityGovernance/entitlementManagement/assignmentRequests",
+            list.iter().map(request_json).collect(),
+        ));
+    }
+    let id = object_id(&id, "accessPackageAssignmentRequest")?;
+    Ok(Json(request_json(
+        &state.app.get_request(&caller, id).await?,
+    )))
+}
+
+fn current_user_on(args: &str, supported: &str) -> ApiResult<()> {
+    let on = args
+        .strip_suffix(')')
+        .and_then(|a| a.strip_prefix("on="))
+        .map(|v| v.trim_matches('\''));
+    if on != Some(supported) {
+        return Err(ApiError::bad_request(format!(
+            "filterByCurrentUser here takes on='{supported}'"
+        ))
+        .with_target("on"));
+    }
+    Ok(())
+}
+
+/// List assignments (newest first).
+#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/assignments", tag = "assignments",
+    responses((status = 200), (status = 403)))]
+pub async fn list_assignments(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+) -> ApiResult<Json<Value>> {
+    let list = state.app.list_assignments(&caller, false).await?;
+    Ok(collection(
+        &state,
+        "assignments",
+        "identityGovernance/entitlementManagement/assignments",
+        list.iter().map(assignment_json).collect(),
+    ))
+}
+
+/// One assignment, or `filterByCurrentUser(on='target')`.
+#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/assignments/{id}", tag = "assignments",
+    params(("id" = String, Path)), responses((status = 200), (status = 404)))]
+pub async fn get_assignment(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    if let Some(args) = id.strip_prefix("filterByCurrentUser(") {
+        current_user_on(args, "target")?;
+        let list = state.app.list_assignments(&caller, true).await?;
+        return Ok(collection(
+            &state,
+            "assignments",
+            "identityGovernance/entitlementManagement/assignments",
+            list.iter().map(assignment_json).collect(),
+        ));
+    }
+    let id = object_id(&id, "accessPackageAssignment")?;
+    Ok(Json(assignment_json(
+        &state.app.get_assignment(&caller, id).await?,
+    )))
+}

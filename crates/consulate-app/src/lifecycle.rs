@@ -1,0 +1,678 @@
+//! Requests, assignments and their delivery. A request is checked against its policy (and,
+//! for the target's own requests, against eligibility) and committed in one transaction with
+//! its audit event and, when it needs no approval, the assignment and an outbox row; the
+//! delivery worker then grants (or revokes) each resource role through the provisioning
+//! interface, re-checking eligibility, and marks request and assignment delivered.
+
+use crate::provisioning::{DirectoryProvisioner, Provisioner};
+use crate::{App, ServiceResult, prop, target};
+use consulate_core::DomainError;
+use consulate_core::access::{Caller, CallerIdentity, Operation, authorize};
+use consulate_core::audit::Category;
+use consulate_core::catalog_roles::{CatalogAction, authorize_in_catalog};
+use consulate_core::lifecycle::{
+    Assignment, AssignmentEvent, AssignmentRequest, AssignmentState, RequestEvent, RequestState,
+    RequestedBy,
+};
+use consulate_core::request::{self, Answer, RequestType, RequestedSchedule};
+use consulate_core::resource::Grant;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Outbox kinds the delivery worker handles.
+const DELIVER: &str = "deliverAssignment";
+const REVOKE: &str = "revokeAssignment";
+
+/// A request as asked for.
+#[derive(Debug, Clone)]
+pub struct NewRequest {
+    pub request_type: RequestType,
+    pub access_package_id: Option<Uuid>,
+    pub policy_id: Option<Uuid>,
+    /// The user to assign (admin requests); the caller for the target's own.
+    pub target_id: Option<Uuid>,
+    /// The assignment to remove or extend.
+    pub assignment_id: Option<Uuid>,
+    pub justification: Option<String>,
+    pub answers: Vec<Answer>,
+    pub schedule: Option<RequestedSchedule>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Work {
+    request: Uuid,
+    assignment: Uuid,
+}
+
+fn requested_by(caller: &Caller) -> RequestedBy {
+    match &caller.identity {
+        CallerIdentity::User { user_id, .. } => RequestedBy::User(*user_id),
+        CallerIdentity::Application { token_id, .. } => RequestedBy::Application(*token_id),
+        CallerIdentity::System => RequestedBy::System,
+    }
+}
+
+impl App {
+    /// Submits a request. With an idempotency key, a retry with the same body returns the
+    /// request made the first time; the same key with another body is refused.
+    pub async fn submit_request(
+        &self,
+        caller: &Caller,
+        new: NewRequest,
+        idempotency: Option<(String, String)>,
+    ) -> ServiceResult<AssignmentRequest> {
+        let by = requested_by(caller);
+        if let Some((key, hash)) = &idempotency {
+            let mut tx = self.store.begin().await?;
+            if let Some((earlier, earlier_hash)) = tx.request_by_idempotency_key(&by, key).await? {
+                if &earlier_hash != hash {
+                    return Err(DomainError::Unprocessable {
+                        message: "this Idempotency-Key was used with a different request body"
+                            .into(),
+                    }
+                    .into());
+                }
+                return Ok(earlier);
+            }
+        }
+        let result = if new.request_type.adds_access() {
+            self.submit_add(caller, &by, new, idempotency.as_ref())
+                .await
+        } else {
+            self.submit_remove(caller, &by, new, idempotency.as_ref())
+                .await
+        };
+        if result.is_ok() {
+            self.eligibility_changed();
+            self.delivery.notify_one();
+        }
+        result
+    }
+
+    fn eligibility_changed(&self) {
+        self.eligibility.invalidate();
+    }
+
+    async fn submit_add(
+        &self,
+        caller: &Caller,
+        by: &RequestedBy,
+        new: NewRequest,
+        idempotency: Option<&(String, String)>,
+    ) -> ServiceResult<AssignmentRequest> {
+        if matches!(
+            new.request_type,
+            RequestType::UserUpdate | RequestType::AdminUpdate
+        ) {
+            return Err(DomainError::invalid(
+                "requestType",
+                "extensions (userUpdate, adminUpdate) are not processed yet",
+            )
+            .into());
+        }
+        let package_id = new.access_package_id.ok_or_else(|| {
+            DomainError::invalid("accessPackage", "the request needs accessPackage.id")
+        })?;
+        let package = self
+            .store
+            .access_package(package_id)
+            .await
+            .map_err(|e| match e {
+                consulate_store::StoreError::Domain(DomainError::NotFound { .. }) => {
+                    consulate_store::StoreError::Domain(DomainError::invalid(
+                        "accessPackage",
+                        format!("access package {package_id} does not exist"),
+                    ))
+                }
+                other => other,
+            })?;
+        let now = self.clock.now();
+        let (target_id, policy) = match new.request_type {
+            RequestType::UserAdd => {
+                authorize(caller, Operation::RequestOwnAccess)?;
+                let CallerIdentity::User { user_id, .. } = caller.identity else {
+                    return Err(DomainError::invalid(
+                        "requestType",
+                        "userAdd is for signed-in users; applications use adminAdd",
+                    )
+                    .into());
+                };
+                if new.target_id.is_some_and(|t| t != user_id) {
+                    return Err(DomainError::invalid(
+                        "target",
+                        "userAdd requests access for the signed-in user only",
+                    )
+                    .into());
+                }
+                let requestor = self.requestor_for_user(user_id).await?;
+                let ix = self.eligibility_index().await?;
+                let verdicts = ix.explain(&requestor, package_id).unwrap_or_default();
+                let chosen = match new.policy_id {
+                    Some(p) => verdicts.iter().find(|(x, _)| x.id == p).ok_or_else(|| {
+                        DomainError::invalid(
+                            "assignmentPolicyId",
+                            format!("policy {p} is not a policy of this access package"),
+                        )
+                    })?,
+                    None => {
+                        let allowed: Vec<_> = verdicts.iter().filter(|(_, v)| v.is_ok()).collect();
+                        match allowed.as_slice() {
+                            [one] => *one,
+                            [] => verdicts.first().ok_or_else(|| {
+                                DomainError::forbidden(
+                                    "this access package has no policy you may request under",
+                                )
+                            })?,
+                            _ => {
+                                return Err(DomainError::invalid(
+                                    "assignmentPolicyId",
+                                    "several policies let you request this package; name one with assignmentPolicyId",
+                                )
+                                .into());
+                            }
+                        }
+                    }
+                };
+                if let Err(denial) = &chosen.1 {
+                    return Err(DomainError::forbidden(format!(
+                        "You may not request this access package: {}",
+                        denial.message()
+                    ))
+                    .into());
+                }
+                (user_id, chosen.0.clone())
+            }
+            _ => {
+                authorize_in_catalog(
+                    caller,
+                    Operation::WriteAssignments,
+                    CatalogAction::ManageAssignments,
+                    package.catalog_id,
+                )?;
+                let target = new.target_id.ok_or_else(|| {
+                    DomainError::invalid("target", "adminAdd needs the user to assign (targetId)")
+                })?;
+                self.store.user(target).await.map_err(|_| {
+                    DomainError::invalid("target", format!("user {target} does not exist"))
+                })?;
+                let policy_id = new.policy_id.ok_or_else(|| {
+                    DomainError::invalid("assignmentPolicyId", "adminAdd needs assignmentPolicyId")
+                })?;
+                let policy = self.store.policy(policy_id).await.map_err(|_| {
+                    DomainError::invalid(
+                        "assignmentPolicyId",
+                        format!("policy {policy_id} does not exist"),
+                    )
+                })?;
+                if policy.access_package_id != package_id {
+                    return Err(DomainError::invalid(
+                        "assignmentPolicyId",
+                        "the policy belongs to another access package",
+                    )
+                    .into());
+                }
+                (target, policy)
+            }
+        };
+        let justification =
+            request::check_justification(&policy, new.request_type, new.justification.as_deref())?;
+        let answers = request::check_answers(&policy, &new.answers)?;
+        let schedule =
+            request::assignment_schedule(&policy, new.request_type, new.schedule.as_ref(), now)?;
+        let needs_approval = new.request_type == RequestType::UserAdd
+            && policy.approval_settings.is_approval_required_for_add;
+        let later = schedule.start > now;
+        let state = if needs_approval {
+            RequestState::Submitted.apply(RequestEvent::NeedsApproval)?
+        } else if later {
+            RequestState::Submitted.apply(RequestEvent::ApprovedForLater)?
+        } else {
+            RequestState::Submitted.apply(RequestEvent::Approved)?
+        };
+        let mut tx = self.store.begin().await?;
+        if tx.active_assignment(package_id, target_id).await?.is_some() {
+            return Err(DomainError::conflict("the user already has this access package").into());
+        }
+        let mut r = AssignmentRequest {
+            id: self.ids.new_id(),
+            request_type: new.request_type,
+            state,
+            access_package_id: package_id,
+            policy_id: policy.id,
+            policy_version: policy.version,
+            target_id,
+            requested_by: by.clone(),
+            assignment_id: None,
+            justification,
+            answers,
+            schedule,
+            created_date_time: now,
+            completed_date_time: None,
+        };
+        if !needs_approval {
+            // Approved now: the assignment exists from here on, and its delivery is queued.
+            let assignment = Assignment {
+                id: self.ids.new_id(),
+                access_package_id: package_id,
+                policy_id: policy.id,
+                catalog_id: package.catalog_id,
+                target_id,
+                state: AssignmentState::Delivering,
+                schedule,
+                created_date_time: now,
+                modified_date_time: now,
+                expired_date_time: None,
+            };
+            let mut grants = Vec::new();
+            for d in self.store.role_scopes(package_id).await? {
+                let resource = self.store.resources_of_roles(&[d.role_id]).await?;
+                let res = resource.first().ok_or_else(|| {
+                    consulate_store::StoreError::Corrupt(format!(
+                        "role {} has no resource",
+                        d.role_id
+                    ))
+                })?;
+                let role = res
+                    .roles
+                    .iter()
+                    .find(|x| x.id == d.role_id)
+                    .ok_or_else(|| {
+                        consulate_store::StoreError::Corrupt(format!(
+                            "role {} is missing",
+                            d.role_id
+                        ))
+                    })?;
+                grants.push((d.role_id, Grant::for_role(res, role)?.key()));
+            }
+            r.assignment_id = Some(assignment.id);
+            tx.insert_assignment(&assignment, &grants).await?;
+            let work = serde_json::to_string(&Work {
+                request: r.id,
+                assignment: assignment.id,
+            })
+            .expect("serialises");
+            tx.enqueue(self.ids.new_id(), DELIVER, &work, schedule.start)
+                .await?;
+        }
+        tx.insert_request(&r, idempotency.map(|(k, h)| (k.as_str(), h.as_str())))
+            .await?;
+        let mut t = target(
+            "accessPackageAssignmentRequest",
+            r.id,
+            Some(&package.display_name),
+        );
+        t.modified_properties.push(prop(
+            "requestType",
+            None,
+            Some(r.request_type.as_str().into()),
+        ));
+        t.modified_properties
+            .push(prop("state", None, Some(r.state.as_str().into())));
+        t.modified_properties
+            .push(prop("target", None, Some(target_id.to_string())));
+        t.modified_properties.push(prop(
+            "policy",
+            None,
+            Some(format!("{} (version {})", policy.id, policy.version)),
+        ));
+        let event = self.event(
+            caller,
+            Category::EntitlementManagement,
+            "Request access package assignment",
+            "assignmentRequest.create",
+            t,
+        );
+        tx.commit(&[event]).await?;
+        Ok(r)
+    }
+
+    async fn submit_remove(
+        &self,
+        caller: &Caller,
+        by: &RequestedBy,
+        new: NewRequest,
+        idempotency: Option<&(String, String)>,
+    ) -> ServiceResult<AssignmentRequest> {
+        let assignment_id = new
+            .assignment_id
+            .ok_or_else(|| DomainError::invalid("assignment", "a removal needs assignment.id"))?;
+        let current = self.store.assignment(assignment_id).await?;
+        match new.request_type {
+            RequestType::UserRemove => {
+                authorize(caller, Operation::RequestOwnAccess)?;
+                let policy = self.store.policy(current.policy_id).await?;
+                let mine = matches!(caller.identity, CallerIdentity::User { user_id, .. } if user_id == current.target_id);
+                if !mine {
+                    return Err(DomainError::forbidden(
+                        "userRemove removes the signed-in user's own assignment",
+                    )
+                    .into());
+                }
+                if !policy
+                    .requestor_settings
+                    .enable_targets_to_self_remove_access
+                {
+                    return Err(DomainError::forbidden(
+                        "this access package's policy does not let users remove their own access",
+                    )
+                    .into());
+                }
+            }
+            _ => authorize_in_catalog(
+                caller,
+                Operation::WriteAssignments,
+                CatalogAction::ManageAssignments,
+                current.catalog_id,
+            )?,
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let a = tx.assignment_for_update(assignment_id).await?;
+        let ended = a.state.apply(AssignmentEvent::Ended)?;
+        tx.set_assignment_state(&a, ended, now).await?;
+        let r = AssignmentRequest {
+            id: self.ids.new_id(),
+            request_type: new.request_type,
+            state: RequestState::Submitted.apply(RequestEvent::Approved)?,
+            access_package_id: a.access_package_id,
+            policy_id: a.policy_id,
+            policy_version: self
+                .store
+                .policy(a.policy_id)
+                .await
+                .map(|p| p.version)
+                .unwrap_or(0),
+            target_id: a.target_id,
+            requested_by: by.clone(),
+            assignment_id: Some(a.id),
+            justification: request::justification_text(new.justification.as_deref())?,
+            answers: Vec::new(),
+            schedule: a.schedule,
+            created_date_time: now,
+            completed_date_time: None,
+        };
+        tx.insert_request(&r, idempotency.map(|(k, h)| (k.as_str(), h.as_str())))
+            .await?;
+        let work = serde_json::to_string(&Work {
+            request: r.id,
+            assignment: a.id,
+        })
+        .expect("serialises");
+        tx.enqueue(self.ids.new_id(), REVOKE, &work, now).await?;
+        let mut t = target("accessPackageAssignment", a.id, None);
+        t.modified_properties.push(prop(
+            "state",
+            Some(a.state.as_str().into()),
+            Some(ended.as_str().into()),
+        ));
+        t.modified_properties.push(prop(
+            "requestType",
+            None,
+            Some(r.request_type.as_str().into()),
+        ));
+        let event = self.event(
+            caller,
+            Category::EntitlementManagement,
+            "Remove access package assignment",
+            "assignment.remove",
+            t,
+        );
+        tx.commit(&[event]).await?;
+        Ok(r)
+    }
+
+    /// Delivers (or revokes) what is due: up to `limit` queued assignments, in one transaction.
+    /// Returns how many it handled. Safe to run on several replicas at once.
+    pub async fn deliver_due(&self, limit: i64) -> ServiceResult<usize> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let mut events = Vec::new();
+        let mut handled = 0;
+        for kind in [DELIVER, REVOKE] {
+            for (outbox_id, payload) in tx.due_outbox(kind, now, limit).await? {
+                let work: Work = serde_json::from_str(&payload).map_err(|e| {
+                    consulate_store::StoreError::Corrupt(format!("outbox payload: {e}"))
+                })?;
+                let event = if kind == DELIVER {
+                    self.deliver_one(&mut tx, &work, now).await?
+                } else {
+                    self.revoke_one(&mut tx, &work, now).await?
+                };
+                events.push(event);
+                tx.outbox_done(outbox_id, now).await?;
+                handled += 1;
+            }
+        }
+        if handled == 0 {
+            return Ok(0);
+        }
+        tx.commit(&events).await?;
+        self.eligibility_changed();
+        Ok(handled)
+    }
+
+    async fn deliver_one(
+        &self,
+        tx: &mut consulate_store::WriteTx,
+        work: &Work,
+        now: jiff::Timestamp,
+    ) -> ServiceResult<consulate_core::audit::AuditEvent> {
+        let r = tx.request_for_update(work.request).await?;
+        let a = tx.assignment_for_update(work.assignment).await?;
+        let mut state = r.state;
+        if state == RequestState::Scheduled {
+            let next = state.apply(RequestEvent::StartReached)?;
+            tx.set_request_state(r.id, state, next, None).await?;
+            state = next;
+        }
+        // Eligibility again, at delivery: the package, the policy, the user may have changed.
+        let still = match r.request_type {
+            RequestType::UserAdd => {
+                let requestor = self.requestor_for_user(r.target_id).await;
+                match requestor {
+                    Ok(mut req) => {
+                        req.held_packages.remove(&r.access_package_id);
+                        let ix = self.eligibility_index().await?;
+                        ix.explain(&req, r.access_package_id)
+                            .unwrap_or_default()
+                            .iter()
+                            .any(|(p, v)| p.id == r.policy_id && v.is_ok())
+                    }
+                    Err(_) => false,
+                }
+            }
+            _ => self.store.policy(r.policy_id).await.is_ok(),
+        };
+        let mut t = target("accessPackageAssignment", a.id, None);
+        if !still || a.state != AssignmentState::Delivering {
+            let failed = state.apply(RequestEvent::DeliveryFailed)?;
+            tx.set_request_state(r.id, state, failed, Some(now)).await?;
+            if a.state.is_active() {
+                tx.set_assignment_state(&a, a.state.apply(AssignmentEvent::Ended)?, now)
+                    .await?;
+            }
+            t.modified_properties.push(prop(
+                "state",
+                Some(a.state.as_str().into()),
+                Some("expired".into()),
+            ));
+            t.modified_properties.push(prop(
+                "reason",
+                None,
+                Some("the requestor is no longer eligible".into()),
+            ));
+            return Ok(self.event(
+                &consulate_core::access::Caller::system(),
+                Category::EntitlementManagement,
+                "Deliver access package assignment",
+                "assignment.deliver",
+                t,
+            ));
+        }
+        let provisioner = DirectoryProvisioner;
+        for g in tx.grants_for_update(a.id).await? {
+            if g.state != "pending" {
+                continue;
+            }
+            let grant = Grant::from_key(&g.grant_key)?;
+            provisioner.grant(tx, &grant, a.target_id, now).await?;
+            tx.set_grant_state(a.id, g.role_id, "granted").await?;
+            t.modified_properties
+                .push(prop("granted", None, Some(g.grant_key.clone())));
+        }
+        tx.set_assignment_state(&a, a.state.apply(AssignmentEvent::DeliverySucceeded)?, now)
+            .await?;
+        tx.set_request_state(
+            r.id,
+            state,
+            state.apply(RequestEvent::DeliverySucceeded)?,
+            Some(now),
+        )
+        .await?;
+        Ok(self.event(
+            &consulate_core::access::Caller::system(),
+            Category::EntitlementManagement,
+            "Deliver access package assignment",
+            "assignment.deliver",
+            t,
+        ))
+    }
+
+    async fn revoke_one(
+        &self,
+        tx: &mut consulate_store::WriteTx,
+        work: &Work,
+        now: jiff::Timestamp,
+    ) -> ServiceResult<consulate_core::audit::AuditEvent> {
+        let r = tx.request_for_update(work.request).await?;
+        let a = tx.assignment_for_update(work.assignment).await?;
+        let provisioner = DirectoryProvisioner;
+        let mut t = target("accessPackageAssignment", a.id, None);
+        for g in tx.grants_for_update(a.id).await? {
+            if g.state != "granted" {
+                if g.state == "pending" {
+                    tx.set_grant_state(a.id, g.role_id, "revoked").await?;
+                }
+                continue;
+            }
+            // What another active assignment of the same user grants stays.
+            if !tx
+                .grant_held_elsewhere(a.target_id, &g.grant_key, a.id)
+                .await?
+            {
+                provisioner
+                    .revoke(tx, &Grant::from_key(&g.grant_key)?, a.target_id)
+                    .await?;
+                t.modified_properties
+                    .push(prop("revoked", Some(g.grant_key.clone()), None));
+            }
+            tx.set_grant_state(a.id, g.role_id, "revoked").await?;
+        }
+        tx.set_request_state(
+            r.id,
+            r.state,
+            r.state.apply(RequestEvent::DeliverySucceeded)?,
+            Some(now),
+        )
+        .await?;
+        Ok(self.event(
+            &consulate_core::access::Caller::system(),
+            Category::EntitlementManagement,
+            "Revoke access package assignment",
+            "assignment.revoke",
+            t,
+        ))
+    }
+
+    pub async fn get_request(&self, caller: &Caller, id: Uuid) -> ServiceResult<AssignmentRequest> {
+        let r = self.store.assignment_request(id).await?;
+        self.authorize_subject_read(caller, r.target_id, r.access_package_id)
+            .await?;
+        Ok(r)
+    }
+
+    pub async fn get_assignment(&self, caller: &Caller, id: Uuid) -> ServiceResult<Assignment> {
+        let a = self.store.assignment(id).await?;
+        self.authorize_subject_read(caller, a.target_id, a.access_package_id)
+            .await?;
+        Ok(a)
+    }
+
+    /// Requests (newest first): every one for readers of assignments, the caller's own for
+    /// `mine`.
+    pub async fn list_requests(
+        &self,
+        caller: &Caller,
+        mine: bool,
+    ) -> ServiceResult<Vec<AssignmentRequest>> {
+        let target = self.list_scope(caller, mine)?;
+        Ok(self.store.assignment_requests(target, 999).await?)
+    }
+
+    pub async fn list_assignments(
+        &self,
+        caller: &Caller,
+        mine: bool,
+    ) -> ServiceResult<Vec<Assignment>> {
+        let target = self.list_scope(caller, mine)?;
+        Ok(self.store.assignments(target, 999).await?)
+    }
+
+    fn list_scope(&self, caller: &Caller, mine: bool) -> ServiceResult<Option<Uuid>> {
+        if mine {
+            authorize(caller, Operation::ReadOwnAccess)?;
+            match caller.identity {
+                CallerIdentity::User { user_id, .. } => Ok(Some(user_id)),
+                _ => Err(DomainError::invalid(
+                    "caller",
+                    "filterByCurrentUser answers for a signed-in user",
+                )
+                .into()),
+            }
+        } else {
+            authorize(caller, Operation::ReadAssignments)?;
+            Ok(None)
+        }
+    }
+
+    /// The target reads their own; others need to read assignments of the package's catalog.
+    async fn authorize_subject_read(
+        &self,
+        caller: &Caller,
+        target: Uuid,
+        package: Uuid,
+    ) -> ServiceResult<()> {
+        if matches!(caller.identity, CallerIdentity::User { user_id, .. } if user_id == target) {
+            return Ok(());
+        }
+        let p = self.store.access_package(package).await?;
+        authorize_in_catalog(
+            caller,
+            Operation::ReadAssignments,
+            CatalogAction::Read,
+            p.catalog_id,
+        )?;
+        Ok(())
+    }
+
+    /// Runs [`App::deliver_due`] until told to stop: at once when work is queued here, and
+    /// every `interval` for work queued elsewhere (other replicas, scheduled starts).
+    pub async fn run_delivery(
+        &self,
+        interval: std::time::Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            match self.deliver_due(200).await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "delivery failed; retrying"),
+            }
+            tokio::select! {
+                _ = self.delivery.notified() => {}
+                _ = tokio::time::sleep(interval) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}

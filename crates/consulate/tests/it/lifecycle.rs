@@ -1,0 +1,369 @@
+use crate::harness::{Backend, TestServer, assert_error};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+const EM: &str = "/v1.0/identityGovernance/entitlementManagement";
+
+async fn created(s: &TestServer, path: &str, body: Value) -> String {
+    let r = s.post(path, body.clone()).await;
+    assert_eq!(r.status, 201, "POST {path} {body}: {}", r.text);
+    r.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn delegated(s: &TestServer, user: &str) -> String {
+    s.delegated_token(
+        user,
+        &[consulate_core::access::Scope::EntitlementManagementReadWriteAll],
+    )
+    .await
+}
+
+/// A package granting membership of `group`, with one policy for all members.
+async fn package(
+    s: &TestServer,
+    cat: &str,
+    member_role: &str,
+    name: &str,
+    approval: bool,
+) -> (String, String) {
+    let pkg = created(
+        s,
+        &format!("{EM}/accessPackages"),
+        json!({"displayName": name, "catalog": {"id": cat}}),
+    )
+    .await;
+    created(
+        s,
+        &format!("{EM}/accessPackages/{pkg}/resourceRoleScopes"),
+        json!({"role": {"id": member_role}}),
+    )
+    .await;
+    let approval = if approval {
+        let admin = s
+            .get("/v1.0/users?$filter=userPrincipalName eq 'admin@consulate.example'")
+            .await
+            .body["value"][0]["id"]
+            .clone();
+        json!({"isApprovalRequiredForAdd": true, "stages": [{"primaryApprovers": [{"@odata.type": "#microsoft.graph.singleUser", "userId": admin}]}]})
+    } else {
+        json!({"isApprovalRequiredForAdd": false, "isRequestorJustificationRequired": true, "stages": []})
+    };
+    let policy = created(
+        s,
+        &format!("{EM}/assignmentPolicies"),
+        json!({"displayName": format!("{name} for members"), "allowedTargetScope": "allMemberUsers",
+               "expiration": {"type": "afterDuration", "duration": "P30D"},
+               "requestorSettings": {"enableTargetsToSelfAddAccess": true, "enableTargetsToSelfRemoveAccess": true},
+               "requestApprovalSettings": approval, "accessPackage": {"id": pkg}}),
+    )
+    .await;
+    (pkg, policy)
+}
+
+async fn wait_for(s: &TestServer, path: &str, state: &str) -> Value {
+    for _ in 0..100 {
+        let r = s.get(path).await;
+        if r.body["state"] == state {
+            return r.body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{path} never became {state}: {}", s.get(path).await.text);
+}
+
+async fn members(s: &TestServer, group: &str) -> Vec<String> {
+    let mut v: Vec<String> = s.get(&format!("/v1.0/groups/{group}/members")).await.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["userPrincipalName"].as_str().unwrap().to_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+async fn request_to_removal(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
+    let cat = created(
+        &s,
+        &format!("{EM}/catalogs"),
+        json!({"displayName": "Projects"}),
+    )
+    .await;
+    let group = created(
+        &s,
+        "/v1.0/groups",
+        json!({"displayName": "Project X", "mailNickname": "px"}),
+    )
+    .await;
+    created(&s, &format!("{EM}/resourceRequests"), json!({"requestType": "adminAdd", "resource": {"originId": group, "originSystem": "AadGroup"}, "catalog": {"id": cat}})).await;
+    let role = s
+        .get(&format!(
+            "{EM}/catalogs/{cat}/resourceRoles?$filter=displayName eq 'Member'"
+        ))
+        .await
+        .body["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (p1, policy1) = package(&s, &cat, &role, "Project X access", false).await;
+    let (p2, policy2) = package(&s, &cat, &role, "Project X again", false).await;
+    let (p3, _) = package(&s, &cat, &role, "Project X approved", true).await;
+    let mia = s.create_user("Mia", "mia@consulate.example", false).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let noah = s.create_user("Noah", "noah@consulate.example", false).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mia_token = delegated(&s, "mia@consulate.example").await;
+    let as_mia = |m: Method, p: String, b: Option<Value>, key: Option<&'static str>| {
+        let (s, t) = (&s, mia_token.clone());
+        async move {
+            let mut r = s.http.request(m, format!("{}{p}", s.base)).bearer_auth(t);
+            if let Some(k) = key {
+                r = r.header("Idempotency-Key", k);
+            }
+            if let Some(b) = b {
+                r = r.json(&b);
+            }
+            let resp = r.send().await.unwrap();
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap();
+            (
+                status,
+                serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
+                text,
+            )
+        }
+    };
+    let ask = |pkg: &str, justification: Option<&str>| {
+        let mut b = json!({"requestType": "userAdd", "assignment": {"accessPackageId": pkg}});
+        if let Some(j) = justification {
+            b["justification"] = json!(j);
+        }
+        b
+    };
+
+    // A justification is required by the policy.
+    let (status, body, _) = as_mia(
+        Method::POST,
+        format!("{EM}/assignmentRequests"),
+        Some(ask(&p1, None)),
+        None,
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    // Auto-approved: delivered by the worker, the group membership granted.
+    let (status, first, text) = as_mia(
+        Method::POST,
+        format!("{EM}/assignmentRequests"),
+        Some(ask(&p1, Some("project work"))),
+        Some("k-1"),
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    assert_eq!(first["requestType"], "userAdd");
+    let request1 = first["id"].as_str().unwrap().to_owned();
+    let delivered = wait_for(
+        &s,
+        &format!("{EM}/assignmentRequests/{request1}"),
+        "delivered",
+    )
+    .await;
+    assert_eq!(delivered["status"], "Delivered");
+    let a1 = delivered["assignment"]["id"].as_str().unwrap().to_owned();
+    let a = wait_for(&s, &format!("{EM}/assignments/{a1}"), "delivered").await;
+    assert_eq!(a["assignmentPolicy"]["id"], policy1.as_str());
+    assert!(
+        a["schedule"]["expiration"]["endDateTime"].is_string(),
+        "{a}"
+    );
+    assert_eq!(members(&s, &group).await, vec!["mia@consulate.example"]);
+    // A retry with the same key and body answers the same request; another body is refused.
+    let (status, again, _) = as_mia(
+        Method::POST,
+        format!("{EM}/assignmentRequests"),
+        Some(ask(&p1, Some("project work"))),
+        Some("k-1"),
+    )
+    .await;
+    assert_eq!(
+        (status, again["id"].as_str()),
+        (201, Some(request1.as_str()))
+    );
+    let (status, _, _) = as_mia(
+        Method::POST,
+        format!("{EM}/assignmentRequests"),
+        Some(ask(&p1, Some("other"))),
+        Some("k-1"),
+    )
+    .await;
+    assert_eq!(status, 422);
+    // Holding it already is a conflict.
+    let (status, _, text) = as_mia(
+        Method::POST,
+        format!("{EM}/assignmentRequests"),
+        Some(ask(&p1, Some("again"))),
+        None,
+    )
+    .await;
+    assert_eq!(status, 409, "{text}");
+
+    // Needing approval: recorded as pending, nothing granted.
+    let (status, pending, text) = as_mia(
+        Method::POST,
+        format!("{EM}/assignmentRequests"),
+        Some(ask(&p3, None)),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    assert_eq!(pending["state"], "pendingApproval");
+    assert!(pending["assignment"].is_null());
+
+    // The same membership through a second package, and an administrator's assignment.
+    let (status, _, text) = as_mia(
+        Method::POST,
+        format!("{EM}/assignmentRequests"),
+        Some(ask(&p2, Some("more"))),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    let r = s
+        .post(&format!("{EM}/assignmentRequests"), json!({"requestType": "adminAdd", "assignment": {"targetId": noah, "assignmentPolicyId": policy2, "accessPackageId": p2}}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    wait_for(
+        &s,
+        &format!("{EM}/assignmentRequests/{}", r.body["id"].as_str().unwrap()),
+        "delivered",
+    )
+    .await;
+    assert_eq!(
+        members(&s, &group).await,
+        vec!["mia@consulate.example", "noah@consulate.example"]
+    );
+
+    // Mia removes the first package: the membership stays, the second package still grants it.
+    let (status, removal, text) = as_mia(
+        Method::POST,
+        format!("{EM}/assignmentRequests"),
+        Some(json!({"requestType": "userRemove", "assignment": {"id": a1}})),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{text}");
+    wait_for(
+        &s,
+        &format!(
+            "{EM}/assignmentRequests/{}",
+            removal["id"].as_str().unwrap()
+        ),
+        "delivered",
+    )
+    .await;
+    assert_eq!(
+        s.get(&format!("{EM}/assignments/{a1}")).await.body["state"],
+        "expired"
+    );
+    assert_eq!(
+        members(&s, &group).await,
+        vec!["mia@consulate.example", "noah@consulate.example"]
+    );
+    // Her own lists.
+    let (_, mine, _) = as_mia(
+        Method::GET,
+        format!("{EM}/assignments/filterByCurrentUser(on='target')"),
+        None,
+        None,
+    )
+    .await;
+    let states: Vec<&str> = mine["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["state"].as_str().unwrap())
+        .collect();
+    assert_eq!(states.len(), 2, "{mine}");
+    assert!(
+        states.contains(&"expired")
+            && states
+                .iter()
+                .any(|s| *s == "delivered" || *s == "delivering"),
+        "{states:?}"
+    );
+    let (_, reqs, _) = as_mia(
+        Method::GET,
+        format!("{EM}/assignmentRequests/filterByCurrentUser(on='target')"),
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(reqs["value"].as_array().unwrap().len(), 4, "{reqs}");
+    // Mia cannot remove Noah's assignment, nor see every request.
+    let noah_assignment = s.get(&format!("{EM}/assignments")).await.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["target"]["objectId"] == noah.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _, _) = as_mia(
+        Method::POST,
+        format!("{EM}/assignmentRequests"),
+        Some(json!({"requestType": "userRemove", "assignment": {"id": noah_assignment}})),
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _, _) = as_mia(Method::GET, format!("{EM}/assignmentRequests"), None, None).await;
+    assert_eq!(status, 403);
+
+    // The administrator removes Noah's: his membership goes, Mia's (second package) stays.
+    let r = s
+        .post(
+            &format!("{EM}/assignmentRequests"),
+            json!({"requestType": "adminRemove", "assignment": {"id": noah_assignment}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    wait_for(
+        &s,
+        &format!("{EM}/assignmentRequests/{}", r.body["id"].as_str().unwrap()),
+        "delivered",
+    )
+    .await;
+    assert_eq!(members(&s, &group).await, vec!["mia@consulate.example"]);
+    // A package with assignments cannot go, and says so.
+    let r = s.delete(&format!("{EM}/accessPackages/{p2}")).await;
+    assert_error(&r, 409, "conflict");
+    assert!(r.text.contains("1 assignment"), "{}", r.text);
+    // Every delivery and removal is audited; the chain holds.
+    let audit = s.get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Deliver access package assignment'").await;
+    assert_eq!(
+        audit.body["value"].as_array().unwrap().len(),
+        3,
+        "{}",
+        audit.text
+    );
+    let _ = mia;
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_to_removal_sqlite() {
+    request_to_removal(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_to_removal_postgres() {
+    request_to_removal(Backend::Postgres).await;
+}
