@@ -21,8 +21,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use error::ApiError;
 use routes::{
-    EM, access_packages as ap, admin, applications, audit, catalogs, connected_orgs as co, groups,
-    lifecycle, ops, policies, resources, role_management as rm, users,
+    EM, access_packages as ap, admin, applications, approvals, audit, catalogs,
+    connected_orgs as co, groups, lifecycle, ops, policies, resources, role_management as rm,
+    users,
 };
 pub use state::ApiState;
 use std::time::Instant;
@@ -154,6 +155,18 @@ pub fn router(state: ApiState) -> Router {
         .route(
             &format!("{EM}/assignmentRequests/{{id}}"),
             get(lifecycle::get_request),
+        )
+        .route(
+            &format!("{EM}/accessPackageAssignmentApprovals/{{id}}"),
+            get(approvals::get),
+        )
+        .route(
+            &format!("{EM}/accessPackageAssignmentApprovals/{{id}}/stages"),
+            get(approvals::stages),
+        )
+        .route(
+            &format!("{EM}/accessPackageAssignmentApprovals/{{id}}/stages/{{stage}}"),
+            get(approvals::stage).patch(approvals::decide),
         )
         .route(
             &format!("{EM}/assignments"),

@@ -41,6 +41,7 @@ impl utoipa::Modify for BearerAuth {
         routes::policies::list, routes::policies::create, routes::policies::get, routes::policies::replace, routes::policies::delete,
         routes::role_management::list_definitions, routes::role_management::get_definition, routes::role_management::list_assignments,
         routes::role_management::create_assignment, routes::role_management::get_assignment, routes::role_management::delete_assignment,
+        routes::approvals::get, routes::approvals::stages, routes::approvals::stage, routes::approvals::decide,
         routes::lifecycle::create_request, routes::lifecycle::list_requests, routes::lifecycle::get_request,
         routes::lifecycle::list_assignments, routes::lifecycle::get_assignment,
         routes::resources::list_requests, routes::resources::create_request, routes::resources::list_resources, routes::resources::list_resource_roles,

@@ -494,6 +494,17 @@ impl App {
             access_package::check_incompatible(package, other)?;
         }
         let now = self.clock.now();
+        if !group {
+            // Incompatibility restricts requests for both packages: the caller must manage
+            // the other one's catalog too.
+            let o = self.store.access_package(other).await?;
+            authorize_in_catalog(
+                caller,
+                Operation::WriteAccessPackages,
+                CatalogAction::ManagePackages,
+                o.catalog_id,
+            )?;
+        }
         let mut tx = self.store.begin().await?;
         let p = tx.access_package_for_update(package).await?;
         let name = if group {

@@ -5,6 +5,7 @@
 
 pub mod access_packages;
 pub mod applications;
+pub mod approvals;
 pub mod audit_log;
 pub mod auth;
 pub mod bootstrap;

@@ -17,11 +17,14 @@ use consulate_core::lifecycle::{
 use consulate_core::request::{self, Answer, RequestType, RequestedSchedule};
 use consulate_core::resource::Grant;
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Outbox kinds the delivery worker handles.
 const DELIVER: &str = "deliverAssignment";
 const REVOKE: &str = "revokeAssignment";
+/// An approval stage's time is up.
+pub(crate) const STAGE_TIMEOUT: &str = "approvalStageTimeout";
 
 /// A request as asked for.
 #[derive(Debug, Clone)]
@@ -39,7 +42,7 @@ pub struct NewRequest {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-struct Work {
+pub(crate) struct Work {
     request: Uuid,
     assignment: Uuid,
 }
@@ -229,6 +232,16 @@ impl App {
         } else {
             RequestState::Submitted.apply(RequestEvent::Approved)?
         };
+        let grants = if needs_approval {
+            Vec::new()
+        } else {
+            self.package_grants(package_id).await?
+        };
+        let organization = if needs_approval {
+            self.requestor_for_user(target_id).await?.organization
+        } else {
+            None
+        };
         let mut tx = self.store.begin().await?;
         if tx.active_assignment(package_id, target_id).await?.is_some() {
             return Err(DomainError::conflict("the user already has this access package").into());
@@ -249,53 +262,27 @@ impl App {
             created_date_time: now,
             completed_date_time: None,
         };
-        if !needs_approval {
-            // Approved now: the assignment exists from here on, and its delivery is queued.
-            let assignment = Assignment {
-                id: self.ids.new_id(),
-                access_package_id: package_id,
-                policy_id: policy.id,
-                catalog_id: package.catalog_id,
-                target_id,
-                state: AssignmentState::Delivering,
-                schedule,
-                created_date_time: now,
-                modified_date_time: now,
-                expired_date_time: None,
-            };
-            let mut grants = Vec::new();
-            for d in self.store.role_scopes(package_id).await? {
-                let resource = self.store.resources_of_roles(&[d.role_id]).await?;
-                let res = resource.first().ok_or_else(|| {
-                    consulate_store::StoreError::Corrupt(format!(
-                        "role {} has no resource",
-                        d.role_id
-                    ))
-                })?;
-                let role = res
-                    .roles
-                    .iter()
-                    .find(|x| x.id == d.role_id)
-                    .ok_or_else(|| {
-                        consulate_store::StoreError::Corrupt(format!(
-                            "role {} is missing",
-                            d.role_id
-                        ))
-                    })?;
-                grants.push((d.role_id, Grant::for_role(res, role)?.key()));
+        if needs_approval {
+            // The request is stored first: its stages refer to it.
+            tx.insert_request(&r, idempotency.map(|(k, h)| (k.as_str(), h.as_str())))
+                .await?;
+            let stages = self
+                .create_stages(&mut tx, &r, &policy, organization, now)
+                .await?;
+            if !stages {
+                // Nobody can approve it: denied at once rather than left to time out.
+                let denied = r.state.apply(RequestEvent::Denied)?;
+                tx.set_request_state(r.id, r.state, denied, Some(now))
+                    .await?;
+                r.state = denied;
+                r.completed_date_time = Some(now);
             }
-            r.assignment_id = Some(assignment.id);
-            tx.insert_assignment(&assignment, &grants).await?;
-            let work = serde_json::to_string(&Work {
-                request: r.id,
-                assignment: assignment.id,
-            })
-            .expect("serialises");
-            tx.enqueue(self.ids.new_id(), DELIVER, &work, schedule.start)
+        } else {
+            self.create_assignment(&mut tx, &mut r, package.catalog_id, &grants, now)
+                .await?;
+            tx.insert_request(&r, idempotency.map(|(k, h)| (k.as_str(), h.as_str())))
                 .await?;
         }
-        tx.insert_request(&r, idempotency.map(|(k, h)| (k.as_str(), h.as_str())))
-            .await?;
         let mut t = target(
             "accessPackageAssignmentRequest",
             r.id,
@@ -324,6 +311,74 @@ impl App {
         );
         tx.commit(&[event]).await?;
         Ok(r)
+    }
+
+    /// The assignment an approved request creates, with its grants and queued delivery (at
+    /// the schedule's start).
+    /// What a package's assignments grant: (role, grant key) per resource role. Read before
+    /// a writing transaction begins (reads inside one would hold two connections).
+    pub(crate) async fn package_grants(&self, package: Uuid) -> ServiceResult<Vec<(Uuid, String)>> {
+        let mut grants = Vec::new();
+        let scopes = self.store.role_scopes(package).await?;
+        let role_ids: Vec<Uuid> = scopes.iter().map(|d| d.role_id).collect();
+        let resources = self.store.resources_of_roles(&role_ids).await?;
+        for d in scopes {
+            let (res, role) = resources
+                .iter()
+                .find_map(|res| {
+                    res.roles
+                        .iter()
+                        .find(|x| x.id == d.role_id)
+                        .map(|role| (res, role))
+                })
+                .ok_or_else(|| {
+                    consulate_store::StoreError::Corrupt(format!(
+                        "role {} has no resource",
+                        d.role_id
+                    ))
+                })?;
+            grants.push((d.role_id, Grant::for_role(res, role)?.key()));
+        }
+        Ok(grants)
+    }
+
+    pub(crate) async fn create_assignment(
+        &self,
+        tx: &mut consulate_store::WriteTx,
+        r: &mut AssignmentRequest,
+        catalog_id: Uuid,
+        grants: &[(Uuid, String)],
+        now: jiff::Timestamp,
+    ) -> ServiceResult<()> {
+        if tx
+            .active_assignment(r.access_package_id, r.target_id)
+            .await?
+            .is_some()
+        {
+            return Err(DomainError::conflict("the user already has this access package").into());
+        }
+        let assignment = Assignment {
+            id: self.ids.new_id(),
+            access_package_id: r.access_package_id,
+            policy_id: r.policy_id,
+            catalog_id,
+            target_id: r.target_id,
+            state: AssignmentState::Delivering,
+            schedule: r.schedule,
+            created_date_time: now,
+            modified_date_time: now,
+            expired_date_time: None,
+        };
+        r.assignment_id = Some(assignment.id);
+        tx.insert_assignment(&assignment, grants).await?;
+        let work = serde_json::to_string(&Work {
+            request: r.id,
+            assignment: assignment.id,
+        })
+        .expect("serialises");
+        tx.enqueue(self.ids.new_id(), DELIVER, &work, r.schedule.start)
+            .await?;
+        Ok(())
     }
 
     async fn submit_remove(
@@ -366,6 +421,12 @@ impl App {
             )?,
         }
         let now = self.clock.now();
+        let policy_version = self
+            .store
+            .policy(current.policy_id)
+            .await
+            .map(|p| p.version)
+            .unwrap_or(0);
         let mut tx = self.store.begin().await?;
         let a = tx.assignment_for_update(assignment_id).await?;
         let ended = a.state.apply(AssignmentEvent::Ended)?;
@@ -376,12 +437,7 @@ impl App {
             state: RequestState::Submitted.apply(RequestEvent::Approved)?,
             access_package_id: a.access_package_id,
             policy_id: a.policy_id,
-            policy_version: self
-                .store
-                .policy(a.policy_id)
-                .await
-                .map(|p| p.version)
-                .unwrap_or(0),
+            policy_version,
             target_id: a.target_id,
             requested_by: by.clone(),
             assignment_id: Some(a.id),
@@ -425,16 +481,41 @@ impl App {
     /// Returns how many it handled. Safe to run on several replicas at once.
     pub async fn deliver_due(&self, limit: i64) -> ServiceResult<usize> {
         let now = self.clock.now();
+        // Eligibility is read before the writing transaction (reads inside one would hold a
+        // second connection while the first holds row locks).
+        let mut eligible: HashMap<Uuid, bool> = HashMap::new();
+        for payload in self.store.due_outbox_payloads(DELIVER, now, limit).await? {
+            if let Ok(work) = serde_json::from_str::<Work>(&payload)
+                && let Ok(r) = self.store.assignment_request(work.request).await
+            {
+                let ok = self.still_eligible(&r).await?;
+                eligible.insert(work.request, ok);
+            }
+        }
         let mut tx = self.store.begin().await?;
         let mut events = Vec::new();
         let mut handled = 0;
+        for (outbox_id, payload) in tx.due_outbox(STAGE_TIMEOUT, now, limit).await? {
+            let t: crate::approvals::StageWork = serde_json::from_str(&payload).map_err(|e| {
+                consulate_store::StoreError::Corrupt(format!("outbox payload: {e}"))
+            })?;
+            if let Some(event) = self.expire_stage(&mut tx, &t, now).await? {
+                events.push(event);
+            }
+            tx.outbox_done(outbox_id, now).await?;
+            handled += 1;
+        }
         for kind in [DELIVER, REVOKE] {
             for (outbox_id, payload) in tx.due_outbox(kind, now, limit).await? {
                 let work: Work = serde_json::from_str(&payload).map_err(|e| {
                     consulate_store::StoreError::Corrupt(format!("outbox payload: {e}"))
                 })?;
                 let event = if kind == DELIVER {
-                    self.deliver_one(&mut tx, &work, now).await?
+                    // A row queued after the read above waits for the next round.
+                    let Some(still) = eligible.get(&work.request).copied() else {
+                        continue;
+                    };
+                    self.deliver_one(&mut tx, &work, still, now).await?
                 } else {
                     self.revoke_one(&mut tx, &work, now).await?
                 };
@@ -443,8 +524,19 @@ impl App {
                 handled += 1;
             }
         }
-        if handled == 0 {
-            return Ok(0);
+        if events.is_empty() {
+            if handled > 0 {
+                // Only stale timeouts: nothing changed but their rows, recorded as such.
+                events.push(self.event(
+                    &Caller::system(),
+                    Category::EntitlementManagement,
+                    "Close stale approval timers",
+                    "approval.timeout",
+                    target("outbox", "approvalStageTimeout", None),
+                ));
+            } else {
+                return Ok(0);
+            }
         }
         tx.commit(&events).await?;
         self.eligibility_changed();
@@ -455,6 +547,7 @@ impl App {
         &self,
         tx: &mut consulate_store::WriteTx,
         work: &Work,
+        still: bool,
         now: jiff::Timestamp,
     ) -> ServiceResult<consulate_core::audit::AuditEvent> {
         let r = tx.request_for_update(work.request).await?;
@@ -466,23 +559,8 @@ impl App {
             state = next;
         }
         // Eligibility again, at delivery: the package, the policy, the user may have changed.
-        let still = match r.request_type {
-            RequestType::UserAdd => {
-                let requestor = self.requestor_for_user(r.target_id).await;
-                match requestor {
-                    Ok(mut req) => {
-                        req.held_packages.remove(&r.access_package_id);
-                        let ix = self.eligibility_index().await?;
-                        ix.explain(&req, r.access_package_id)
-                            .unwrap_or_default()
-                            .iter()
-                            .any(|(p, v)| p.id == r.policy_id && v.is_ok())
-                    }
-                    Err(_) => false,
-                }
-            }
-            _ => self.store.policy(r.policy_id).await.is_ok(),
-        };
+        // Eligibility again, at delivery (`still`, read before the transaction): the package,
+        // the policy, the user may have changed.
         let mut t = target("accessPackageAssignment", a.id, None);
         if !still || a.state != AssignmentState::Delivering {
             let failed = state.apply(RequestEvent::DeliveryFailed)?;

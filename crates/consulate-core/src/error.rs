@@ -22,6 +22,7 @@ pub enum ObjectKind {
     RoleAssignment,
     AssignmentRequest,
     Assignment,
+    ApprovalStage,
 }
 
 impl fmt::Display for ObjectKind {
@@ -44,6 +45,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::RoleAssignment => "unifiedRoleAssignment",
             ObjectKind::AssignmentRequest => "accessPackageAssignmentRequest",
             ObjectKind::Assignment => "accessPackageAssignment",
+            ObjectKind::ApprovalStage => "approvalStage",
         })
     }
 }

@@ -13,6 +13,7 @@
 
 pub mod access_packages;
 pub mod applications;
+pub mod approvals;
 pub mod audit;
 pub mod catalog_roles;
 pub mod catalogs;
@@ -178,6 +179,12 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         name: "requests_assignments",
         sqlite: include_str!("../../../migrations/sqlite/0007_requests_assignments.sql"),
         postgres: include_str!("../../../migrations/postgres/0007_requests_assignments.sql"),
+    },
+    EmbeddedMigration {
+        version: 8,
+        name: "approvals",
+        sqlite: include_str!("../../../migrations/sqlite/0008_approvals.sql"),
+        postgres: include_str!("../../../migrations/postgres/0008_approvals.sql"),
     },
 ];
 

@@ -193,6 +193,27 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Payloads of due outbox rows of `kind` (read without locking, to prepare a round).
+    pub async fn due_outbox_payloads(
+        &self,
+        kind: &str,
+        now: jiff::Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<String>> {
+        self.fetch_all(
+            &Sql::new("SELECT payload FROM outbox WHERE done_at IS NULL AND kind = $1 AND available_at <= $2 ORDER BY available_at, id LIMIT $3")
+                .bind(kind)
+                .bind(micros(now))
+                .bind(limit),
+        )
+        .await?
+        .iter()
+        .map(|r| r.text("payload"))
+        .collect()
+    }
+}
+
 impl WriteTx {
     /// A request made earlier by the same requestor with the same idempotency key, with the
     /// hash of its body.
@@ -290,6 +311,20 @@ impl WriteTx {
             )
             .await?;
         Ok(row.map(|r| r.int("n")).transpose()?.unwrap_or(0) as u64)
+    }
+
+    /// Links a request to the assignment it created.
+    pub async fn set_request_assignment(
+        &mut self,
+        id: Uuid,
+        assignment: Option<Uuid>,
+    ) -> StoreResult<()> {
+        self.write(
+            Sql::new("UPDATE assignment_requests SET assignment_id = $1 WHERE id = $2")
+                .bind(assignment.map(|a| a.to_string()))
+                .bind(id),
+        )
+        .await
     }
 
     /// The active assignment of a package to a user, if any.

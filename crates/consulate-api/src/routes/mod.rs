@@ -4,6 +4,7 @@
 pub mod access_packages;
 pub mod admin;
 pub mod applications;
+pub mod approvals;
 pub mod audit;
 pub mod catalogs;
 pub mod connected_orgs;

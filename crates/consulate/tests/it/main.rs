@@ -2,6 +2,7 @@
 //! schemas, driven over HTTP, and the `consulate` binary driven as a process.
 
 mod access_packages;
+mod approvals;
 mod audit;
 mod catalog_roles;
 mod catalogs;
