@@ -169,6 +169,11 @@ pub fn router(state: ApiState) -> Router {
             get(approvals::stage).patch(approvals::decide),
         )
         .route(
+            &format!("{EM}/settings"),
+            get(lifecycle::get_settings).patch(lifecycle::update_settings),
+        )
+        .route("/admin/v1/lifecycle/preview", get(lifecycle::sweep_preview))
+        .route(
             &format!("{EM}/assignments"),
             get(lifecycle::list_assignments),
         )

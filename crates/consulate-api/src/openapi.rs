@@ -44,6 +44,7 @@ impl utoipa::Modify for BearerAuth {
         routes::approvals::get, routes::approvals::stages, routes::approvals::stage, routes::approvals::decide,
         routes::lifecycle::create_request, routes::lifecycle::list_requests, routes::lifecycle::get_request,
         routes::lifecycle::list_assignments, routes::lifecycle::get_assignment,
+        routes::lifecycle::get_settings, routes::lifecycle::update_settings, routes::lifecycle::sweep_preview,
         routes::resources::list_requests, routes::resources::create_request, routes::resources::list_resources, routes::resources::list_resource_roles,
         routes::applications::list, routes::applications::create, routes::applications::get, routes::applications::update, routes::applications::delete,
         routes::users::list, routes::users::count, routes::users::create, routes::users::get, routes::users::update, routes::users::delete,

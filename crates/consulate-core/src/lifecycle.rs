@@ -354,3 +354,59 @@ mod tests {
         assert!(S::Delivering.apply(E::Extended).is_err());
     }
 }
+
+/// `externalUserLifecycleAction`: what happens to a guest entitlement management created when
+/// its last assignment ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExternalUserLifecycleAction {
+    None,
+    BlockSignIn,
+    BlockSignInAndDelete,
+}
+
+impl ExternalUserLifecycleAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::BlockSignIn => "blockSignIn",
+            Self::BlockSignInAndDelete => "blockSignInAndDelete",
+        }
+    }
+
+    pub fn parse(s: &str) -> DomainResult<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "none" => Ok(Self::None),
+            "blocksignin" => Ok(Self::BlockSignIn),
+            "blocksigninanddelete" => Ok(Self::BlockSignInAndDelete),
+            _ => Err(DomainError::invalid(
+                "externalUserLifecycleAction",
+                format!("'{s}' is not none, blockSignIn or blockSignInAndDelete"),
+            )),
+        }
+    }
+}
+
+/// `entitlementManagementSettings`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub external_user_lifecycle_action: ExternalUserLifecycleAction,
+    /// How long a blocked guest is kept before it is deleted (`P0D` deletes at once).
+    pub duration_until_external_user_deleted_after_blocked: crate::policy::IsoDuration,
+}
+
+/// Longest a blocked guest may be kept before deletion.
+pub const MAX_DAYS_BEFORE_DELETION: i64 = 365;
+
+/// Checks settings as sent.
+pub fn check_settings(s: &Settings) -> DomainResult<()> {
+    if s.duration_until_external_user_deleted_after_blocked
+        .seconds()
+        > MAX_DAYS_BEFORE_DELETION * 86_400
+    {
+        return Err(DomainError::invalid(
+            "durationUntilExternalUserDeletedAfterBlocked",
+            format!("at most {MAX_DAYS_BEFORE_DELETION} days"),
+        ));
+    }
+    Ok(())
+}

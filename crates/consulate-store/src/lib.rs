@@ -186,6 +186,12 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0008_approvals.sql"),
         postgres: include_str!("../../../migrations/postgres/0008_approvals.sql"),
     },
+    EmbeddedMigration {
+        version: 9,
+        name: "settings",
+        sqlite: include_str!("../../../migrations/sqlite/0009_settings.sql"),
+        postgres: include_str!("../../../migrations/postgres/0009_settings.sql"),
+    },
 ];
 
 /// How many migrations the binary carries (and a migrated database has applied).

@@ -553,3 +553,84 @@ impl WriteTx {
         .await
     }
 }
+
+impl Store {
+    /// Active assignments whose end has come by `at`, oldest end first.
+    pub async fn assignments_ending_by(
+        &self,
+        at: jiff::Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<Assignment>> {
+        self.fetch_all(
+            &Sql::dynamic(format!(
+                "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE state <> 'expired' AND end_at IS NOT NULL AND end_at <= $1 ORDER BY end_at, id LIMIT $2"
+            ))
+            .bind(micros(at))
+            .bind(limit),
+        )
+        .await?
+        .iter()
+        .map(assignment_from_row)
+        .collect()
+    }
+
+    pub async fn settings(&self) -> StoreResult<consulate_core::lifecycle::Settings> {
+        let row = self
+            .fetch_optional(&Sql::new(
+                "SELECT external_user_lifecycle_action, duration_until_deleted FROM entitlement_settings WHERE id = 1",
+            ))
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("the settings row is missing".into()))?;
+        settings_from_row(&row)
+    }
+}
+
+fn settings_from_row(r: &Row) -> StoreResult<consulate_core::lifecycle::Settings> {
+    Ok(consulate_core::lifecycle::Settings {
+        external_user_lifecycle_action:
+            consulate_core::lifecycle::ExternalUserLifecycleAction::parse(
+                &r.text("external_user_lifecycle_action")?,
+            )
+            .map_err(corrupt)?,
+        duration_until_external_user_deleted_after_blocked:
+            consulate_core::policy::IsoDuration::parse(
+                "duration",
+                &r.text("duration_until_deleted")?,
+            )
+            .map_err(corrupt)?,
+    })
+}
+
+impl WriteTx {
+    pub async fn settings_for_update(
+        &mut self,
+    ) -> StoreResult<consulate_core::lifecycle::Settings> {
+        let sql = match self.backend() {
+            Backend::Sqlite => Sql::new(
+                "SELECT external_user_lifecycle_action, duration_until_deleted FROM entitlement_settings WHERE id = 1",
+            ),
+            Backend::Postgres => Sql::new(
+                "SELECT external_user_lifecycle_action, duration_until_deleted FROM entitlement_settings WHERE id = 1 FOR UPDATE",
+            ),
+        };
+        let row = self
+            .fetch_optional(&sql)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("the settings row is missing".into()))?;
+        settings_from_row(&row)
+    }
+
+    pub async fn save_settings(
+        &mut self,
+        s: &consulate_core::lifecycle::Settings,
+        at: jiff::Timestamp,
+    ) -> StoreResult<()> {
+        self.write(
+            Sql::new("UPDATE entitlement_settings SET external_user_lifecycle_action = $1, duration_until_deleted = $2, modified_at = $3 WHERE id = 1")
+                .bind(s.external_user_lifecycle_action.as_str())
+                .bind(s.duration_until_external_user_deleted_after_blocked.as_str())
+                .bind(micros(at)),
+        )
+        .await
+    }
+}

@@ -365,3 +365,74 @@ pub async fn get_assignment(
         &state.app.get_assignment(&caller, id).await?,
     )))
 }
+
+/// `entitlementManagementSettings` as returned.
+fn settings_json(s: &consulate_core::lifecycle::Settings) -> Value {
+    json!({
+        "id": "settings",
+        "externalUserLifecycleAction": s.external_user_lifecycle_action.as_str(),
+        "durationUntilExternalUserDeletedAfterBlocked": s.duration_until_external_user_deleted_after_blocked.as_str(),
+    })
+}
+
+/// The entitlement-management settings.
+#[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/settings", tag = "assignments",
+    responses((status = 200), (status = 403)))]
+pub async fn get_settings(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(settings_json(&state.app.settings(&caller).await?)))
+}
+
+/// A PATCH of the settings.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpdateSettings {
+    #[serde(rename = "@odata.type", default)]
+    pub odata_type: Option<String>,
+    #[serde(default)]
+    pub external_user_lifecycle_action: Option<String>,
+    #[serde(default)]
+    pub duration_until_external_user_deleted_after_blocked: Option<String>,
+}
+
+/// Change the settings (204).
+#[utoipa::path(patch, path = "/v1.0/identityGovernance/entitlementManagement/settings", tag = "assignments",
+    request_body = UpdateSettings, responses((status = 204), (status = 400), (status = 403)))]
+pub async fn update_settings(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    crate::extract::GraphJson(body): crate::extract::GraphJson<UpdateSettings>,
+) -> ApiResult<StatusCode> {
+    let action = body
+        .external_user_lifecycle_action
+        .as_deref()
+        .map(consulate_core::lifecycle::ExternalUserLifecycleAction::parse)
+        .transpose()?;
+    let days = body
+        .duration_until_external_user_deleted_after_blocked
+        .as_deref()
+        .map(|d| {
+            IsoDuration::parse(
+                "durationUntilExternalUserDeletedAfterBlocked",
+                &iso_duration(d),
+            )
+        })
+        .transpose()?;
+    state.app.update_settings(&caller, action, days).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What the next expiry sweep would do now (a dry run).
+#[utoipa::path(get, path = "/admin/v1/lifecycle/preview", tag = "assignments",
+    responses((status = 200, description = "the assignments the sweep would end")))]
+pub async fn sweep_preview(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+) -> ApiResult<Json<Value>> {
+    let due = state.app.sweep_preview(&caller).await?;
+    Ok(Json(
+        json!({"expire": due.iter().map(assignment_json).collect::<Vec<_>>()}),
+    ))
+}

@@ -367,3 +367,132 @@ async fn request_to_removal_sqlite() {
 async fn request_to_removal_postgres() {
     request_to_removal(Backend::Postgres).await;
 }
+
+async fn expiry(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
+    let cat = created(
+        &s,
+        &format!("{EM}/catalogs"),
+        json!({"displayName": "Short"}),
+    )
+    .await;
+    let group = created(
+        &s,
+        "/v1.0/groups",
+        json!({"displayName": "Brief", "mailNickname": "brief"}),
+    )
+    .await;
+    created(&s, &format!("{EM}/resourceRequests"), json!({"requestType": "adminAdd", "resource": {"originId": group, "originSystem": "AadGroup"}, "catalog": {"id": cat}})).await;
+    let role = s
+        .get(&format!(
+            "{EM}/catalogs/{cat}/resourceRoles?$filter=displayName eq 'Member'"
+        ))
+        .await
+        .body["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (pkg, policy) = package(&s, &cat, &role, "Brief access", false).await;
+    let ola = s.create_user("Ola", "ola@consulate.example", false).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // An administrator assigns it for two seconds.
+    let end = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(2);
+    let r = s
+        .post(
+            &format!("{EM}/assignmentRequests"),
+            json!({"requestType": "adminAdd", "assignment": {"targetId": ola, "assignmentPolicyId": policy, "accessPackageId": pkg},
+                   "schedule": {"expiration": {"type": "afterDateTime", "endDateTime": end.to_string()}}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let a = wait_for(
+        &s,
+        &format!("{EM}/assignmentRequests/{}", r.body["id"].as_str().unwrap()),
+        "delivered",
+    )
+    .await;
+    let assignment = a["assignment"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(members(&s, &group).await, vec!["ola@consulate.example"]);
+    // The sweep ends it exactly once and takes the membership back.
+    let mut ended = Value::Null;
+    for _ in 0..100 {
+        ended = s.get(&format!("{EM}/assignments/{assignment}")).await.body;
+        if ended["state"] == "expired" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(ended["state"], "expired", "{ended}");
+    for _ in 0..100 {
+        if members(&s, &group).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(members(&s, &group).await.is_empty());
+    let audit = s.get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Expire access package assignment'").await;
+    assert_eq!(
+        audit.body["value"].as_array().unwrap().len(),
+        1,
+        "{}",
+        audit.text
+    );
+    let preview = s.get("/admin/v1/lifecycle/preview").await;
+    assert_eq!(
+        preview.body["expire"].as_array().unwrap().len(),
+        0,
+        "{}",
+        preview.text
+    );
+
+    // Settings: Entra's defaults, changed and audited; bad values refused.
+    let r = s.get(&format!("{EM}/settings")).await;
+    assert_eq!(
+        r.body["externalUserLifecycleAction"],
+        "blockSignInAndDelete"
+    );
+    assert_eq!(
+        r.body["durationUntilExternalUserDeletedAfterBlocked"],
+        "P30D"
+    );
+    assert_eq!(
+        s.patch(&format!("{EM}/settings"), json!({"externalUserLifecycleAction": "blockSignIn", "durationUntilExternalUserDeletedAfterBlocked": "P10D"})).await.status,
+        204
+    );
+    let r = s.get(&format!("{EM}/settings")).await;
+    assert_eq!(
+        (
+            r.body["externalUserLifecycleAction"].as_str(),
+            r.body["durationUntilExternalUserDeletedAfterBlocked"].as_str()
+        ),
+        (Some("blockSignIn"), Some("P10D"))
+    );
+    for body in [
+        json!({"externalUserLifecycleAction": "shred"}),
+        json!({"durationUntilExternalUserDeletedAfterBlocked": "P400D"}),
+        json!({"mode": 1}),
+    ] {
+        assert_eq!(
+            s.patch(&format!("{EM}/settings"), body.clone())
+                .await
+                .status,
+            400,
+            "{body}"
+        );
+    }
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiry_and_settings_sqlite() {
+    expiry(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiry_and_settings_postgres() {
+    expiry(Backend::Postgres).await;
+}
