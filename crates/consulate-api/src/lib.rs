@@ -18,7 +18,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use error::ApiError;
 use routes::{
     EM, access_packages as ap, admin, applications, approvals, audit, catalogs,
@@ -154,7 +154,11 @@ pub fn router(state: ApiState) -> Router {
         )
         .route(
             &format!("{EM}/assignmentRequests/{{id}}"),
-            get(lifecycle::get_request),
+            get(lifecycle::get_request).delete(lifecycle::delete_request),
+        )
+        .route(
+            &format!("{EM}/assignmentRequests/{{id}}/cancel"),
+            post(lifecycle::cancel_request),
         )
         .route(
             &format!("{EM}/accessPackageAssignmentApprovals/{{id}}"),

@@ -550,8 +550,39 @@ impl App {
         still: bool,
         now: jiff::Timestamp,
     ) -> ServiceResult<consulate_core::audit::AuditEvent> {
-        let r = tx.request_for_update(work.request).await?;
+        let Some(r) = tx.find_request_for_update(work.request).await? else {
+            // Canceled, then deleted, before its start.
+            let mut t = target("accessPackageAssignmentRequest", work.request, None);
+            t.modified_properties.push(prop(
+                "delivery",
+                None,
+                Some("skipped: the request was deleted".into()),
+            ));
+            return Ok(self.event(
+                &Caller::system(),
+                Category::EntitlementManagement,
+                "Skip access package delivery",
+                "assignment.deliver",
+                t,
+            ));
+        };
         let a = tx.assignment_for_update(work.assignment).await?;
+        if !matches!(r.state, RequestState::Scheduled | RequestState::Delivering) {
+            // Canceled before its start: nothing to deliver.
+            let mut t = target("accessPackageAssignmentRequest", r.id, None);
+            t.modified_properties.push(prop(
+                "delivery",
+                None,
+                Some(format!("skipped: the request is {}", r.state.as_str())),
+            ));
+            return Ok(self.event(
+                &Caller::system(),
+                Category::EntitlementManagement,
+                "Skip access package delivery",
+                "assignment.deliver",
+                t,
+            ));
+        }
         let mut state = r.state;
         if state == RequestState::Scheduled {
             let next = state.apply(RequestEvent::StartReached)?;
@@ -660,6 +691,105 @@ impl App {
             "assignment.revoke",
             t,
         ))
+    }
+
+    /// Cancels a request that is not decided yet: by its target (for their own requests) or by
+    /// whoever manages the package's assignments.
+    pub async fn cancel_request(&self, caller: &Caller, id: Uuid) -> ServiceResult<()> {
+        let current = self.store.assignment_request(id).await?;
+        let own = matches!(caller.identity, CallerIdentity::User { user_id, .. } if user_id == current.target_id);
+        if own {
+            authorize(caller, Operation::RequestOwnAccess)?;
+        } else {
+            let p = self.store.access_package(current.access_package_id).await?;
+            authorize_in_catalog(
+                caller,
+                Operation::WriteAssignments,
+                CatalogAction::ManageAssignments,
+                p.catalog_id,
+            )?;
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let r = tx.request_for_update(id).await?;
+        if !r.state.is_cancellable() {
+            return Err(DomainError::conflict(format!(
+                "a request that is {} cannot be canceled",
+                r.state.as_str()
+            ))
+            .into());
+        }
+        let canceled = r.state.apply(RequestEvent::Canceled)?;
+        tx.set_request_state(r.id, r.state, canceled, Some(now))
+            .await?;
+        tx.close_open_stages(r.id, now).await?;
+        // A request approved for a later start already holds its (undelivered) assignment.
+        if let Some(a) = r.assignment_id {
+            let a = tx.assignment_for_update(a).await?;
+            if a.state.is_active() {
+                tx.set_assignment_state(&a, a.state.apply(AssignmentEvent::Ended)?, now)
+                    .await?;
+            }
+        }
+        let mut t = target("accessPackageAssignmentRequest", r.id, None);
+        t.modified_properties.push(prop(
+            "state",
+            Some(r.state.as_str().into()),
+            Some(canceled.as_str().into()),
+        ));
+        let event = self.event(
+            caller,
+            Category::EntitlementManagement,
+            "Cancel access package request",
+            "assignmentRequest.cancel",
+            t,
+        );
+        tx.commit(&[event]).await?;
+        self.eligibility_changed();
+        Ok(())
+    }
+
+    /// Deletes a finished request (denied, canceled or delivered) whose assignment, if any,
+    /// has ended.
+    pub async fn delete_request(&self, caller: &Caller, id: Uuid) -> ServiceResult<()> {
+        let current = self.store.assignment_request(id).await?;
+        let p = self.store.access_package(current.access_package_id).await?;
+        authorize_in_catalog(
+            caller,
+            Operation::WriteAssignments,
+            CatalogAction::ManageAssignments,
+            p.catalog_id,
+        )?;
+        let mut tx = self.store.begin().await?;
+        let r = tx.request_for_update(id).await?;
+        if !r.state.is_final() {
+            return Err(DomainError::conflict(format!(
+                "a request that is {} cannot be deleted; cancel it first",
+                r.state.as_str()
+            ))
+            .into());
+        }
+        if let Some(a) = r.assignment_id
+            && tx
+                .assignment_for_update(a)
+                .await
+                .is_ok_and(|a| a.state.is_active())
+        {
+            return Err(DomainError::conflict(
+                "the request's assignment is active; remove it first",
+            )
+            .into());
+        }
+        tx.delete_request(id).await?;
+        let event = self.event(
+            caller,
+            Category::EntitlementManagement,
+            "Delete access package request",
+            "assignmentRequest.delete",
+            target("accessPackageAssignmentRequest", id, None),
+        );
+        tx.commit(&[event]).await?;
+        Ok(())
     }
 
     pub async fn get_request(&self, caller: &Caller, id: Uuid) -> ServiceResult<AssignmentRequest> {

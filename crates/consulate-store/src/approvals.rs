@@ -175,6 +175,20 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Closes a request's open stage (canceled requests): nobody decides it any more.
+    pub async fn close_open_stages(
+        &mut self,
+        request: Uuid,
+        at: jiff::Timestamp,
+    ) -> StoreResult<()> {
+        self.write(
+            Sql::new("UPDATE approval_stages SET status = 'expired', reviewed_at = $1 WHERE request_id = $2 AND status IN ('inProgress', 'notStarted')")
+                .bind(micros(at))
+                .bind(request),
+        )
+        .await
+    }
+
     /// Opens a stage with its approvers.
     pub async fn open_stage(
         &mut self,

@@ -313,6 +313,19 @@ impl WriteTx {
         Ok(row.map(|r| r.int("n")).transpose()?.unwrap_or(0) as u64)
     }
 
+    pub async fn delete_request(&mut self, id: Uuid) -> StoreResult<()> {
+        if self
+            .execute(&Sql::new("DELETE FROM assignment_requests WHERE id = $1").bind(id))
+            .await?
+            != 1
+        {
+            return Err(
+                DomainError::not_found(ObjectKind::AssignmentRequest, id.to_string()).into(),
+            );
+        }
+        Ok(())
+    }
+
     /// Links a request to the assignment it created.
     pub async fn set_request_assignment(
         &mut self,
@@ -366,6 +379,19 @@ impl WriteTx {
     }
 
     pub async fn request_for_update(&mut self, id: Uuid) -> StoreResult<AssignmentRequest> {
+        self.find_request_for_update(id).await?.ok_or_else(|| {
+            StoreError::from(DomainError::not_found(
+                ObjectKind::AssignmentRequest,
+                id.to_string(),
+            ))
+        })
+    }
+
+    /// Like [`Self::request_for_update`], `None` when the request was deleted.
+    pub async fn find_request_for_update(
+        &mut self,
+        id: Uuid,
+    ) -> StoreResult<Option<AssignmentRequest>> {
         let sql = match self.backend() {
             Backend::Sqlite => Sql::dynamic(format!(
                 "SELECT {REQUEST_COLUMNS} FROM assignment_requests WHERE id = $1"
@@ -374,13 +400,10 @@ impl WriteTx {
                 "SELECT {REQUEST_COLUMNS} FROM assignment_requests WHERE id = $1 FOR UPDATE"
             )),
         };
-        let row = self.fetch_optional(&sql.bind(id)).await?.ok_or_else(|| {
-            StoreError::from(DomainError::not_found(
-                ObjectKind::AssignmentRequest,
-                id.to_string(),
-            ))
-        })?;
-        request_from_row(&row)
+        self.fetch_optional(&sql.bind(id))
+            .await?
+            .map(|row| request_from_row(&row))
+            .transpose()
     }
 
     /// Records a new assignment with its grants (all pending).

@@ -312,6 +312,32 @@ pub async fn get_request(
     )))
 }
 
+/// Cancels a request that is not decided or delivered yet.
+#[utoipa::path(post, path = "/v1.0/identityGovernance/entitlementManagement/assignmentRequests/{id}/cancel", tag = "assignments",
+    params(("id" = String, Path)), responses((status = 200), (status = 404), (status = 409)))]
+pub async fn cancel_request(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = object_id(&id, "accessPackageAssignmentRequest")?;
+    state.app.cancel_request(&caller, id).await?;
+    Ok(StatusCode::OK)
+}
+
+/// Deletes a denied, canceled or delivered request whose assignment is no longer active.
+#[utoipa::path(delete, path = "/v1.0/identityGovernance/entitlementManagement/assignmentRequests/{id}", tag = "assignments",
+    params(("id" = String, Path)), responses((status = 204), (status = 404), (status = 409)))]
+pub async fn delete_request(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = object_id(&id, "accessPackageAssignmentRequest")?;
+    state.app.delete_request(&caller, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 fn current_user_on(args: &str, supported: &str) -> ApiResult<()> {
     let on = args
         .strip_suffix(')')

@@ -482,3 +482,90 @@ async fn racing_approvers_sqlite() {
 async fn racing_approvers_postgres() {
     racing_approvers(Backend::Postgres, 200).await;
 }
+
+/// A pending request: cancelled by its target (not by a stranger), after which nobody can
+/// decide it; deleted by an administrator only once it is final.
+async fn cancel_then_delete(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
+    let (alice, alice_t) = user_with_token(&s, "alice").await;
+    let set = setup(&s, &alice).await;
+    let (_, bob_t) = user_with_token(&s, "bob").await;
+    let (_, mia_t) = user_with_token(&s, "mia").await;
+    let (status, r) = call(
+        &s,
+        &mia_t,
+        reqwest::Method::POST,
+        &format!("{EM}/assignmentRequests"),
+        Some(json!({"requestType": "userAdd", "assignment": {"accessPackageId": set.package}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{r}");
+    let request = r["id"].as_str().unwrap().to_owned();
+    let path = format!("{EM}/assignmentRequests/{request}");
+    let cancel = format!("{path}/cancel");
+
+    let r = s.delete(&path).await;
+    assert_eq!(
+        r.status, 409,
+        "pending requests are canceled, not deleted: {}",
+        r.text
+    );
+    let (status, body) = call(&s, &bob_t, reqwest::Method::POST, &cancel, None).await;
+    assert_eq!(status, 403, "{body}");
+    let audit_before = s.audit_count().await;
+    let (status, body) = call(&s, &mia_t, reqwest::Method::POST, &cancel, None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(s.audit_count().await, audit_before + 1);
+    assert_eq!(s.get(&path).await.body["state"], "canceled");
+    let (status, _) = call(&s, &mia_t, reqwest::Method::POST, &cancel, None).await;
+    assert_eq!(status, 409, "a canceled request is final");
+
+    // Alice no longer has anything to decide, and cannot decide it anyway.
+    let (_, mine) = call(
+        &s,
+        &alice_t,
+        reqwest::Method::GET,
+        &format!("{EM}/accessPackageAssignmentApprovals/filterByCurrentUser(on='approver')"),
+        None,
+    )
+    .await;
+    assert_eq!(mine["value"], json!([]), "{mine}");
+    let approval = format!("{EM}/accessPackageAssignmentApprovals/{request}");
+    let (_, a) = call(&s, &alice_t, reqwest::Method::GET, &approval, None).await;
+    let stage1 = a["stages"][0]["id"].as_str().unwrap_or_default().to_owned();
+    let (status, body) = call(
+        &s,
+        &alice_t,
+        reqwest::Method::PATCH,
+        &format!("{approval}/stages/{stage1}"),
+        Some(json!({"reviewResult": "Approve", "justification": "late"})),
+    )
+    .await;
+    assert!(matches!(status, 404 | 409), "{status} {body}");
+    assert_eq!(s.get(&path).await.body["state"], "canceled");
+    assert!(
+        s.get(&format!("{EM}/assignments")).await.body["value"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    let (status, _) = call(&s, &mia_t, reqwest::Method::DELETE, &path, None).await;
+    assert_eq!(status, 403, "only assignment managers delete requests");
+    assert_eq!(s.delete(&path).await.status, 204);
+    assert_eq!(s.get(&path).await.status, 404);
+    assert_eq!(s.delete(&path).await.status, 404);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_then_delete_sqlite() {
+    cancel_then_delete(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_then_delete_postgres() {
+    cancel_then_delete(Backend::Postgres).await;
+}

@@ -417,6 +417,28 @@ async fn expiry(backend: Backend) {
     .await;
     let assignment = a["assignment"]["id"].as_str().unwrap().to_owned();
     assert_eq!(members(&s, &group).await, vec!["ola@consulate.example"]);
+    // Pia's access would start in a second; canceled before then, it is never delivered.
+    let pia = s.create_user("Pia", "pia@consulate.example", false).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let start = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
+    let r = s
+        .post(
+            &format!("{EM}/assignmentRequests"),
+            json!({"requestType": "adminAdd", "assignment": {"targetId": pia, "assignmentPolicyId": policy, "accessPackageId": pkg},
+                   "schedule": {"startDateTime": start.to_string()}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["state"], "scheduled", "{}", r.text);
+    let pia_request = format!("{EM}/assignmentRequests/{}", r.body["id"].as_str().unwrap());
+    assert_eq!(
+        s.post(&format!("{pia_request}/cancel"), json!({}))
+            .await
+            .status,
+        200
+    );
     // The sweep ends it exactly once and takes the membership back.
     let mut ended = Value::Null;
     for _ in 0..100 {
@@ -434,6 +456,29 @@ async fn expiry(backend: Backend) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(members(&s, &group).await.is_empty());
+    let canceled = s.get(&pia_request).await.body;
+    assert_eq!(canceled["state"], "canceled", "{canceled}");
+    // The worker reaches the canceled start on its next poll and skips it, once.
+    let mut skipped = Value::Null;
+    for _ in 0..100 {
+        skipped = s.get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Skip access package delivery'").await.body;
+        if !skipped["value"].as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(skipped["value"].as_array().unwrap().len(), 1, "{skipped}");
+    assert!(
+        !members(&s, &group)
+            .await
+            .contains(&"pia@consulate.example".to_owned())
+    );
+    let pia_assignment = canceled["assignment"]["id"].as_str().unwrap_or_default();
+    let a = s
+        .get(&format!("{EM}/assignments/{pia_assignment}"))
+        .await
+        .body;
+    assert_ne!(a["state"], "delivered", "{a}");
     let audit = s.get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Expire access package assignment'").await;
     assert_eq!(
         audit.body["value"].as_array().unwrap().len(),
