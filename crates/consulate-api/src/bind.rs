@@ -4,9 +4,9 @@
 
 use crate::error::ApiError;
 use consulate_core::filter::{
-    AccessPackageField, ApplicationField, AuditField, CatalogField, Compare, Filter, GroupField,
-    OrganizationField, PolicyField, ResourceField, ResourceRequestField, ResourceRoleField,
-    RoleAssignmentField, TextMatch, UserField, Value,
+    AccessPackageField, ApplicationField, AssignmentField, AssignmentRequestField, AuditField,
+    CatalogField, Compare, Filter, GroupField, OrganizationField, PolicyField, ResourceField,
+    ResourceRequestField, ResourceRoleField, RoleAssignmentField, TextMatch, UserField, Value,
 };
 use consulate_odata::{CompareOp, Expr, LambdaKind, Literal};
 
@@ -499,6 +499,26 @@ flat_schema!(AccessPackages, AccessPackageField, "`accessPackage` filters.", {
     ["catalog", "id"] => (AccessPackageField::CatalogId, FieldType::Text),
     ["createdDateTime"] => (AccessPackageField::CreatedDateTime, FieldType::Time),
     ["modifiedDateTime"] => (AccessPackageField::ModifiedDateTime, FieldType::Time),
+});
+
+flat_schema!(AssignmentRequests, AssignmentRequestField, "`accessPackageAssignmentRequest` filters.", {
+    ["id"] => (AssignmentRequestField::Id, FieldType::Text),
+    ["state"] => (AssignmentRequestField::State, FieldType::Text),
+    ["requestType"] => (AssignmentRequestField::RequestType, FieldType::Text),
+    ["accessPackage", "id"] => (AssignmentRequestField::AccessPackageId, FieldType::Text),
+    ["requestor", "objectId"] => (AssignmentRequestField::RequestorObjectId, FieldType::Text),
+    ["assignment", "id"] => (AssignmentRequestField::AssignmentId, FieldType::Text),
+    ["createdDateTime"] => (AssignmentRequestField::CreatedDateTime, FieldType::Time),
+    ["completedDateTime"] => (AssignmentRequestField::CompletedDateTime, FieldType::Time),
+});
+
+flat_schema!(Assignments, AssignmentField, "`accessPackageAssignment` filters.", {
+    ["id"] => (AssignmentField::Id, FieldType::Text),
+    ["state"] => (AssignmentField::State, FieldType::Text),
+    ["accessPackage", "id"] => (AssignmentField::AccessPackageId, FieldType::Text),
+    ["assignmentPolicy", "id"] => (AssignmentField::AssignmentPolicyId, FieldType::Text),
+    ["target", "objectId"] => (AssignmentField::TargetObjectId, FieldType::Text),
+    ["expiredDateTime"] => (AssignmentField::ExpiredDateTime, FieldType::Time),
 });
 
 flat_schema!(Policies, PolicyField, "`accessPackageAssignmentPolicy` filters.", {

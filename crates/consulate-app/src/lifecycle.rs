@@ -10,12 +10,14 @@ use consulate_core::DomainError;
 use consulate_core::access::{Caller, CallerIdentity, Operation, authorize};
 use consulate_core::audit::Category;
 use consulate_core::catalog_roles::{CatalogAction, authorize_in_catalog};
+use consulate_core::filter::{AssignmentField, AssignmentRequestField};
 use consulate_core::lifecycle::{
     Assignment, AssignmentEvent, AssignmentRequest, AssignmentState, RequestEvent, RequestState,
     RequestedBy,
 };
 use consulate_core::request::{self, Answer, RequestType, RequestedSchedule};
 use consulate_core::resource::Grant;
+use consulate_store::list::{ListQuery, Page};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -808,22 +810,26 @@ impl App {
 
     /// Requests (newest first): every one for readers of assignments, the caller's own for
     /// `mine`.
+    /// A page of requests (the caller's own with `mine`), oldest first.
     pub async fn list_requests(
         &self,
         caller: &Caller,
         mine: bool,
-    ) -> ServiceResult<Vec<AssignmentRequest>> {
+        q: &ListQuery<AssignmentRequestField>,
+    ) -> ServiceResult<Page<AssignmentRequest>> {
         let target = self.list_scope(caller, mine)?;
-        Ok(self.store.assignment_requests(target, 999).await?)
+        Ok(self.store.list_assignment_requests(target, q).await?)
     }
 
+    /// A page of assignments (the caller's own with `mine`), oldest first.
     pub async fn list_assignments(
         &self,
         caller: &Caller,
         mine: bool,
-    ) -> ServiceResult<Vec<Assignment>> {
+        q: &ListQuery<AssignmentField>,
+    ) -> ServiceResult<Page<Assignment>> {
         let target = self.list_scope(caller, mine)?;
-        Ok(self.store.assignments(target, 999).await?)
+        Ok(self.store.list_assignments(target, q).await?)
     }
 
     fn list_scope(&self, caller: &Caller, mine: bool) -> ServiceResult<Option<Uuid>> {

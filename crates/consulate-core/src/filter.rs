@@ -186,6 +186,36 @@ pub enum AccessPackageField {
     ModifiedDateTime,
 }
 
+/// The fields of an access package assignment request that `$filter` may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignmentRequestField {
+    Id,
+    State,
+    RequestType,
+    /// `accessPackage/id`.
+    AccessPackageId,
+    /// `requestor/objectId` (the target: Graph's requestor subject).
+    RequestorObjectId,
+    /// `assignment/id`.
+    AssignmentId,
+    CreatedDateTime,
+    CompletedDateTime,
+}
+
+/// The fields of an access package assignment that `$filter` may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignmentField {
+    Id,
+    State,
+    /// `accessPackage/id`.
+    AccessPackageId,
+    /// `assignmentPolicy/id`.
+    AssignmentPolicyId,
+    /// `target/objectId`.
+    TargetObjectId,
+    ExpiredDateTime,
+}
+
 /// The fields of an assignment policy that `$filter` may use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PolicyField {

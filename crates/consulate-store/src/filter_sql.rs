@@ -6,9 +6,9 @@ use crate::sql::{Sql, like_escape, micros};
 use crate::{StoreError, StoreResult};
 use consulate_core::DomainError;
 use consulate_core::filter::{
-    AccessPackageField, ApplicationField, AuditField, CatalogField, Compare, Filter, GroupField,
-    OrganizationField, PolicyField, ResourceField, ResourceRequestField, ResourceRoleField,
-    RoleAssignmentField, TextMatch, UserField, Value,
+    AccessPackageField, ApplicationField, AssignmentField, AssignmentRequestField, AuditField,
+    CatalogField, Compare, Filter, GroupField, OrganizationField, PolicyField, ResourceField,
+    ResourceRequestField, ResourceRoleField, RoleAssignmentField, TextMatch, UserField, Value,
 };
 
 /// How a column stores its values, which decides how literals are bound and compared.
@@ -134,6 +134,38 @@ impl FieldMap for AccessPackageField {
             CatalogId => col("p.catalog_id", Folded),
             CreatedDateTime => col("p.created_at", Time),
             ModifiedDateTime => col("p.modified_at", Time),
+        }
+    }
+}
+
+impl FieldMap for AssignmentRequestField {
+    fn column(self) -> Option<Column> {
+        use AssignmentRequestField::*;
+        use ColKind::*;
+        match self {
+            Id => col("r.id", Folded),
+            State => col("r.state", Text),
+            RequestType => col("r.request_type", Text),
+            AccessPackageId => col("r.access_package_id", Folded),
+            RequestorObjectId => col("r.target_id", Folded),
+            AssignmentId => col("r.assignment_id", Folded),
+            CreatedDateTime => col("r.created_at", Time),
+            CompletedDateTime => col("r.completed_at", Time),
+        }
+    }
+}
+
+impl FieldMap for AssignmentField {
+    fn column(self) -> Option<Column> {
+        use AssignmentField::*;
+        use ColKind::*;
+        match self {
+            Id => col("a.id", Folded),
+            State => col("a.state", Text),
+            AccessPackageId => col("a.access_package_id", Folded),
+            AssignmentPolicyId => col("a.policy_id", Folded),
+            TargetObjectId => col("a.target_id", Folded),
+            ExpiredDateTime => col("a.expired_at", Time),
         }
     }
 }

@@ -1,10 +1,12 @@
 //! Requests, assignments, the grants each assignment delivers, and the delivery queue (the
 //! `outbox`). Every state change is a conditional write on the state read.
 
-use crate::sql::{Row, Sql, micros};
+use crate::list::{self, ListQuery, ListSource, Page};
+use crate::sql::{Arg, Row, Sql, micros};
 use crate::{Backend, Store, StoreError, StoreResult, WriteTx};
 use consulate_core::DomainError;
 use consulate_core::error::ObjectKind;
+use consulate_core::filter::{AssignmentField, AssignmentRequestField};
 use consulate_core::lifecycle::{
     Assignment, AssignmentRequest, AssignmentState, RequestState, RequestedBy,
 };
@@ -112,22 +114,32 @@ impl Store {
     }
 
     /// Requests, newest first, optionally only one target's.
-    pub async fn assignment_requests(
+    /// A page of requests in creation order, optionally only those targeting `target`.
+    pub async fn list_assignment_requests(
         &self,
         target: Option<Uuid>,
-        limit: u32,
-    ) -> StoreResult<Vec<AssignmentRequest>> {
-        let sql = match target {
-            Some(t) => Sql::dynamic(format!("SELECT {REQUEST_COLUMNS} FROM assignment_requests WHERE target_id = $1 ORDER BY id DESC LIMIT $2"))
-                .bind(t)
-                .bind(i64::from(limit)),
-            None => Sql::dynamic(format!("SELECT {REQUEST_COLUMNS} FROM assignment_requests ORDER BY id DESC LIMIT $1")).bind(i64::from(limit)),
+        q: &ListQuery<AssignmentRequestField>,
+    ) -> StoreResult<Page<AssignmentRequest>> {
+        let src = ListSource {
+            select: REQUEST_COLUMNS,
+            from: "assignment_requests r",
+            id: "r.id",
+            name: "r.id",
+            table: "assignment_requests",
+            scope: target.map(|t| ("r.target_id = $1", vec![Arg::from(t)])),
         };
-        self.fetch_all(&sql)
-            .await?
+        let (rows, count) = self.fetch_page(&src, q).await?;
+        let items = rows
             .iter()
             .map(request_from_row)
-            .collect()
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(list::finish(
+            items,
+            q.top,
+            q.order,
+            |r| (String::new(), r.id.to_string()),
+            count,
+        ))
     }
 
     pub async fn assignment(&self, id: Uuid) -> StoreResult<Assignment> {
@@ -149,22 +161,32 @@ impl Store {
     }
 
     /// Assignments, newest first, optionally only one target's.
-    pub async fn assignments(
+    /// A page of assignments in creation order, optionally only those of `target`.
+    pub async fn list_assignments(
         &self,
         target: Option<Uuid>,
-        limit: u32,
-    ) -> StoreResult<Vec<Assignment>> {
-        let sql = match target {
-            Some(t) => Sql::dynamic(format!("SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE target_id = $1 ORDER BY id DESC LIMIT $2"))
-                .bind(t)
-                .bind(i64::from(limit)),
-            None => Sql::dynamic(format!("SELECT {ASSIGNMENT_COLUMNS} FROM assignments ORDER BY id DESC LIMIT $1")).bind(i64::from(limit)),
+        q: &ListQuery<AssignmentField>,
+    ) -> StoreResult<Page<Assignment>> {
+        let src = ListSource {
+            select: ASSIGNMENT_COLUMNS,
+            from: "assignments a",
+            id: "a.id",
+            name: "a.id",
+            table: "assignments",
+            scope: target.map(|t| ("a.target_id = $1", vec![Arg::from(t)])),
         };
-        self.fetch_all(&sql)
-            .await?
+        let (rows, count) = self.fetch_page(&src, q).await?;
+        let items = rows
             .iter()
             .map(assignment_from_row)
-            .collect()
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(list::finish(
+            items,
+            q.top,
+            q.order,
+            |a| (String::new(), a.id.to_string()),
+            count,
+        ))
     }
 
     /// The access packages a user holds an active assignment of.

@@ -2,9 +2,10 @@
 
 use super::{EM, object_id};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{Auth, GraphJsonBytes};
+use crate::extract::{Auth, GraphJsonBytes, OData};
 use crate::state::ApiState;
 use crate::wire::policy::iso_duration;
+use crate::{bind, paging};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -13,6 +14,8 @@ use consulate_app::lifecycle::NewRequest;
 use consulate_core::lifecycle::{Assignment, AssignmentRequest};
 use consulate_core::policy::{Expiration, IsoDuration};
 use consulate_core::request::{Answer, RequestType, RequestedSchedule, Schedule};
+use consulate_odata::QueryOptions;
+use consulate_store::list::{ListQuery, Order};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -260,32 +263,133 @@ pub async fn create_request(
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
-fn collection(state: &ApiState, path: &str, context: &str, value: Vec<Value>) -> Json<Value> {
-    super::collection(
-        state,
-        &format!("{EM}/{path}"),
-        context,
-        value,
-        None,
-        None,
-        &[],
-    )
+/// `$filter`, `$top`, `$count` and `$skiptoken` over a list kept in creation order.
+fn created_order<F>(
+    opts: &QueryOptions,
+    filter: Option<consulate_core::filter::Filter<F>>,
+) -> ApiResult<ListQuery<F>> {
+    if opts.orderby.is_some() || opts.search.is_some() {
+        return Err(ApiError::bad_request(
+            "this list is in creation order; $orderby and $search are not supported, use $filter",
+        )
+        .with_target(if opts.search.is_some() {
+            "$search"
+        } else {
+            "$orderby"
+        }));
+    }
+    let mut q = paging::list_query(opts, filter)?;
+    q.order = Order::Created;
+    Ok(q)
 }
 
-/// List requests (newest first); `filterByCurrentUser(on='target')` for the caller's own.
+async fn requests_page(
+    state: &ApiState,
+    caller: &consulate_core::access::Caller,
+    mine: bool,
+    (opts, pairs): (QueryOptions, Vec<(String, String)>),
+    path: &str,
+) -> ApiResult<Json<Value>> {
+    let filter = opts
+        .filter
+        .as_ref()
+        .map(bind::bind::<bind::AssignmentRequests>)
+        .transpose()?;
+    let page = state
+        .app
+        .list_requests(caller, mine, &created_order(&opts, filter)?)
+        .await?;
+    let values = paging::project(
+        page.items.iter().map(request_json).collect(),
+        opts.select.as_deref(),
+        REQUEST_PROPERTIES,
+    )?;
+    Ok(super::collection(
+        state,
+        path,
+        "identityGovernance/entitlementManagement/assignmentRequests",
+        values,
+        page.next.as_ref().map(paging::encode_cursor),
+        page.count,
+        &pairs,
+    ))
+}
+
+async fn assignments_page(
+    state: &ApiState,
+    caller: &consulate_core::access::Caller,
+    mine: bool,
+    (opts, pairs): (QueryOptions, Vec<(String, String)>),
+    path: &str,
+) -> ApiResult<Json<Value>> {
+    let filter = opts
+        .filter
+        .as_ref()
+        .map(bind::bind::<bind::Assignments>)
+        .transpose()?;
+    let page = state
+        .app
+        .list_assignments(caller, mine, &created_order(&opts, filter)?)
+        .await?;
+    let values = paging::project(
+        page.items.iter().map(assignment_json).collect(),
+        opts.select.as_deref(),
+        ASSIGNMENT_PROPERTIES,
+    )?;
+    Ok(super::collection(
+        state,
+        path,
+        "identityGovernance/entitlementManagement/assignments",
+        values,
+        page.next.as_ref().map(paging::encode_cursor),
+        page.count,
+        &pairs,
+    ))
+}
+
+const REQUEST_PROPERTIES: &[&str] = &[
+    "id",
+    "requestType",
+    "state",
+    "status",
+    "createdDateTime",
+    "completedDateTime",
+    "justification",
+    "schedule",
+    "answers",
+    "accessPackage",
+    "assignment",
+    "requestor",
+];
+const ASSIGNMENT_PROPERTIES: &[&str] = &[
+    "id",
+    "state",
+    "status",
+    "expiredDateTime",
+    "schedule",
+    "accessPackage",
+    "assignmentPolicy",
+    "target",
+];
+
+/// List requests, oldest first, with `$filter`, `$top`, `$count` and paging.
 #[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/assignmentRequests", tag = "assignments",
-    responses((status = 200), (status = 403)))]
+    params(("$filter" = Option<String>, Query, description = "id, state, requestType, accessPackage/id, requestor/objectId, assignment/id, createdDateTime, completedDateTime"),
+           ("$select" = Option<String>, Query), ("$top" = Option<u32>, Query), ("$count" = Option<bool>, Query), ("$skiptoken" = Option<String>, Query)),
+    responses((status = 200), (status = 400), (status = 403)))]
 pub async fn list_requests(
     State(state): State<ApiState>,
     Auth(caller): Auth,
+    OData(opts, pairs): OData,
 ) -> ApiResult<Json<Value>> {
-    let list = state.app.list_requests(&caller, false).await?;
-    Ok(collection(
+    requests_page(
         &state,
-        "assignmentRequests",
-        "identityGovernance/entitlementManagement/assignmentRequests",
-        list.iter().map(request_json).collect(),
-    ))
+        &caller,
+        false,
+        (opts, pairs),
+        &format!("{EM}/assignmentRequests"),
+    )
+    .await
 }
 
 /// One request, or `filterByCurrentUser(on='target')`.
@@ -295,16 +399,12 @@ pub async fn get_request(
     State(state): State<ApiState>,
     Auth(caller): Auth,
     Path(id): Path<String>,
+    OData(opts, pairs): OData,
 ) -> ApiResult<Json<Value>> {
     if let Some(args) = id.strip_prefix("filterByCurrentUser(") {
         current_user_on(args, "target")?;
-        let list = state.app.list_requests(&caller, true).await?;
-        return Ok(collection(
-            &state,
-            "assignmentRequests",
-            "identityGovernance/entitlementManagement/assignmentRequests",
-            list.iter().map(request_json).collect(),
-        ));
+        let path = format!("{EM}/assignmentRequests/{id}");
+        return requests_page(&state, &caller, true, (opts, pairs), &path).await;
     }
     let id = object_id(&id, "accessPackageAssignmentRequest")?;
     Ok(Json(request_json(
@@ -352,20 +452,24 @@ fn current_user_on(args: &str, supported: &str) -> ApiResult<()> {
     Ok(())
 }
 
-/// List assignments (newest first).
+/// List assignments, oldest first, with `$filter`, `$top`, `$count` and paging.
 #[utoipa::path(get, path = "/v1.0/identityGovernance/entitlementManagement/assignments", tag = "assignments",
-    responses((status = 200), (status = 403)))]
+    params(("$filter" = Option<String>, Query, description = "id, state, accessPackage/id, assignmentPolicy/id, target/objectId, expiredDateTime"),
+           ("$select" = Option<String>, Query), ("$top" = Option<u32>, Query), ("$count" = Option<bool>, Query), ("$skiptoken" = Option<String>, Query)),
+    responses((status = 200), (status = 400), (status = 403)))]
 pub async fn list_assignments(
     State(state): State<ApiState>,
     Auth(caller): Auth,
+    OData(opts, pairs): OData,
 ) -> ApiResult<Json<Value>> {
-    let list = state.app.list_assignments(&caller, false).await?;
-    Ok(collection(
+    assignments_page(
         &state,
-        "assignments",
-        "identityGovernance/entitlementManagement/assignments",
-        list.iter().map(assignment_json).collect(),
-    ))
+        &caller,
+        false,
+        (opts, pairs),
+        &format!("{EM}/assignments"),
+    )
+    .await
 }
 
 /// One assignment, or `filterByCurrentUser(on='target')`.
@@ -375,16 +479,12 @@ pub async fn get_assignment(
     State(state): State<ApiState>,
     Auth(caller): Auth,
     Path(id): Path<String>,
+    OData(opts, pairs): OData,
 ) -> ApiResult<Json<Value>> {
     if let Some(args) = id.strip_prefix("filterByCurrentUser(") {
         current_user_on(args, "target")?;
-        let list = state.app.list_assignments(&caller, true).await?;
-        return Ok(collection(
-            &state,
-            "assignments",
-            "identityGovernance/entitlementManagement/assignments",
-            list.iter().map(assignment_json).collect(),
-        ));
+        let path = format!("{EM}/assignments/{id}");
+        return assignments_page(&state, &caller, true, (opts, pairs), &path).await;
     }
     let id = object_id(&id, "accessPackageAssignment")?;
     Ok(Json(assignment_json(

@@ -354,7 +354,66 @@ async fn request_to_removal(backend: Backend) {
         "{}",
         audit.text
     );
-    let _ = mia;
+    // Lists filter and page: one delivered assignment left, Noah's expired; requests a page
+    // at a time, oldest first, each page linking the next until all are seen.
+    let live = s
+        .get(&format!(
+            "{EM}/assignments?$filter=state eq 'delivered'&$count=true"
+        ))
+        .await;
+    assert_eq!(live.status, 200, "{}", live.text);
+    assert_eq!(live.body["@odata.count"], 1, "{}", live.text);
+    assert_eq!(live.body["value"][0]["target"]["objectId"], mia.as_str());
+    let noah_only = s
+        .get(&format!(
+            "{EM}/assignments?$filter=target/objectId eq '{noah}'"
+        ))
+        .await;
+    assert_eq!(
+        noah_only.body["value"][0]["state"], "expired",
+        "{}",
+        noah_only.text
+    );
+    let all = s
+        .get(&format!("{EM}/assignmentRequests?$count=true"))
+        .await
+        .body;
+    let total = all["@odata.count"].as_i64().unwrap() as usize;
+    let (mut seen, mut next) = (
+        Vec::new(),
+        Some(format!("{EM}/assignmentRequests?$top=2&$select=id,state")),
+    );
+    while let Some(page) = next {
+        let r = s.get(page.trim_start_matches(&s.base)).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        for v in r.body["value"].as_array().unwrap() {
+            assert!(
+                v.get("justification").is_none(),
+                "$select keeps id and state: {v}"
+            );
+            seen.push(v["id"].as_str().unwrap().to_owned());
+        }
+        next = r.body["@odata.nextLink"].as_str().map(str::to_owned);
+    }
+    assert_eq!(seen.len(), total);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    assert_eq!(seen, sorted, "oldest first");
+    let removals = s.get(&format!("{EM}/assignmentRequests?$filter=requestType eq 'adminRemove' and accessPackage/id eq '{p2}'")).await;
+    assert_eq!(
+        removals.body["value"].as_array().unwrap().len(),
+        1,
+        "{}",
+        removals.text
+    );
+    for bad in [
+        "$filter=colour eq 'red'",
+        "$orderby=createdDateTime",
+        "$search=noah",
+    ] {
+        let r = s.get(&format!("{EM}/assignmentRequests?{bad}")).await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.text);
+    }
     s.stop().await;
 }
 

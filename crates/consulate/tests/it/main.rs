@@ -8,6 +8,7 @@ mod catalog_roles;
 mod catalogs;
 mod cli;
 mod connected_orgs;
+mod crash;
 mod directory;
 mod eligibility;
 mod errors;
