@@ -2,7 +2,7 @@
 //! from the policy version the request was made under, decided by exactly one approver each,
 //! denied when nobody decides in time.
 
-use crate::lifecycle::STAGE_TIMEOUT;
+use crate::lifecycle::{STAGE_ESCALATION, STAGE_TIMEOUT};
 use crate::{App, ServiceResult, prop, target};
 use consulate_core::DomainError;
 use consulate_core::access::{Caller, CallerIdentity, Operation};
@@ -111,7 +111,69 @@ impl App {
         .expect("serialises");
         tx.enqueue(self.ids.new_id(), STAGE_TIMEOUT, &work, due)
             .await?;
+        if settings.is_escalation_enabled
+            && let Some(after) = &settings.duration_before_escalation
+            && let Ok(at) = now.checked_add(jiff::SignedDuration::from_secs(after.seconds()))
+            && at < due
+        {
+            tx.enqueue(self.ids.new_id(), STAGE_ESCALATION, &work, at)
+                .await?;
+        }
         Ok(true)
+    }
+
+    /// Nobody decided a stage within `durationBeforeEscalation`: its escalation approvers (or
+    /// their fallback) may decide it too. `None` when the stage is no longer open.
+    pub(crate) async fn escalate_stage(
+        &self,
+        tx: &mut WriteTx,
+        w: &StageWork,
+        policy: &AssignmentPolicy,
+        organization: Option<RequestorOrganization>,
+    ) -> ServiceResult<Option<AuditEvent>> {
+        let s = tx.stage_for_update(w.request, w.stage).await?;
+        if s.status != "inProgress" {
+            return Ok(None);
+        }
+        let r = tx.request_for_update(w.request).await?;
+        let Some(settings) = policy.approval_settings.stages.get(s.index as usize) else {
+            return Ok(None);
+        };
+        let mut approvers = self
+            .resolve_sets(tx, &r, organization, &settings.escalation_approvers)
+            .await?;
+        if approvers.is_empty() {
+            approvers = self
+                .resolve_sets(
+                    tx,
+                    &r,
+                    organization,
+                    &settings.fallback_escalation_approvers,
+                )
+                .await?;
+        }
+        let list: Vec<Uuid> = approvers.into_iter().collect();
+        tx.add_stage_approvers(s.id, &list).await?;
+        let mut t = target("accessPackageAssignmentRequest", r.id, None);
+        t.modified_properties.push(prop(
+            &format!("stage {} approvers", s.index + 1),
+            None,
+            Some(if list.is_empty() {
+                "no escalation approver could be found; the primary approvers still decide".into()
+            } else {
+                list.iter()
+                    .map(Uuid::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }),
+        ));
+        Ok(Some(self.event(
+            &Caller::system(),
+            Category::EntitlementManagement,
+            "Escalate access package request",
+            "approval.escalate",
+            t,
+        )))
     }
 
     /// Creates a request's stages and opens the first. False when nobody can approve it.

@@ -27,6 +27,7 @@ const DELIVER: &str = "deliverAssignment";
 const REVOKE: &str = "revokeAssignment";
 /// An approval stage's time is up.
 pub(crate) const STAGE_TIMEOUT: &str = "approvalStageTimeout";
+pub(crate) const STAGE_ESCALATION: &str = "approvalStageEscalation";
 
 /// A request as asked for.
 #[derive(Debug, Clone)]
@@ -494,9 +495,50 @@ impl App {
                 eligible.insert(work.request, ok);
             }
         }
+        // Escalations need the request's policy version and organization, read likewise.
+        let mut escalations = HashMap::new();
+        for payload in self
+            .store
+            .due_outbox_payloads(STAGE_ESCALATION, now, limit)
+            .await?
+        {
+            if let Ok(w) = serde_json::from_str::<crate::approvals::StageWork>(&payload) {
+                let context = match self.store.assignment_request(w.request).await {
+                    Ok(r) => Some((
+                        self.store
+                            .policy_version(r.policy_id, r.policy_version)
+                            .await?,
+                        self.requestor_for_user(r.target_id)
+                            .await
+                            .ok()
+                            .and_then(|x| x.organization),
+                    )),
+                    Err(_) => None, // deleted: the row closes with nothing to do
+                };
+                escalations.insert(w.request, context);
+            }
+        }
         let mut tx = self.store.begin().await?;
         let mut events = Vec::new();
         let mut handled = 0;
+        for (outbox_id, payload) in tx.due_outbox(STAGE_ESCALATION, now, limit).await? {
+            let w: crate::approvals::StageWork = serde_json::from_str(&payload).map_err(|e| {
+                consulate_store::StoreError::Corrupt(format!("outbox payload: {e}"))
+            })?;
+            // A row queued after the read above waits for the next round.
+            let Some(context) = escalations.get(&w.request) else {
+                continue;
+            };
+            if let Some((policy, organization)) = context
+                && let Some(event) = self
+                    .escalate_stage(&mut tx, &w, policy, *organization)
+                    .await?
+            {
+                events.push(event);
+            }
+            tx.outbox_done(outbox_id, now).await?;
+            handled += 1;
+        }
         for (outbox_id, payload) in tx.due_outbox(STAGE_TIMEOUT, now, limit).await? {
             let t: crate::approvals::StageWork = serde_json::from_str(&payload).map_err(|e| {
                 consulate_store::StoreError::Corrupt(format!("outbox payload: {e}"))

@@ -219,6 +219,25 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Adds approvers to an open stage (escalation); those already there stay once.
+    pub async fn add_stage_approvers(
+        &mut self,
+        stage: Uuid,
+        approvers: &[Uuid],
+    ) -> StoreResult<()> {
+        for a in approvers {
+            self.write(
+                Sql::new(
+                    "INSERT INTO approval_stage_approvers (stage_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(stage)
+                .bind(*a),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     pub async fn is_stage_approver(&mut self, stage: Uuid, user: Uuid) -> StoreResult<bool> {
         Ok(self
             .fetch_optional(&Sql::new("SELECT 1 AS one FROM approval_stage_approvers WHERE stage_id = $1 AND user_id = $2").bind(stage).bind(user))

@@ -569,3 +569,91 @@ async fn cancel_then_delete_sqlite() {
 async fn cancel_then_delete_postgres() {
     cancel_then_delete(Backend::Postgres).await;
 }
+
+/// Nobody decides within `durationBeforeEscalation`: the escalation approver gets the stage
+/// too, and decides it.
+async fn escalation(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
+    let (alice, _) = user_with_token(&s, "alice").await;
+    let (bob, bob_t) = user_with_token(&s, "bob").await;
+    let (_, mia_t) = user_with_token(&s, "mia").await;
+    let set = setup(&s, &alice).await;
+    let r = s
+        .post(
+            &format!("{EM}/assignmentPolicies"),
+            json!({"displayName": "Escalating", "allowedTargetScope": "allMemberUsers",
+                   "requestorSettings": {"enableTargetsToSelfAddAccess": true},
+                   "requestApprovalSettings": {"isApprovalRequiredForAdd": true, "stages": [
+                       {"durationBeforeAutomaticDenial": "P7D", "durationBeforeEscalation": "PT1S", "isEscalationEnabled": true,
+                        "primaryApprovers": [{"@odata.type": "#microsoft.graph.singleUser", "userId": alice}],
+                        "escalationApprovers": [{"@odata.type": "#microsoft.graph.singleUser", "userId": bob}]}]},
+                   "accessPackage": {"id": set.package}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let policy = r.body["id"].as_str().unwrap().to_owned();
+    let (status, r) = call(
+        &s,
+        &mia_t,
+        reqwest::Method::POST,
+        &format!("{EM}/assignmentRequests"),
+        Some(json!({"requestType": "userAdd", "assignment": {"accessPackageId": set.package, "assignmentPolicyId": policy}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{r}");
+    let request = r["id"].as_str().unwrap().to_owned();
+    let mine = format!("{EM}/accessPackageAssignmentApprovals/filterByCurrentUser(on='approver')");
+    let (_, before) = call(&s, &bob_t, reqwest::Method::GET, &mine, None).await;
+    assert_eq!(
+        before["value"],
+        json!([]),
+        "not Bob's before escalation: {before}"
+    );
+    let mut after = Value::Null;
+    for _ in 0..100 {
+        after = call(&s, &bob_t, reqwest::Method::GET, &mine, None).await.1;
+        if after["value"][0]["id"] == request.as_str() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(after["value"][0]["id"], request.as_str(), "{after}");
+    let approval = format!("{EM}/accessPackageAssignmentApprovals/{request}");
+    let stage = after["value"][0]["stages"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, body) = call(
+        &s,
+        &bob_t,
+        reqwest::Method::PATCH,
+        &format!("{approval}/stages/{stage}"),
+        Some(json!({"reviewResult": "Approve", "justification": "covering for Alice"})),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    wait_state(&s, &request, "delivered").await;
+    let audit = s
+        .get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Escalate access package request'")
+        .await;
+    assert_eq!(
+        audit.body["value"].as_array().unwrap().len(),
+        1,
+        "{}",
+        audit.text
+    );
+    assert!(audit.text.contains(&bob), "{}", audit.text);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escalation_sqlite() {
+    escalation(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn escalation_postgres() {
+    escalation(Backend::Postgres).await;
+}
