@@ -480,10 +480,58 @@ impl App {
         Ok(r)
     }
 
-    /// Delivers (or revokes) what is due: up to `limit` queued assignments, in one transaction.
-    /// Returns how many it handled. Safe to run on several replicas at once.
+    /// Delivers (or revokes) what is due: up to `limit` queued rows, in one transaction.
+    /// Returns how many it handled. Safe to run on several replicas at once. When the batch
+    /// fails, its rows run one by one so that one poisoned row cannot hold back the rest; a
+    /// row that fails alone is retried later with backoff, its error kept and audited.
     pub async fn deliver_due(&self, limit: i64) -> ServiceResult<usize> {
+        let batch_error = match self.deliver_batch(limit, None).await {
+            Ok(n) => return Ok(n),
+            Err(e) => e,
+        };
         let now = self.clock.now();
+        let kinds = [STAGE_ESCALATION, STAGE_TIMEOUT, DELIVER, REVOKE];
+        let mut handled = 0;
+        for id in self.store.due_outbox_ids(&kinds, now, limit).await? {
+            match self.deliver_batch(limit, Some(id)).await {
+                Ok(n) => handled += n,
+                Err(e) => {
+                    tracing::warn!(outbox = %id, error = %e, "outbox row failed; retrying later");
+                    self.retry_later(id, &e.to_string(), now).await?;
+                    handled += 1;
+                }
+            }
+        }
+        if handled == 0 {
+            return Err(batch_error);
+        }
+        Ok(handled)
+    }
+
+    async fn retry_later(&self, id: Uuid, error: &str, now: jiff::Timestamp) -> ServiceResult<()> {
+        let mut tx = self.store.begin().await?;
+        let (attempts, next) = tx.outbox_retry_later(id, error, now).await?;
+        let mut t = target("outbox", id, None);
+        t.modified_properties
+            .push(prop("error", None, Some(error.to_owned())));
+        t.modified_properties
+            .push(prop("attempts", None, Some(attempts.to_string())));
+        t.modified_properties
+            .push(prop("nextAttempt", None, Some(next.to_string())));
+        let event = self.event(
+            &Caller::system(),
+            Category::EntitlementManagement,
+            "Postpone failed delivery work",
+            "outbox.retry",
+            t,
+        );
+        tx.commit(&[event]).await?;
+        Ok(())
+    }
+
+    async fn deliver_batch(&self, limit: i64, only: Option<Uuid>) -> ServiceResult<usize> {
+        let now = self.clock.now();
+        let picked = |id: &Uuid| only.is_none_or(|o| o == *id);
         // Eligibility is read before the writing transaction (reads inside one would hold a
         // second connection while the first holds row locks).
         let mut eligible: HashMap<Uuid, bool> = HashMap::new();
@@ -521,7 +569,12 @@ impl App {
         let mut tx = self.store.begin().await?;
         let mut events = Vec::new();
         let mut handled = 0;
-        for (outbox_id, payload) in tx.due_outbox(STAGE_ESCALATION, now, limit).await? {
+        for (outbox_id, payload) in tx
+            .due_outbox(STAGE_ESCALATION, now, limit)
+            .await?
+            .into_iter()
+            .filter(|(id, _)| picked(id))
+        {
             let w: crate::approvals::StageWork = serde_json::from_str(&payload).map_err(|e| {
                 consulate_store::StoreError::Corrupt(format!("outbox payload: {e}"))
             })?;
@@ -539,7 +592,12 @@ impl App {
             tx.outbox_done(outbox_id, now).await?;
             handled += 1;
         }
-        for (outbox_id, payload) in tx.due_outbox(STAGE_TIMEOUT, now, limit).await? {
+        for (outbox_id, payload) in tx
+            .due_outbox(STAGE_TIMEOUT, now, limit)
+            .await?
+            .into_iter()
+            .filter(|(id, _)| picked(id))
+        {
             let t: crate::approvals::StageWork = serde_json::from_str(&payload).map_err(|e| {
                 consulate_store::StoreError::Corrupt(format!("outbox payload: {e}"))
             })?;
@@ -550,7 +608,12 @@ impl App {
             handled += 1;
         }
         for kind in [DELIVER, REVOKE] {
-            for (outbox_id, payload) in tx.due_outbox(kind, now, limit).await? {
+            for (outbox_id, payload) in tx
+                .due_outbox(kind, now, limit)
+                .await?
+                .into_iter()
+                .filter(|(id, _)| picked(id))
+            {
                 let work: Work = serde_json::from_str(&payload).map_err(|e| {
                     consulate_store::StoreError::Corrupt(format!("outbox payload: {e}"))
                 })?;

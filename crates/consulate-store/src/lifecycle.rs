@@ -236,6 +236,33 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Ids of the due rows of these kinds, in the order the workers take them.
+    pub async fn due_outbox_ids(
+        &self,
+        kinds: &[&str],
+        now: jiff::Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<Uuid>> {
+        let mut sql = Sql::dynamic(String::new());
+        let ps: Vec<String> = kinds
+            .iter()
+            .map(|k| sql.placeholder(k.to_string()))
+            .collect();
+        let at = sql.placeholder(micros(now));
+        let lim = sql.placeholder(limit);
+        sql.push(&format!(
+            "SELECT id FROM outbox WHERE done_at IS NULL AND kind IN ({}) AND available_at <= {at} ORDER BY available_at, id LIMIT {lim}",
+            ps.join(", ")
+        ));
+        self.fetch_all(&sql)
+            .await?
+            .iter()
+            .map(|r| r.uuid("id"))
+            .collect()
+    }
+}
+
 impl WriteTx {
     /// A request made earlier by the same requestor with the same idempotency key, with the
     /// hash of its body.
@@ -587,6 +614,39 @@ impl WriteTx {
             .iter()
             .map(|r| Ok((r.uuid("id")?, r.text("payload")?)))
             .collect()
+    }
+
+    /// Sets a failing row aside: one more attempt, its error, and the next try after a
+    /// backoff that doubles from 2 s up to an hour. Returns (attempts, next try).
+    pub async fn outbox_retry_later(
+        &mut self,
+        id: Uuid,
+        error: &str,
+        now: jiff::Timestamp,
+    ) -> StoreResult<(i64, jiff::Timestamp)> {
+        let attempts = self
+            .fetch_optional(&Sql::new("SELECT attempts FROM outbox WHERE id = $1").bind(id))
+            .await?
+            .map(|r| r.int("attempts"))
+            .transpose()?
+            .unwrap_or(0)
+            + 1;
+        let delay = 2_i64
+            .saturating_pow(attempts.clamp(1, 12) as u32)
+            .min(3_600);
+        let next = now
+            .checked_add(jiff::SignedDuration::from_secs(delay))
+            .unwrap_or(now);
+        let error: String = error.chars().take(2_000).collect();
+        self.write(
+            Sql::new("UPDATE outbox SET attempts = $1, last_error = $2, available_at = $3 WHERE id = $4 AND done_at IS NULL")
+                .bind(attempts)
+                .bind(error)
+                .bind(micros(next))
+                .bind(id),
+        )
+        .await?;
+        Ok((attempts, next))
     }
 
     pub async fn outbox_done(&mut self, id: Uuid, at: jiff::Timestamp) -> StoreResult<()> {

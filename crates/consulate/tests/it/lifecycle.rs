@@ -600,3 +600,79 @@ async fn expiry_and_settings_sqlite() {
 async fn expiry_and_settings_postgres() {
     expiry(Backend::Postgres).await;
 }
+
+/// A poisoned outbox row (here, a payload nobody can read) is set aside with its error and a
+/// later retry; the deliveries queued beside it go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poisoned_outbox_row_is_set_aside() {
+    let s = TestServer::sqlite().await;
+    let cat = created(&s, &format!("{EM}/catalogs"), json!({"displayName": "Ops"})).await;
+    let group = created(
+        &s,
+        "/v1.0/groups",
+        json!({"displayName": "Pager", "mailNickname": "pager"}),
+    )
+    .await;
+    created(&s, &format!("{EM}/resourceRequests"), json!({"requestType": "adminAdd", "resource": {"originId": group, "originSystem": "AadGroup"}, "catalog": {"id": cat}})).await;
+    let role = s
+        .get(&format!(
+            "{EM}/catalogs/{cat}/resourceRoles?$filter=displayName eq 'Member'"
+        ))
+        .await
+        .body["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (pkg, policy) = package(&s, &cat, &role, "Pager access", false).await;
+    let ola = s.create_user("Ola", "ola@consulate.example", false).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    use sqlx::{ConnectOptions as _, Row as _};
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&s.database)
+        .connect()
+        .await
+        .unwrap();
+    let poison = uuid::Uuid::now_v7().to_string();
+    sqlx::query("INSERT INTO outbox (id, kind, payload, created_at, available_at, attempts) VALUES (?1, 'deliverAssignment', 'not json', 0, 0, 0)")
+        .bind(&poison)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let r = s
+        .post(
+            &format!("{EM}/assignmentRequests"),
+            json!({"requestType": "adminAdd", "assignment": {"targetId": ola, "assignmentPolicyId": policy, "accessPackageId": pkg}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    wait_for(
+        &s,
+        &format!("{EM}/assignmentRequests/{}", r.body["id"].as_str().unwrap()),
+        "delivered",
+    )
+    .await;
+    assert_eq!(members(&s, &group).await, vec!["ola@consulate.example"]);
+    let row =
+        sqlx::query("SELECT attempts, last_error, done_at, available_at FROM outbox WHERE id = ?1")
+            .bind(&poison)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    assert!(row.get::<i64, _>("attempts") >= 1);
+    assert!(row.get::<Option<i64>, _>("done_at").is_none());
+    assert!(row.get::<i64, _>("available_at") > 0, "retried later");
+    let error: String = row.get("last_error");
+    assert!(error.contains("outbox payload"), "{error}");
+    drop(conn);
+    let audit = s
+        .get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Postpone failed delivery work'")
+        .await;
+    assert!(
+        !audit.body["value"].as_array().unwrap().is_empty(),
+        "{}",
+        audit.text
+    );
+    s.stop().await;
+}
