@@ -17,6 +17,7 @@ use consulate_core::lifecycle::{
 };
 use consulate_core::request::{self, Answer, RequestType, RequestedSchedule};
 use consulate_core::resource::Grant;
+use consulate_store::lifecycle::RequestScope;
 use consulate_store::list::{ListQuery, Page};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -915,15 +916,36 @@ impl App {
 
     /// Requests (newest first): every one for readers of assignments, the caller's own for
     /// `mine`.
-    /// A page of requests (the caller's own with `mine`), oldest first.
+    /// A page of requests, oldest first: everyone's, or with `on` the caller's own
+    /// (`target`), those the caller made (`createdBy`) or may decide (`approver`).
     pub async fn list_requests(
         &self,
         caller: &Caller,
-        mine: bool,
+        on: Option<&str>,
         q: &ListQuery<AssignmentRequestField>,
     ) -> ServiceResult<Page<AssignmentRequest>> {
-        let target = self.list_scope(caller, mine)?;
-        Ok(self.store.list_assignment_requests(target, q).await?)
+        let scope = match on {
+            None => {
+                self.list_scope(caller, false)?;
+                RequestScope::All
+            }
+            Some(on) => {
+                let me = self.list_scope(caller, true)?.expect("a user's own scope");
+                match on {
+                    "target" => RequestScope::Target(me),
+                    "createdBy" => RequestScope::CreatedBy(me),
+                    "approver" => RequestScope::Approver(me),
+                    _ => {
+                        return Err(DomainError::invalid(
+                            "on",
+                            "filterByCurrentUser here takes on='target', 'createdBy' or 'approver'",
+                        )
+                        .into());
+                    }
+                }
+            }
+        };
+        Ok(self.store.list_assignment_requests(scope, q).await?)
     }
 
     /// A page of assignments (the caller's own with `mine`), oldest first.

@@ -24,6 +24,18 @@ pub struct AssignmentGrant {
     pub state: String,
 }
 
+/// Whose requests a list holds (Graph's `filterByCurrentUser(on=…)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestScope {
+    All,
+    /// Requests for this user's access.
+    Target(Uuid),
+    /// Requests this user made (for themselves or, as an administrator, for others).
+    CreatedBy(Uuid),
+    /// Requests with a stage this user is (or was) an approver of.
+    Approver(Uuid),
+}
+
 fn corrupt(e: DomainError) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
@@ -114,10 +126,10 @@ impl Store {
     }
 
     /// Requests, newest first, optionally only one target's.
-    /// A page of requests in creation order, optionally only those targeting `target`.
+    /// A page of requests in creation order, of everyone or of one user.
     pub async fn list_assignment_requests(
         &self,
-        target: Option<Uuid>,
+        scope: RequestScope,
         q: &ListQuery<AssignmentRequestField>,
     ) -> StoreResult<Page<AssignmentRequest>> {
         let src = ListSource {
@@ -126,7 +138,18 @@ impl Store {
             id: "r.id",
             name: "r.id",
             table: "assignment_requests",
-            scope: target.map(|t| ("r.target_id = $1", vec![Arg::from(t)])),
+            scope: match scope {
+                RequestScope::All => None,
+                RequestScope::Target(u) => Some(("r.target_id = $1", vec![Arg::from(u)])),
+                RequestScope::CreatedBy(u) => Some((
+                    "r.requestor_kind = 'user' AND r.requestor_id = $1",
+                    vec![Arg::from(u)],
+                )),
+                RequestScope::Approver(u) => Some((
+                    "r.id IN (SELECT s.request_id FROM approval_stage_approvers a JOIN approval_stages s ON s.id = a.stage_id WHERE a.user_id = $1)",
+                    vec![Arg::from(u)],
+                )),
+            },
         };
         let (rows, count) = self.fetch_page(&src, q).await?;
         let items = rows

@@ -286,7 +286,7 @@ fn created_order<F>(
 async fn requests_page(
     state: &ApiState,
     caller: &consulate_core::access::Caller,
-    mine: bool,
+    on: Option<&str>,
     (opts, pairs): (QueryOptions, Vec<(String, String)>),
     path: &str,
 ) -> ApiResult<Json<Value>> {
@@ -297,7 +297,7 @@ async fn requests_page(
         .transpose()?;
     let page = state
         .app
-        .list_requests(caller, mine, &created_order(&opts, filter)?)
+        .list_requests(caller, on, &created_order(&opts, filter)?)
         .await?;
     let values = paging::project(
         page.items.iter().map(request_json).collect(),
@@ -385,7 +385,7 @@ pub async fn list_requests(
     requests_page(
         &state,
         &caller,
-        false,
+        None,
         (opts, pairs),
         &format!("{EM}/assignmentRequests"),
     )
@@ -402,9 +402,18 @@ pub async fn get_request(
     OData(opts, pairs): OData,
 ) -> ApiResult<Json<Value>> {
     if let Some(args) = id.strip_prefix("filterByCurrentUser(") {
-        current_user_on(args, "target")?;
+        let on = args
+            .strip_suffix(')')
+            .and_then(|a| a.strip_prefix("on="))
+            .map(|v| v.trim_matches('\''))
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    "filterByCurrentUser takes on='target', 'createdBy' or 'approver'",
+                )
+                .with_target("on")
+            })?;
         let path = format!("{EM}/assignmentRequests/{id}");
-        return requests_page(&state, &caller, true, (opts, pairs), &path).await;
+        return requests_page(&state, &caller, Some(on), (opts, pairs), &path).await;
     }
     let id = object_id(&id, "accessPackageAssignmentRequest")?;
     Ok(Json(request_json(

@@ -506,6 +506,30 @@ async fn cancel_then_delete(backend: Backend) {
     let path = format!("{EM}/assignmentRequests/{request}");
     let cancel = format!("{path}/cancel");
 
+    // Each sees it through their own lens: Alice to decide, Mia as its creator, Bob not at all.
+    let on = |who: &str| format!("{EM}/assignmentRequests/filterByCurrentUser(on='{who}')");
+    for (token, lens, expected) in [
+        (&alice_t, "approver", 1),
+        (&mia_t, "createdBy", 1),
+        (&mia_t, "target", 1),
+        (&mia_t, "approver", 0),
+        (&bob_t, "createdBy", 0),
+        (&bob_t, "approver", 0),
+    ] {
+        let (status, body) = call(&s, token, reqwest::Method::GET, &on(lens), None).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            body["value"].as_array().unwrap().len(),
+            expected,
+            "{lens}: {body}"
+        );
+        if expected == 1 {
+            assert_eq!(body["value"][0]["id"], request.as_str());
+        }
+    }
+    let (status, _) = call(&s, &mia_t, reqwest::Method::GET, &on("everyone"), None).await;
+    assert_eq!(status, 400);
+
     let r = s.delete(&path).await;
     assert_eq!(
         r.status, 409,
