@@ -161,6 +161,10 @@ pub fn router(state: ApiState) -> Router {
             post(lifecycle::cancel_request),
         )
         .route(
+            &format!("{EM}/assignments/{{id}}/reprocess"),
+            post(lifecycle::reprocess_assignment),
+        )
+        .route(
             &format!("{EM}/accessPackageAssignmentApprovals/{{id}}"),
             get(approvals::get),
         )

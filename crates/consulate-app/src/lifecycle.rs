@@ -26,6 +26,7 @@ use uuid::Uuid;
 /// Outbox kinds the delivery worker handles.
 const DELIVER: &str = "deliverAssignment";
 const REVOKE: &str = "revokeAssignment";
+const REPROCESS: &str = "reprocessAssignment";
 /// An approval stage's time is up.
 pub(crate) const STAGE_TIMEOUT: &str = "approvalStageTimeout";
 pub(crate) const STAGE_ESCALATION: &str = "approvalStageEscalation";
@@ -491,7 +492,7 @@ impl App {
             Err(e) => e,
         };
         let now = self.clock.now();
-        let kinds = [STAGE_ESCALATION, STAGE_TIMEOUT, DELIVER, REVOKE];
+        let kinds = [STAGE_ESCALATION, STAGE_TIMEOUT, REPROCESS, DELIVER, REVOKE];
         let mut handled = 0;
         for id in self.store.due_outbox_ids(&kinds, now, limit).await? {
             match self.deliver_batch(limit, Some(id)).await {
@@ -608,6 +609,19 @@ impl App {
             tx.outbox_done(outbox_id, now).await?;
             handled += 1;
         }
+        for (outbox_id, payload) in tx
+            .due_outbox(REPROCESS, now, limit)
+            .await?
+            .into_iter()
+            .filter(|(id, _)| picked(id))
+        {
+            let id: Uuid = serde_json::from_str(&payload).map_err(|e| {
+                consulate_store::StoreError::Corrupt(format!("outbox payload: {e}"))
+            })?;
+            events.push(self.reapply_one(&mut tx, id, now).await?);
+            tx.outbox_done(outbox_id, now).await?;
+            handled += 1;
+        }
         for kind in [DELIVER, REVOKE] {
             for (outbox_id, payload) in tx
                 .due_outbox(kind, now, limit)
@@ -697,7 +711,6 @@ impl App {
             tx.set_request_state(r.id, state, next, None).await?;
             state = next;
         }
-        // Eligibility again, at delivery: the package, the policy, the user may have changed.
         // Eligibility again, at delivery (`still`, read before the transaction): the package,
         // the policy, the user may have changed.
         let mut t = target("accessPackageAssignment", a.id, None);
@@ -907,6 +920,76 @@ impl App {
         Ok(r)
     }
 
+    /// Queues a delivered assignment to have its grants applied again (a membership removed
+    /// behind Consulate's back comes back). Graph's `reprocess`.
+    pub async fn reprocess_assignment(&self, caller: &Caller, id: Uuid) -> ServiceResult<()> {
+        let current = self.store.assignment(id).await?;
+        authorize_in_catalog(
+            caller,
+            Operation::WriteAssignments,
+            CatalogAction::ManageAssignments,
+            current.catalog_id,
+        )?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let a = tx.assignment_for_update(id).await?;
+        if a.state != AssignmentState::Delivered {
+            return Err(DomainError::conflict(format!(
+                "only delivered assignments are reprocessed; this one is {}",
+                a.state.as_str()
+            ))
+            .into());
+        }
+        let work = serde_json::to_string(&id).expect("serialises");
+        tx.enqueue(self.ids.new_id(), REPROCESS, &work, now).await?;
+        let event = self.event(
+            caller,
+            Category::EntitlementManagement,
+            "Reprocess access package assignment",
+            "assignment.reprocess",
+            target("accessPackageAssignment", id, None),
+        );
+        tx.commit(&[event]).await?;
+        self.delivery.notify_one();
+        Ok(())
+    }
+
+    /// Applies a delivered assignment's grants again (each grant is idempotent).
+    async fn reapply_one(
+        &self,
+        tx: &mut consulate_store::WriteTx,
+        id: Uuid,
+        now: jiff::Timestamp,
+    ) -> ServiceResult<consulate_core::audit::AuditEvent> {
+        let a = tx.assignment_for_update(id).await?;
+        let mut t = target("accessPackageAssignment", a.id, None);
+        if a.state == AssignmentState::Delivered {
+            let provisioner = DirectoryProvisioner;
+            for g in tx.grants_for_update(a.id).await? {
+                if g.state == "granted" {
+                    provisioner
+                        .grant(tx, &Grant::from_key(&g.grant_key)?, a.target_id, now)
+                        .await?;
+                    t.modified_properties
+                        .push(prop("reapplied", None, Some(g.grant_key.clone())));
+                }
+            }
+        } else {
+            t.modified_properties.push(prop(
+                "reprocess",
+                None,
+                Some(format!("skipped: the assignment is {}", a.state.as_str())),
+            ));
+        }
+        Ok(self.event(
+            &Caller::system(),
+            Category::EntitlementManagement,
+            "Deliver access package assignment again",
+            "assignment.reapply",
+            t,
+        ))
+    }
+
     pub async fn get_assignment(&self, caller: &Caller, id: Uuid) -> ServiceResult<Assignment> {
         let a = self.store.assignment(id).await?;
         self.authorize_subject_read(caller, a.target_id, a.access_package_id)
@@ -914,8 +997,6 @@ impl App {
         Ok(a)
     }
 
-    /// Requests (newest first): every one for readers of assignments, the caller's own for
-    /// `mine`.
     /// A page of requests, oldest first: everyone's, or with `on` the caller's own
     /// (`target`), those the caller made (`createdBy`) or may decide (`approver`).
     pub async fn list_requests(

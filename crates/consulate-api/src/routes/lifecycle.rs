@@ -434,6 +434,19 @@ pub async fn cancel_request(
     Ok(StatusCode::OK)
 }
 
+/// Applies a delivered assignment's grants again (202; the worker does it).
+#[utoipa::path(post, path = "/v1.0/identityGovernance/entitlementManagement/assignments/{id}/reprocess", tag = "assignments",
+    params(("id" = String, Path)), responses((status = 202), (status = 404), (status = 409)))]
+pub async fn reprocess_assignment(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = object_id(&id, "accessPackageAssignment")?;
+    state.app.reprocess_assignment(&caller, id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
 /// Deletes a denied, canceled or delivered request whose assignment is no longer active.
 #[utoipa::path(delete, path = "/v1.0/identityGovernance/entitlementManagement/assignmentRequests/{id}", tag = "assignments",
     params(("id" = String, Path)), responses((status = 204), (status = 404), (status = 409)))]

@@ -406,6 +406,17 @@ async fn request_to_removal(backend: Backend) {
         "{}",
         removals.text
     );
+    let r = s
+        .post(
+            &format!("{EM}/assignments/{noah_assignment}/reprocess"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        r.status, 409,
+        "an expired assignment is not reprocessed: {}",
+        r.text
+    );
     for bad in [
         "$filter=colour eq 'red'",
         "$orderby=createdDateTime",
@@ -673,6 +684,37 @@ async fn poisoned_outbox_row_is_set_aside() {
         !audit.body["value"].as_array().unwrap().is_empty(),
         "{}",
         audit.text
+    );
+    // Someone removes Ola from the group behind Consulate's back; reprocessing puts her back.
+    let assignment = s
+        .get(&format!(
+            "{EM}/assignments?$filter=target/objectId eq '{ola}'"
+        ))
+        .await
+        .body["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s
+        .delete(&format!("/v1.0/groups/{group}/members/{ola}/$ref"))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert!(members(&s, &group).await.is_empty());
+    let reprocess = format!("{EM}/assignments/{assignment}/reprocess");
+    assert_eq!(s.post(&reprocess, json!({})).await.status, 202);
+    for _ in 0..100 {
+        if !members(&s, &group).await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(members(&s, &group).await, vec!["ola@consulate.example"]);
+    let missing = uuid::Uuid::now_v7();
+    assert_eq!(
+        s.post(&format!("{EM}/assignments/{missing}/reprocess"), json!({}))
+            .await
+            .status,
+        404
     );
     s.stop().await;
 }
