@@ -19,6 +19,38 @@ async fn delegated(s: &TestServer, user: &str) -> String {
     .await
 }
 
+/// A catalog holding a new group; returns (catalog, group, the group's Member role).
+async fn group_in_catalog(
+    s: &TestServer,
+    catalog: &str,
+    group: &str,
+    nickname: &str,
+) -> (String, String, String) {
+    let cat = created(
+        s,
+        &format!("{EM}/catalogs"),
+        json!({"displayName": catalog}),
+    )
+    .await;
+    let group = created(
+        s,
+        "/v1.0/groups",
+        json!({"displayName": group, "mailNickname": nickname}),
+    )
+    .await;
+    created(s, &format!("{EM}/resourceRequests"), json!({"requestType": "adminAdd", "resource": {"originId": group, "originSystem": "AadGroup"}, "catalog": {"id": cat}})).await;
+    let role = s
+        .get(&format!(
+            "{EM}/catalogs/{cat}/resourceRoles?$filter=displayName eq 'Member'"
+        ))
+        .await
+        .body["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (cat, group, role)
+}
+
 /// A package granting membership of `group`, with one policy for all members.
 async fn package(
     s: &TestServer,
@@ -87,28 +119,7 @@ async fn request_to_removal(backend: Backend) {
     let Some(s) = TestServer::start(backend).await else {
         return;
     };
-    let cat = created(
-        &s,
-        &format!("{EM}/catalogs"),
-        json!({"displayName": "Projects"}),
-    )
-    .await;
-    let group = created(
-        &s,
-        "/v1.0/groups",
-        json!({"displayName": "Project X", "mailNickname": "px"}),
-    )
-    .await;
-    created(&s, &format!("{EM}/resourceRequests"), json!({"requestType": "adminAdd", "resource": {"originId": group, "originSystem": "AadGroup"}, "catalog": {"id": cat}})).await;
-    let role = s
-        .get(&format!(
-            "{EM}/catalogs/{cat}/resourceRoles?$filter=displayName eq 'Member'"
-        ))
-        .await
-        .body["value"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (cat, group, role) = group_in_catalog(&s, "Projects", "Project X", "px").await;
     let (p1, policy1) = package(&s, &cat, &role, "Project X access", false).await;
     let (p2, policy2) = package(&s, &cat, &role, "Project X again", false).await;
     let (p3, _) = package(&s, &cat, &role, "Project X approved", true).await;
@@ -442,28 +453,7 @@ async fn expiry(backend: Backend) {
     let Some(s) = TestServer::start(backend).await else {
         return;
     };
-    let cat = created(
-        &s,
-        &format!("{EM}/catalogs"),
-        json!({"displayName": "Short"}),
-    )
-    .await;
-    let group = created(
-        &s,
-        "/v1.0/groups",
-        json!({"displayName": "Brief", "mailNickname": "brief"}),
-    )
-    .await;
-    created(&s, &format!("{EM}/resourceRequests"), json!({"requestType": "adminAdd", "resource": {"originId": group, "originSystem": "AadGroup"}, "catalog": {"id": cat}})).await;
-    let role = s
-        .get(&format!(
-            "{EM}/catalogs/{cat}/resourceRoles?$filter=displayName eq 'Member'"
-        ))
-        .await
-        .body["value"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (cat, group, role) = group_in_catalog(&s, "Short", "Brief", "brief").await;
     let (pkg, policy) = package(&s, &cat, &role, "Brief access", false).await;
     let ola = s.create_user("Ola", "ola@consulate.example", false).await["id"]
         .as_str()
@@ -617,23 +607,7 @@ async fn expiry_and_settings_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poisoned_outbox_row_is_set_aside() {
     let s = TestServer::sqlite().await;
-    let cat = created(&s, &format!("{EM}/catalogs"), json!({"displayName": "Ops"})).await;
-    let group = created(
-        &s,
-        "/v1.0/groups",
-        json!({"displayName": "Pager", "mailNickname": "pager"}),
-    )
-    .await;
-    created(&s, &format!("{EM}/resourceRequests"), json!({"requestType": "adminAdd", "resource": {"originId": group, "originSystem": "AadGroup"}, "catalog": {"id": cat}})).await;
-    let role = s
-        .get(&format!(
-            "{EM}/catalogs/{cat}/resourceRoles?$filter=displayName eq 'Member'"
-        ))
-        .await
-        .body["value"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (cat, group, role) = group_in_catalog(&s, "Ops", "Pager", "pager").await;
     let (pkg, policy) = package(&s, &cat, &role, "Pager access", false).await;
     let ola = s.create_user("Ola", "ola@consulate.example", false).await["id"]
         .as_str()

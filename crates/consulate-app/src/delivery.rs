@@ -1,0 +1,408 @@
+//! The delivery worker: takes due outbox rows (deliveries, revocations, reprocessing, approval
+//! timers and escalations) and applies them in one transaction per batch, re-checking
+//! eligibility at delivery. A failing batch runs row by row so one poisoned row is set aside
+//! with backoff while the rest go through (ADR 9).
+
+use crate::lifecycle::{DELIVER, REPROCESS, REVOKE, STAGE_ESCALATION, STAGE_TIMEOUT, Work};
+use crate::provisioning::{DirectoryProvisioner, Provisioner};
+use crate::{App, ServiceResult, prop, target};
+use consulate_core::access::Caller;
+use consulate_core::audit::Category;
+use consulate_core::lifecycle::{AssignmentEvent, AssignmentState, RequestEvent, RequestState};
+use consulate_core::resource::Grant;
+use std::collections::HashMap;
+use uuid::Uuid;
+
+impl App {
+    /// Delivers (or revokes) what is due: up to `limit` queued rows, in one transaction.
+    /// Returns how many it handled. Safe to run on several replicas at once. When the batch
+    /// fails, its rows run one by one so that one poisoned row cannot hold back the rest; a
+    /// row that fails alone is retried later with backoff, its error kept and audited.
+    pub async fn deliver_due(&self, limit: i64) -> ServiceResult<usize> {
+        let batch_error = match self.deliver_batch(limit, None).await {
+            Ok(n) => return Ok(n),
+            Err(e) => e,
+        };
+        let now = self.clock.now();
+        let kinds = [STAGE_ESCALATION, STAGE_TIMEOUT, REPROCESS, DELIVER, REVOKE];
+        let mut handled = 0;
+        for id in self.store.due_outbox_ids(&kinds, now, limit).await? {
+            match self.deliver_batch(limit, Some(id)).await {
+                Ok(n) => handled += n,
+                Err(e) => {
+                    tracing::warn!(outbox = %id, error = %e, "outbox row failed; retrying later");
+                    self.retry_later(id, &e.to_string(), now).await?;
+                    handled += 1;
+                }
+            }
+        }
+        if handled == 0 {
+            return Err(batch_error);
+        }
+        Ok(handled)
+    }
+
+    async fn retry_later(&self, id: Uuid, error: &str, now: jiff::Timestamp) -> ServiceResult<()> {
+        let mut tx = self.store.begin().await?;
+        let (attempts, next) = tx.outbox_retry_later(id, error, now).await?;
+        let mut t = target("outbox", id, None);
+        t.modified_properties
+            .push(prop("error", None, Some(error.to_owned())));
+        t.modified_properties
+            .push(prop("attempts", None, Some(attempts.to_string())));
+        t.modified_properties
+            .push(prop("nextAttempt", None, Some(next.to_string())));
+        let event = self.event(
+            &Caller::system(),
+            Category::EntitlementManagement,
+            "Postpone failed delivery work",
+            "outbox.retry",
+            t,
+        );
+        tx.commit(&[event]).await?;
+        Ok(())
+    }
+
+    async fn deliver_batch(&self, limit: i64, only: Option<Uuid>) -> ServiceResult<usize> {
+        let now = self.clock.now();
+        let picked = |id: &Uuid| only.is_none_or(|o| o == *id);
+        // Eligibility is read before the writing transaction (reads inside one would hold a
+        // second connection while the first holds row locks).
+        let mut eligible: HashMap<Uuid, bool> = HashMap::new();
+        for payload in self.store.due_outbox_payloads(DELIVER, now, limit).await? {
+            if let Ok(work) = serde_json::from_str::<Work>(&payload)
+                && let Ok(r) = self.store.assignment_request(work.request).await
+            {
+                let ok = self.still_eligible(&r).await?;
+                eligible.insert(work.request, ok);
+            }
+        }
+        // Escalations need the request's policy version and organization, read likewise.
+        let mut escalations = HashMap::new();
+        for payload in self
+            .store
+            .due_outbox_payloads(STAGE_ESCALATION, now, limit)
+            .await?
+        {
+            if let Ok(w) = serde_json::from_str::<crate::approvals::StageWork>(&payload) {
+                let context = match self.store.assignment_request(w.request).await {
+                    Ok(r) => Some((
+                        self.store
+                            .policy_version(r.policy_id, r.policy_version)
+                            .await?,
+                        self.requestor_for_user(r.target_id)
+                            .await
+                            .ok()
+                            .and_then(|x| x.organization),
+                    )),
+                    Err(_) => None, // deleted: the row closes with nothing to do
+                };
+                escalations.insert(w.request, context);
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        let mut events = Vec::new();
+        let mut handled = 0;
+        for (outbox_id, payload) in tx
+            .due_outbox(STAGE_ESCALATION, now, limit)
+            .await?
+            .into_iter()
+            .filter(|(id, _)| picked(id))
+        {
+            let w: crate::approvals::StageWork = serde_json::from_str(&payload).map_err(|e| {
+                consulate_store::StoreError::Corrupt(format!("outbox payload: {e}"))
+            })?;
+            // A row queued after the read above waits for the next round.
+            let Some(context) = escalations.get(&w.request) else {
+                continue;
+            };
+            if let Some((policy, organization)) = context
+                && let Some(event) = self
+                    .escalate_stage(&mut tx, &w, policy, *organization)
+                    .await?
+            {
+                events.push(event);
+            }
+            tx.outbox_done(outbox_id, now).await?;
+            handled += 1;
+        }
+        for (outbox_id, payload) in tx
+            .due_outbox(STAGE_TIMEOUT, now, limit)
+            .await?
+            .into_iter()
+            .filter(|(id, _)| picked(id))
+        {
+            let t: crate::approvals::StageWork = serde_json::from_str(&payload).map_err(|e| {
+                consulate_store::StoreError::Corrupt(format!("outbox payload: {e}"))
+            })?;
+            if let Some(event) = self.expire_stage(&mut tx, &t, now).await? {
+                events.push(event);
+            }
+            tx.outbox_done(outbox_id, now).await?;
+            handled += 1;
+        }
+        for (outbox_id, payload) in tx
+            .due_outbox(REPROCESS, now, limit)
+            .await?
+            .into_iter()
+            .filter(|(id, _)| picked(id))
+        {
+            let id: Uuid = serde_json::from_str(&payload).map_err(|e| {
+                consulate_store::StoreError::Corrupt(format!("outbox payload: {e}"))
+            })?;
+            events.push(self.reapply_one(&mut tx, id, now).await?);
+            tx.outbox_done(outbox_id, now).await?;
+            handled += 1;
+        }
+        for kind in [DELIVER, REVOKE] {
+            for (outbox_id, payload) in tx
+                .due_outbox(kind, now, limit)
+                .await?
+                .into_iter()
+                .filter(|(id, _)| picked(id))
+            {
+                let work: Work = serde_json::from_str(&payload).map_err(|e| {
+                    consulate_store::StoreError::Corrupt(format!("outbox payload: {e}"))
+                })?;
+                let event = if kind == DELIVER {
+                    // A row queued after the read above waits for the next round.
+                    let Some(still) = eligible.get(&work.request).copied() else {
+                        continue;
+                    };
+                    self.deliver_one(&mut tx, &work, still, now).await?
+                } else {
+                    self.revoke_one(&mut tx, &work, now).await?
+                };
+                events.push(event);
+                tx.outbox_done(outbox_id, now).await?;
+                handled += 1;
+            }
+        }
+        if events.is_empty() {
+            if handled > 0 {
+                // Only stale timeouts: nothing changed but their rows, recorded as such.
+                events.push(self.event(
+                    &Caller::system(),
+                    Category::EntitlementManagement,
+                    "Close stale approval timers",
+                    "approval.timeout",
+                    target("outbox", "approvalStageTimeout", None),
+                ));
+            } else {
+                return Ok(0);
+            }
+        }
+        tx.commit(&events).await?;
+        self.eligibility_changed();
+        Ok(handled)
+    }
+
+    async fn deliver_one(
+        &self,
+        tx: &mut consulate_store::WriteTx,
+        work: &Work,
+        still: bool,
+        now: jiff::Timestamp,
+    ) -> ServiceResult<consulate_core::audit::AuditEvent> {
+        let Some(r) = tx.find_request_for_update(work.request).await? else {
+            // Canceled, then deleted, before its start.
+            let mut t = target("accessPackageAssignmentRequest", work.request, None);
+            t.modified_properties.push(prop(
+                "delivery",
+                None,
+                Some("skipped: the request was deleted".into()),
+            ));
+            return Ok(self.event(
+                &Caller::system(),
+                Category::EntitlementManagement,
+                "Skip access package delivery",
+                "assignment.deliver",
+                t,
+            ));
+        };
+        let a = tx.assignment_for_update(work.assignment).await?;
+        if !matches!(r.state, RequestState::Scheduled | RequestState::Delivering) {
+            // Canceled before its start: nothing to deliver.
+            let mut t = target("accessPackageAssignmentRequest", r.id, None);
+            t.modified_properties.push(prop(
+                "delivery",
+                None,
+                Some(format!("skipped: the request is {}", r.state.as_str())),
+            ));
+            return Ok(self.event(
+                &Caller::system(),
+                Category::EntitlementManagement,
+                "Skip access package delivery",
+                "assignment.deliver",
+                t,
+            ));
+        }
+        let mut state = r.state;
+        if state == RequestState::Scheduled {
+            let next = state.apply(RequestEvent::StartReached)?;
+            tx.set_request_state(r.id, state, next, None).await?;
+            state = next;
+        }
+        // Eligibility again, at delivery (`still`, read before the transaction): the package,
+        // the policy, the user may have changed.
+        let mut t = target("accessPackageAssignment", a.id, None);
+        if !still || a.state != AssignmentState::Delivering {
+            let failed = state.apply(RequestEvent::DeliveryFailed)?;
+            tx.set_request_state(r.id, state, failed, Some(now)).await?;
+            if a.state.is_active() {
+                tx.set_assignment_state(&a, a.state.apply(AssignmentEvent::Ended)?, now)
+                    .await?;
+            }
+            t.modified_properties.push(prop(
+                "state",
+                Some(a.state.as_str().into()),
+                Some("expired".into()),
+            ));
+            t.modified_properties.push(prop(
+                "reason",
+                None,
+                Some("the requestor is no longer eligible".into()),
+            ));
+            return Ok(self.event(
+                &consulate_core::access::Caller::system(),
+                Category::EntitlementManagement,
+                "Deliver access package assignment",
+                "assignment.deliver",
+                t,
+            ));
+        }
+        let provisioner = DirectoryProvisioner;
+        for g in tx.grants_for_update(a.id).await? {
+            if g.state != "pending" {
+                continue;
+            }
+            let grant = Grant::from_key(&g.grant_key)?;
+            provisioner.grant(tx, &grant, a.target_id, now).await?;
+            tx.set_grant_state(a.id, g.role_id, "granted").await?;
+            t.modified_properties
+                .push(prop("granted", None, Some(g.grant_key.clone())));
+        }
+        tx.set_assignment_state(&a, a.state.apply(AssignmentEvent::DeliverySucceeded)?, now)
+            .await?;
+        tx.set_request_state(
+            r.id,
+            state,
+            state.apply(RequestEvent::DeliverySucceeded)?,
+            Some(now),
+        )
+        .await?;
+        Ok(self.event(
+            &consulate_core::access::Caller::system(),
+            Category::EntitlementManagement,
+            "Deliver access package assignment",
+            "assignment.deliver",
+            t,
+        ))
+    }
+
+    async fn revoke_one(
+        &self,
+        tx: &mut consulate_store::WriteTx,
+        work: &Work,
+        now: jiff::Timestamp,
+    ) -> ServiceResult<consulate_core::audit::AuditEvent> {
+        let r = tx.request_for_update(work.request).await?;
+        let a = tx.assignment_for_update(work.assignment).await?;
+        let provisioner = DirectoryProvisioner;
+        let mut t = target("accessPackageAssignment", a.id, None);
+        for g in tx.grants_for_update(a.id).await? {
+            if g.state != "granted" {
+                if g.state == "pending" {
+                    tx.set_grant_state(a.id, g.role_id, "revoked").await?;
+                }
+                continue;
+            }
+            // What another active assignment of the same user grants stays.
+            if !tx
+                .grant_held_elsewhere(a.target_id, &g.grant_key, a.id)
+                .await?
+            {
+                provisioner
+                    .revoke(tx, &Grant::from_key(&g.grant_key)?, a.target_id)
+                    .await?;
+                t.modified_properties
+                    .push(prop("revoked", Some(g.grant_key.clone()), None));
+            }
+            tx.set_grant_state(a.id, g.role_id, "revoked").await?;
+        }
+        tx.set_request_state(
+            r.id,
+            r.state,
+            r.state.apply(RequestEvent::DeliverySucceeded)?,
+            Some(now),
+        )
+        .await?;
+        Ok(self.event(
+            &consulate_core::access::Caller::system(),
+            Category::EntitlementManagement,
+            "Revoke access package assignment",
+            "assignment.revoke",
+            t,
+        ))
+    }
+
+    /// Applies a delivered assignment's grants again (each grant is idempotent).
+    async fn reapply_one(
+        &self,
+        tx: &mut consulate_store::WriteTx,
+        id: Uuid,
+        now: jiff::Timestamp,
+    ) -> ServiceResult<consulate_core::audit::AuditEvent> {
+        let a = tx.assignment_for_update(id).await?;
+        let mut t = target("accessPackageAssignment", a.id, None);
+        if a.state == AssignmentState::Delivered {
+            let provisioner = DirectoryProvisioner;
+            for g in tx.grants_for_update(a.id).await? {
+                if g.state == "granted" {
+                    provisioner
+                        .grant(tx, &Grant::from_key(&g.grant_key)?, a.target_id, now)
+                        .await?;
+                    t.modified_properties
+                        .push(prop("reapplied", None, Some(g.grant_key.clone())));
+                }
+            }
+        } else {
+            t.modified_properties.push(prop(
+                "reprocess",
+                None,
+                Some(format!("skipped: the assignment is {}", a.state.as_str())),
+            ));
+        }
+        Ok(self.event(
+            &Caller::system(),
+            Category::EntitlementManagement,
+            "Deliver access package assignment again",
+            "assignment.reapply",
+            t,
+        ))
+    }
+
+    /// Runs [`App::deliver_due`] until told to stop: at once when work is queued here, and
+    /// every `interval` for work queued elsewhere (other replicas, scheduled starts).
+    pub async fn run_delivery(
+        &self,
+        interval: std::time::Duration,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) {
+        loop {
+            if let Err(e) = self.expire_due(200).await {
+                tracing::warn!(error = %e, "expiry sweep failed; retrying");
+            }
+            match self.deliver_due(200).await {
+                Ok(n) if n > 0 => continue,
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "delivery failed; retrying"),
+            }
+            tokio::select! {
+                _ = self.delivery.notified() => {}
+                _ = tokio::time::sleep(interval) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+}

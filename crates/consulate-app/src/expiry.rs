@@ -1,0 +1,160 @@
+//! Expiry and the entitlement-management settings: the sweep that ends assignments whose time
+//! is up (exactly once, also after downtime), its dry-run preview, and `/settings`.
+
+use crate::lifecycle::{REVOKE, Work};
+use crate::{App, ServiceResult, prop, target};
+use consulate_core::access::{Caller, Operation, authorize};
+use consulate_core::audit::Category;
+use consulate_core::lifecycle::{
+    Assignment, AssignmentEvent, AssignmentRequest, RequestEvent, RequestState, RequestedBy,
+};
+use consulate_core::request::RequestType;
+use std::collections::HashMap;
+
+impl App {
+    /// Ends assignments whose end has come (at most `limit`): each exactly once, also the ones
+    /// that came due while the server was down. The revocation is queued like a removal, with
+    /// a `systemRemove` request recording it.
+    pub async fn expire_due(&self, limit: i64) -> ServiceResult<usize> {
+        let now = self.clock.now();
+        let due = self.store.assignments_ending_by(now, limit).await?;
+        if due.is_empty() {
+            return Ok(0);
+        }
+        let mut versions = HashMap::new();
+        for a in &due {
+            if let Ok(p) = self.store.policy(a.policy_id).await {
+                versions.insert(a.policy_id, p.version);
+            }
+        }
+        let mut tx = self.store.begin().await?;
+        let mut events = Vec::new();
+        for d in &due {
+            let a = tx.assignment_for_update(d.id).await?;
+            // Another replica (or an administrator) may have ended it meanwhile.
+            if !a.state.is_active() || a.schedule.end.is_none_or(|e| e > now) {
+                continue;
+            }
+            let ended = a.state.apply(AssignmentEvent::Ended)?;
+            tx.set_assignment_state(&a, ended, now).await?;
+            let r = AssignmentRequest {
+                id: self.ids.new_id(),
+                request_type: RequestType::SystemRemove,
+                state: RequestState::Submitted.apply(RequestEvent::Approved)?,
+                access_package_id: a.access_package_id,
+                policy_id: a.policy_id,
+                policy_version: versions.get(&a.policy_id).copied().unwrap_or(0),
+                target_id: a.target_id,
+                requested_by: RequestedBy::System,
+                assignment_id: Some(a.id),
+                justification: "The assignment reached its end".into(),
+                answers: Vec::new(),
+                schedule: a.schedule,
+                created_date_time: now,
+                completed_date_time: None,
+            };
+            tx.insert_request(&r, None).await?;
+            let work = serde_json::to_string(&Work {
+                request: r.id,
+                assignment: a.id,
+            })
+            .expect("serialises");
+            tx.enqueue(self.ids.new_id(), REVOKE, &work, now).await?;
+            let mut t = target("accessPackageAssignment", a.id, None);
+            t.modified_properties.push(prop(
+                "state",
+                Some(a.state.as_str().into()),
+                Some(ended.as_str().into()),
+            ));
+            t.modified_properties.push(prop(
+                "endDateTime",
+                None,
+                a.schedule.end.map(|e| e.to_string()),
+            ));
+            events.push(self.event(
+                &Caller::system(),
+                Category::EntitlementManagement,
+                "Expire access package assignment",
+                "assignment.expire",
+                t,
+            ));
+        }
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let n = events.len();
+        tx.commit(&events).await?;
+        self.eligibility_changed();
+        Ok(n)
+    }
+
+    /// What the next sweep would do now: the assignments it would end.
+    pub async fn sweep_preview(&self, caller: &Caller) -> ServiceResult<Vec<Assignment>> {
+        authorize(caller, Operation::ReadAssignments)?;
+        Ok(self
+            .store
+            .assignments_ending_by(self.clock.now(), 999)
+            .await?)
+    }
+
+    pub async fn settings(
+        &self,
+        caller: &Caller,
+    ) -> ServiceResult<consulate_core::lifecycle::Settings> {
+        authorize(caller, Operation::ReadCatalogs)?;
+        Ok(self.store.settings().await?)
+    }
+
+    /// Changes the settings; absent values stay.
+    pub async fn update_settings(
+        &self,
+        caller: &Caller,
+        action: Option<consulate_core::lifecycle::ExternalUserLifecycleAction>,
+        days: Option<consulate_core::policy::IsoDuration>,
+    ) -> ServiceResult<consulate_core::lifecycle::Settings> {
+        authorize(caller, Operation::WriteCatalogs)?;
+        let mut tx = self.store.begin().await?;
+        let before = tx.settings_for_update().await?;
+        let mut s = before.clone();
+        if let Some(a) = action {
+            s.external_user_lifecycle_action = a;
+        }
+        if let Some(d) = days {
+            s.duration_until_external_user_deleted_after_blocked = d;
+        }
+        consulate_core::lifecycle::check_settings(&s)?;
+        if s == before {
+            return Ok(s);
+        }
+        tx.save_settings(&s, self.clock.now()).await?;
+        let mut t = target("entitlementManagementSettings", "settings", None);
+        t.modified_properties.push(prop(
+            "externalUserLifecycleAction",
+            Some(before.external_user_lifecycle_action.as_str().into()),
+            Some(s.external_user_lifecycle_action.as_str().into()),
+        ));
+        t.modified_properties.push(prop(
+            "durationUntilExternalUserDeletedAfterBlocked",
+            Some(
+                before
+                    .duration_until_external_user_deleted_after_blocked
+                    .as_str()
+                    .into(),
+            ),
+            Some(
+                s.duration_until_external_user_deleted_after_blocked
+                    .as_str()
+                    .into(),
+            ),
+        ));
+        let event = self.event(
+            caller,
+            Category::EntitlementManagement,
+            "Update entitlement management settings",
+            "settings.update",
+            t,
+        );
+        tx.commit(&[event]).await?;
+        Ok(s)
+    }
+}
