@@ -6,6 +6,7 @@
 use crate::lifecycle::{DELIVER, REPROCESS, REVOKE, STAGE_ESCALATION, STAGE_TIMEOUT, Work};
 use crate::provisioning::{DirectoryProvisioner, Provisioner};
 use crate::{App, ServiceResult, prop, target};
+use consulate_core::DomainError;
 use consulate_core::access::Caller;
 use consulate_core::audit::Category;
 use consulate_core::lifecycle::{AssignmentEvent, AssignmentState, RequestEvent, RequestState};
@@ -70,11 +71,21 @@ impl App {
         // second connection while the first holds row locks).
         let mut eligible: HashMap<Uuid, bool> = HashMap::new();
         for payload in self.store.due_outbox_payloads(DELIVER, now, limit).await? {
-            if let Ok(work) = serde_json::from_str::<Work>(&payload)
-                && let Ok(r) = self.store.assignment_request(work.request).await
-            {
-                let ok = self.still_eligible(&r).await?;
-                eligible.insert(work.request, ok);
+            let Ok(work) = serde_json::from_str::<Work>(&payload) else {
+                continue; // the row fails in the transaction and is set aside
+            };
+            match self.store.assignment_request(work.request).await {
+                // A failed read leaves the row for the next round rather than failing the batch.
+                Ok(r) => {
+                    if let Ok(ok) = self.still_eligible(&r).await {
+                        eligible.insert(work.request, ok);
+                    }
+                }
+                // Deleted (canceled first): delivery finds no request and skips the row.
+                Err(consulate_store::StoreError::Domain(DomainError::NotFound { .. })) => {
+                    eligible.insert(work.request, false);
+                }
+                Err(_) => {}
             }
         }
         // Escalations need the request's policy version and organization, read likewise.
@@ -87,15 +98,23 @@ impl App {
             if let Ok(w) = serde_json::from_str::<crate::approvals::StageWork>(&payload) {
                 let context = match self.store.assignment_request(w.request).await {
                     Ok(r) => Some((
-                        self.store
+                        match self
+                            .store
                             .policy_version(r.policy_id, r.policy_version)
-                            .await?,
+                            .await
+                        {
+                            Ok(p) => p,
+                            Err(_) => continue, // read again next round
+                        },
                         self.requestor_for_user(r.target_id)
                             .await
                             .ok()
                             .and_then(|x| x.organization),
                     )),
-                    Err(_) => None, // deleted: the row closes with nothing to do
+                    Err(consulate_store::StoreError::Domain(DomainError::NotFound { .. })) => {
+                        None // deleted: the row closes with nothing to do
+                    }
+                    Err(_) => continue, // read again next round
                 };
                 escalations.insert(w.request, context);
             }

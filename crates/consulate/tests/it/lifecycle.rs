@@ -499,6 +499,29 @@ async fn expiry(backend: Backend) {
             .status,
         200
     );
+    // Quinn's is canceled and then deleted before its start: the worker skips it too.
+    let quinn = s
+        .create_user("Quinn", "quinn@consulate.example", false)
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s
+        .post(
+            &format!("{EM}/assignmentRequests"),
+            json!({"requestType": "adminAdd", "assignment": {"targetId": quinn, "assignmentPolicyId": policy, "accessPackageId": pkg},
+                   "schedule": {"startDateTime": start.to_string()}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let quinn_request = format!("{EM}/assignmentRequests/{}", r.body["id"].as_str().unwrap());
+    assert_eq!(
+        s.post(&format!("{quinn_request}/cancel"), json!({}))
+            .await
+            .status,
+        200
+    );
+    assert_eq!(s.delete(&quinn_request).await.status, 204);
     // The sweep ends it exactly once and takes the membership back.
     let mut ended = Value::Null;
     for _ in 0..100 {
@@ -518,16 +541,21 @@ async fn expiry(backend: Backend) {
     assert!(members(&s, &group).await.is_empty());
     let canceled = s.get(&pia_request).await.body;
     assert_eq!(canceled["state"], "canceled", "{canceled}");
-    // The worker reaches the canceled start on its next poll and skips it, once.
+    // The worker reaches the canceled starts on its next poll and skips each, once.
     let mut skipped = Value::Null;
     for _ in 0..100 {
         skipped = s.get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Skip access package delivery'").await.body;
-        if !skipped["value"].as_array().unwrap().is_empty() {
+        if skipped["value"].as_array().unwrap().len() >= 2 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(skipped["value"].as_array().unwrap().len(), 1, "{skipped}");
+    assert_eq!(skipped["value"].as_array().unwrap().len(), 2, "{skipped}");
+    assert!(
+        skipped.to_string().contains("the request was deleted"),
+        "{skipped}"
+    );
+    assert_eq!(s.get(&quinn_request).await.status, 404);
     assert!(
         !members(&s, &group)
             .await
