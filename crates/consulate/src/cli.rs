@@ -144,6 +144,29 @@ pub enum Command {
     /// their targets on a fresh database, and report the results as markdown (exit code 2
     /// when a target is missed).
     Bench(BenchArgs),
+    /// Measure requests to delivered assignments (auto-approved `userAdd` from distinct users).
+    BenchLifecycle(LifecycleBenchArgs),
+}
+
+/// Sizes and outputs of `consulate bench-lifecycle`.
+#[derive(Debug, Clone, Args)]
+pub struct LifecycleBenchArgs {
+    /// Requests (and distinct requesting users).
+    #[arg(long, default_value_t = 20_000)]
+    pub requests: usize,
+    /// Concurrent keep-alive HTTP clients.
+    #[arg(long, default_value_t = 32)]
+    pub clients: usize,
+    /// A new SQLite file or a postgres:// URL of an empty database. Default: a temporary
+    /// SQLite file, deleted at the end.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Maximum database connections.
+    #[arg(long, default_value_t = 8)]
+    pub db_max_connections: u32,
+    /// Also write the markdown section to this file, replacing it.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
 }
 
 /// Sizes and outputs of `consulate bench`.

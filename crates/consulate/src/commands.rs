@@ -39,6 +39,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench(args) => crate::bench::run(args).await,
+        Command::BenchLifecycle(args) => crate::bench::lifecycle::run(args).await,
     }
 }
 

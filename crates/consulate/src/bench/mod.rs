@@ -34,6 +34,7 @@ mod create;
 mod data;
 mod eligibility;
 mod files;
+pub mod lifecycle;
 mod machine;
 mod matching;
 mod reads;
