@@ -131,11 +131,14 @@ impl App {
         policy: &AssignmentPolicy,
         organization: Option<RequestorOrganization>,
     ) -> ServiceResult<Option<AuditEvent>> {
+        // The request is locked before its stage, in the order decisions and cancels take.
+        let Some(r) = tx.find_request_for_update(w.request).await? else {
+            return Ok(None); // deleted
+        };
         let s = tx.stage_for_update(w.request, w.stage).await?;
         if s.status != "inProgress" {
             return Ok(None);
         }
-        let r = tx.request_for_update(w.request).await?;
         let Some(settings) = policy.approval_settings.stages.get(s.index as usize) else {
             return Ok(None);
         };
@@ -359,11 +362,13 @@ impl App {
         w: &StageWork,
         now: jiff::Timestamp,
     ) -> ServiceResult<Option<AuditEvent>> {
+        let Some(r) = tx.find_request_for_update(w.request).await? else {
+            return Ok(None); // deleted
+        };
         let s = tx.stage_for_update(w.request, w.stage).await?;
         if s.status != "inProgress" {
             return Ok(None);
         }
-        let r = tx.request_for_update(w.request).await?;
         tx.decide_stage(s.id, "NotReviewed", "expired", None, "", now)
             .await?;
         let denied = r.state.apply(RequestEvent::Denied)?;

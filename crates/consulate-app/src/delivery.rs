@@ -32,8 +32,12 @@ impl App {
                 Ok(n) => handled += n,
                 Err(e) => {
                     tracing::warn!(outbox = %id, error = %e, "outbox row failed; retrying later");
-                    self.retry_later(id, &e.to_string(), now).await?;
-                    handled += 1;
+                    match self.retry_later(id, &e.to_string(), now).await {
+                        Ok(()) => handled += 1,
+                        Err(e) => {
+                            tracing::error!(outbox = %id, error = %e, "could not postpone an outbox row");
+                        }
+                    }
                 }
             }
         }
@@ -280,7 +284,11 @@ impl App {
             t.modified_properties.push(prop(
                 "reason",
                 None,
-                Some("the requestor is no longer eligible".into()),
+                Some(if a.state == AssignmentState::Delivering {
+                    "the requestor is no longer eligible".into()
+                } else {
+                    "the assignment ended before it was delivered".into()
+                }),
             ));
             return Ok(self.event(
                 &consulate_core::access::Caller::system(),

@@ -483,7 +483,10 @@ impl App {
     /// whoever manages the package's assignments.
     pub async fn cancel_request(&self, caller: &Caller, id: Uuid) -> ServiceResult<()> {
         let current = self.store.assignment_request(id).await?;
-        let own = matches!(caller.identity, CallerIdentity::User { user_id, .. } if user_id == current.target_id);
+        // Only a request the caller made for themselves is theirs to cancel: a target does not
+        // cancel what an administrator assigned (that is a removal, under the policy's rules).
+        let own = matches!(caller.identity, CallerIdentity::User { user_id, .. }
+            if user_id == current.target_id && current.requested_by == RequestedBy::User(user_id));
         if own {
             authorize(caller, Operation::RequestOwnAccess)?;
         } else {
@@ -548,19 +551,22 @@ impl App {
         )?;
         let mut tx = self.store.begin().await?;
         let r = tx.request_for_update(id).await?;
-        if !r.state.is_final() {
+        if !(r.state.is_final() || r.state == RequestState::DeliveryFailed) {
             return Err(DomainError::conflict(format!(
                 "a request that is {} cannot be deleted; cancel it first",
                 r.state.as_str()
             ))
             .into());
         }
-        if let Some(a) = r.assignment_id
-            && tx
-                .assignment_for_update(a)
-                .await
-                .is_ok_and(|a| a.state.is_active())
-        {
+        let active = match r.assignment_id {
+            Some(a) => match tx.assignment_for_update(a).await {
+                Ok(a) => a.state.is_active(),
+                Err(consulate_store::StoreError::Domain(DomainError::NotFound { .. })) => false,
+                Err(e) => return Err(e.into()),
+            },
+            None => false,
+        };
+        if active {
             return Err(DomainError::conflict(
                 "the request's assignment is active; remove it first",
             )

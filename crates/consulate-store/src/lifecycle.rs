@@ -648,7 +648,10 @@ impl WriteTx {
         now: jiff::Timestamp,
     ) -> StoreResult<(i64, jiff::Timestamp)> {
         let attempts = self
-            .fetch_optional(&Sql::new("SELECT attempts FROM outbox WHERE id = $1").bind(id))
+            .fetch_optional(
+                &Sql::new("SELECT CAST(attempts AS BIGINT) AS attempts FROM outbox WHERE id = $1")
+                    .bind(id),
+            )
             .await?
             .map(|r| r.int("attempts"))
             .transpose()?

@@ -610,7 +610,7 @@ async fn escalation(backend: Backend) {
             json!({"displayName": "Escalating", "allowedTargetScope": "allMemberUsers",
                    "requestorSettings": {"enableTargetsToSelfAddAccess": true},
                    "requestApprovalSettings": {"isApprovalRequiredForAdd": true, "stages": [
-                       {"durationBeforeAutomaticDenial": "P7D", "durationBeforeEscalation": "PT1S", "isEscalationEnabled": true,
+                       {"durationBeforeAutomaticDenial": "P7D", "durationBeforeEscalation": "PT3S", "isEscalationEnabled": true,
                         "primaryApprovers": [{"@odata.type": "#microsoft.graph.singleUser", "userId": alice}],
                         "escalationApprovers": [{"@odata.type": "#microsoft.graph.singleUser", "userId": bob}]}]},
                    "accessPackage": {"id": set.package}}),

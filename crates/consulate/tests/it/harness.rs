@@ -48,6 +48,8 @@ pub struct TestServer {
     pub token: String,
     pub http: reqwest::Client,
     pub database: String,
+    /// The PostgreSQL schema of this server's tables (`None` on SQLite).
+    pub pg_schema: Option<String>,
     _dir: TempDir,
 }
 
@@ -78,6 +80,7 @@ impl TestServer {
         };
         cfg.tenant_domain = "consulate.example".into();
         let database = cfg.database.clone();
+        let pg_schema = cfg.pg_schema.clone();
         let running = start(cfg).await.unwrap_or_else(|e| panic!("server start on {backend:?} (PostgreSQL is required unless CONSULATE_TEST_PG=off): {e:#}"));
         let token = running
             .bootstrap
@@ -92,6 +95,7 @@ impl TestServer {
             token,
             http: reqwest::Client::new(),
             database,
+            pg_schema,
             _dir: dir,
         })
     }

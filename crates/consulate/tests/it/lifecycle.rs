@@ -477,12 +477,12 @@ async fn expiry(backend: Backend) {
     .await;
     let assignment = a["assignment"]["id"].as_str().unwrap().to_owned();
     assert_eq!(members(&s, &group).await, vec!["ola@consulate.example"]);
-    // Pia's access would start in a second; canceled before then, it is never delivered.
+    // Pia's access would start in three seconds; canceled before then, it is never delivered.
     let pia = s.create_user("Pia", "pia@consulate.example", false).await["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    let start = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(1);
+    let start = jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3);
     let r = s
         .post(
             &format!("{EM}/assignmentRequests"),
@@ -632,27 +632,18 @@ async fn expiry_and_settings_postgres() {
 
 /// A poisoned outbox row (here, a payload nobody can read) is set aside with its error and a
 /// later retry; the deliveries queued beside it go through.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn poisoned_outbox_row_is_set_aside() {
-    let s = TestServer::sqlite().await;
+async fn poisoned_outbox_row(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
     let (cat, group, role) = group_in_catalog(&s, "Ops", "Pager", "pager").await;
     let (pkg, policy) = package(&s, &cat, &role, "Pager access", false).await;
     let ola = s.create_user("Ola", "ola@consulate.example", false).await["id"]
         .as_str()
         .unwrap()
         .to_owned();
-    use sqlx::{ConnectOptions as _, Row as _};
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&s.database)
-        .connect()
-        .await
-        .unwrap();
     let poison = uuid::Uuid::now_v7().to_string();
-    sqlx::query("INSERT INTO outbox (id, kind, payload, created_at, available_at, attempts) VALUES (?1, 'deliverAssignment', 'not json', 0, 0, 0)")
-        .bind(&poison)
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    outbox_sql(&s, "INSERT INTO outbox (id, kind, payload, created_at, available_at, attempts) VALUES ($1, 'deliverAssignment', 'not json', 0, 0, 0)", &poison).await;
     let r = s
         .post(
             &format!("{EM}/assignmentRequests"),
@@ -667,18 +658,12 @@ async fn poisoned_outbox_row_is_set_aside() {
     )
     .await;
     assert_eq!(members(&s, &group).await, vec!["ola@consulate.example"]);
-    let row =
-        sqlx::query("SELECT attempts, last_error, done_at, available_at FROM outbox WHERE id = ?1")
-            .bind(&poison)
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-    assert!(row.get::<i64, _>("attempts") >= 1);
-    assert!(row.get::<Option<i64>, _>("done_at").is_none());
-    assert!(row.get::<i64, _>("available_at") > 0, "retried later");
-    let error: String = row.get("last_error");
+    let row = outbox_sql(&s, "SELECT CAST(attempts AS BIGINT) AS attempts, last_error, CAST(done_at AS BIGINT) AS done_at, CAST(available_at AS BIGINT) AS available_at FROM outbox WHERE id = $1", &poison).await;
+    let (attempts, error, done_at, available_at) = row.expect("the poisoned row");
+    assert!(attempts >= 1);
+    assert!(done_at.is_none());
+    assert!(available_at > 0, "retried later");
     assert!(error.contains("outbox payload"), "{error}");
-    drop(conn);
     let audit = s
         .get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Postpone failed delivery work'")
         .await;
@@ -719,4 +704,59 @@ async fn poisoned_outbox_row_is_set_aside() {
         404
     );
     s.stop().await;
+}
+
+/// Runs one statement on the server's database (SQLite file or PostgreSQL schema); for a
+/// SELECT, returns the first row's (attempts, last_error, done_at, available_at).
+async fn outbox_sql(
+    s: &TestServer,
+    sql: &str,
+    id: &str,
+) -> Option<(i64, String, Option<i64>, i64)> {
+    use sqlx::{ConnectOptions as _, Connection as _, Row as _};
+    macro_rules! run {
+        ($conn:expr) => {{
+            let q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).bind(id);
+            if sql.starts_with("SELECT") {
+                let r = q.fetch_one(&mut $conn).await.unwrap();
+                Some((
+                    r.get("attempts"),
+                    r.get::<Option<String>, _>("last_error").unwrap_or_default(),
+                    r.get("done_at"),
+                    r.get("available_at"),
+                ))
+            } else {
+                q.execute(&mut $conn).await.unwrap();
+                None
+            }
+        }};
+    }
+    match &s.pg_schema {
+        None => {
+            let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&s.database)
+                .connect()
+                .await
+                .unwrap();
+            run!(conn)
+        }
+        Some(schema) => {
+            let mut conn = sqlx::PgConnection::connect(&s.database).await.unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!("SET search_path TO {schema}")))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            run!(conn)
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poisoned_outbox_row_is_set_aside_sqlite() {
+    poisoned_outbox_row(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poisoned_outbox_row_is_set_aside_postgres() {
+    poisoned_outbox_row(Backend::Postgres).await;
 }
