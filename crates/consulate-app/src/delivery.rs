@@ -216,7 +216,6 @@ impl App {
             }
         }
         tx.commit(&events).await?;
-        self.eligibility_changed();
         Ok(handled)
     }
 

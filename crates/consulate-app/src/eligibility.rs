@@ -20,6 +20,9 @@ use uuid::Uuid;
 /// How long a built index is trusted, so that other replicas' changes are seen.
 const INDEX_MAX_AGE: Duration = Duration::from_secs(5);
 
+/// The built index. It holds packages, catalogs, incompatibilities and policies only, so it is
+/// invalidated when those change; requests and assignments do not touch it (what a requestor
+/// holds and which groups it is in are read per requestor).
 #[derive(Default)]
 pub(crate) struct EligibilityCache {
     built: RwLock<Option<(Arc<EligibilityIndex>, Instant)>>,

@@ -84,7 +84,6 @@ impl App {
         }
         let n = events.len();
         tx.commit(&events).await?;
-        self.eligibility_changed();
         Ok(n)
     }
 

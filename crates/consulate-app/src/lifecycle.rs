@@ -88,14 +88,9 @@ impl App {
                 .await
         };
         if result.is_ok() {
-            self.eligibility_changed();
             self.delivery.notify_one();
         }
         result
-    }
-
-    pub(crate) fn eligibility_changed(&self) {
-        self.eligibility.invalidate();
     }
 
     async fn submit_add(
@@ -534,7 +529,6 @@ impl App {
             t,
         );
         tx.commit(&[event]).await?;
-        self.eligibility_changed();
         Ok(())
     }
 
