@@ -132,9 +132,7 @@ impl App {
             .into_iter()
             .filter(|(id, _)| picked(id))
         {
-            let w: crate::approvals::StageWork = serde_json::from_str(&payload).map_err(|e| {
-                consulate_store::StoreError::Corrupt(format!("outbox payload: {e}"))
-            })?;
+            let w: crate::approvals::StageWork = decode(&payload)?;
             // A row queued after the read above waits for the next round.
             let Some(context) = escalations.get(&w.request) else {
                 continue;
@@ -155,9 +153,7 @@ impl App {
             .into_iter()
             .filter(|(id, _)| picked(id))
         {
-            let t: crate::approvals::StageWork = serde_json::from_str(&payload).map_err(|e| {
-                consulate_store::StoreError::Corrupt(format!("outbox payload: {e}"))
-            })?;
+            let t: crate::approvals::StageWork = decode(&payload)?;
             if let Some(event) = self.expire_stage(&mut tx, &t, now).await? {
                 events.push(event);
             }
@@ -170,9 +166,7 @@ impl App {
             .into_iter()
             .filter(|(id, _)| picked(id))
         {
-            let id: Uuid = serde_json::from_str(&payload).map_err(|e| {
-                consulate_store::StoreError::Corrupt(format!("outbox payload: {e}"))
-            })?;
+            let id: Uuid = decode(&payload)?;
             events.push(self.reapply_one(&mut tx, id, now).await?);
             tx.outbox_done(outbox_id, now).await?;
             handled += 1;
@@ -184,9 +178,7 @@ impl App {
                 .into_iter()
                 .filter(|(id, _)| picked(id))
             {
-                let work: Work = serde_json::from_str(&payload).map_err(|e| {
-                    consulate_store::StoreError::Corrupt(format!("outbox payload: {e}"))
-                })?;
+                let work: Work = decode(&payload)?;
                 let event = if kind == DELIVER {
                     // A row queued after the read above waits for the next round.
                     let Some(still) = eligible.get(&work.request).copied() else {
@@ -219,6 +211,20 @@ impl App {
         Ok(handled)
     }
 
+    /// The audit event of a delivery with nothing to do.
+    fn skipped(&self, request: Uuid, why: String) -> consulate_core::audit::AuditEvent {
+        let mut t = target("accessPackageAssignmentRequest", request, None);
+        t.modified_properties
+            .push(prop("delivery", None, Some(format!("skipped: {why}"))));
+        self.event(
+            &Caller::system(),
+            Category::EntitlementManagement,
+            "Skip access package delivery",
+            "assignment.deliver",
+            t,
+        )
+    }
+
     async fn deliver_one(
         &self,
         tx: &mut consulate_store::WriteTx,
@@ -228,36 +234,12 @@ impl App {
     ) -> ServiceResult<consulate_core::audit::AuditEvent> {
         let Some(r) = tx.find_request_for_update(work.request).await? else {
             // Canceled, then deleted, before its start.
-            let mut t = target("accessPackageAssignmentRequest", work.request, None);
-            t.modified_properties.push(prop(
-                "delivery",
-                None,
-                Some("skipped: the request was deleted".into()),
-            ));
-            return Ok(self.event(
-                &Caller::system(),
-                Category::EntitlementManagement,
-                "Skip access package delivery",
-                "assignment.deliver",
-                t,
-            ));
+            return Ok(self.skipped(work.request, "the request was deleted".into()));
         };
         let a = tx.assignment_for_update(work.assignment).await?;
         if !matches!(r.state, RequestState::Scheduled | RequestState::Delivering) {
             // Canceled before its start: nothing to deliver.
-            let mut t = target("accessPackageAssignmentRequest", r.id, None);
-            t.modified_properties.push(prop(
-                "delivery",
-                None,
-                Some(format!("skipped: the request is {}", r.state.as_str())),
-            ));
-            return Ok(self.event(
-                &Caller::system(),
-                Category::EntitlementManagement,
-                "Skip access package delivery",
-                "assignment.deliver",
-                t,
-            ));
+            return Ok(self.skipped(r.id, format!("the request is {}", r.state.as_str())));
         }
         let mut state = r.state;
         if state == RequestState::Scheduled {
@@ -431,4 +413,10 @@ impl App {
             }
         }
     }
+}
+
+/// An outbox row's payload; one that does not decode fails its row (which is then set aside).
+fn decode<T: serde::de::DeserializeOwned>(payload: &str) -> Result<T, consulate_store::StoreError> {
+    serde_json::from_str(payload)
+        .map_err(|e| consulate_store::StoreError::Corrupt(format!("outbox payload: {e}")))
 }
