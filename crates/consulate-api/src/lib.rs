@@ -161,6 +161,10 @@ pub fn router(state: ApiState) -> Router {
             post(lifecycle::cancel_request),
         )
         .route(
+            &format!("{EM}/assignmentRequests/{{id}}/reprocess"),
+            post(lifecycle::reprocess_request),
+        )
+        .route(
             &format!("{EM}/assignments/{{id}}/reprocess"),
             post(lifecycle::reprocess_assignment),
         )

@@ -314,7 +314,24 @@ impl App {
             let completed = (next == RequestEvent::Denied).then_some(now);
             tx.set_request_state(r.id, r.state, to, completed).await?;
             r.state = to;
-            if matches!(
+            if r.request_type.is_update() && next == RequestEvent::Approved {
+                // An extension: the end moves, the grants stay.
+                let outcome = match self.apply_extension(&mut tx, &r, now).await {
+                    Ok(props) => {
+                        t.modified_properties.extend(props);
+                        RequestEvent::DeliverySucceeded
+                    }
+                    Err(crate::ServiceError::Domain(DomainError::Conflict { message })) => {
+                        t.modified_properties
+                            .push(prop("reason", None, Some(message)));
+                        RequestEvent::DeliveryFailed
+                    }
+                    Err(e) => return Err(e),
+                };
+                let done = r.state.apply(outcome)?;
+                tx.set_request_state(r.id, r.state, done, Some(now)).await?;
+                r.state = done;
+            } else if matches!(
                 next,
                 RequestEvent::Approved | RequestEvent::ApprovedForLater
             ) {
@@ -340,7 +357,10 @@ impl App {
     /// Whether the request's target may still have what it asked for (for its own requests:
     /// the policy still admits it; for administrators' requests: the policy still exists).
     pub(crate) async fn still_eligible(&self, r: &AssignmentRequest) -> ServiceResult<bool> {
-        if r.request_type != RequestType::UserAdd {
+        if !matches!(
+            r.request_type,
+            RequestType::UserAdd | RequestType::UserUpdate
+        ) {
             return Ok(self.store.policy(r.policy_id).await.is_ok());
         }
         let Ok(mut requestor) = self.requestor_for_user(r.target_id).await else {

@@ -16,10 +16,12 @@ mod delivery;
 pub mod directory;
 pub mod eligibility;
 mod expiry;
+mod extensions;
 pub mod identity_providers;
 pub mod lifecycle;
 pub mod policies;
 pub mod provisioning;
+mod reprocess;
 pub mod resources;
 
 use consulate_core::audit::{AuditEvent, Category, TargetResource};

@@ -15,7 +15,7 @@ use consulate_core::lifecycle::{
 };
 use consulate_core::request::{self, Answer, RequestType, RequestedSchedule};
 use consulate_core::resource::Grant;
-use consulate_store::lifecycle::RequestScope;
+use consulate_store::lifecycle::{AssignmentScope, RequestScope};
 use consulate_store::list::{ListQuery, Page};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -80,7 +80,10 @@ impl App {
                 return Ok(earlier);
             }
         }
-        let result = if new.request_type.adds_access() {
+        let result = if new.request_type.is_update() {
+            self.submit_update(caller, &by, new, idempotency.as_ref())
+                .await
+        } else if new.request_type.adds_access() {
             self.submit_add(caller, &by, new, idempotency.as_ref())
                 .await
         } else {
@@ -100,16 +103,6 @@ impl App {
         new: NewRequest,
         idempotency: Option<&(String, String)>,
     ) -> ServiceResult<AssignmentRequest> {
-        if matches!(
-            new.request_type,
-            RequestType::UserUpdate | RequestType::AdminUpdate
-        ) {
-            return Err(DomainError::invalid(
-                "requestType",
-                "extensions (userUpdate, adminUpdate) are not processed yet",
-            )
-            .into());
-        }
         let package_id = new.access_package_id.ok_or_else(|| {
             DomainError::invalid("accessPackage", "the request needs accessPackage.id")
         })?;
@@ -585,40 +578,6 @@ impl App {
         Ok(r)
     }
 
-    /// Queues a delivered assignment to have its grants applied again (a membership removed
-    /// behind Consulate's back comes back). Graph's `reprocess`.
-    pub async fn reprocess_assignment(&self, caller: &Caller, id: Uuid) -> ServiceResult<()> {
-        let current = self.store.assignment(id).await?;
-        authorize_in_catalog(
-            caller,
-            Operation::WriteAssignments,
-            CatalogAction::ManageAssignments,
-            current.catalog_id,
-        )?;
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
-        let a = tx.assignment_for_update(id).await?;
-        if a.state != AssignmentState::Delivered {
-            return Err(DomainError::conflict(format!(
-                "only delivered assignments are reprocessed; this one is {}",
-                a.state.as_str()
-            ))
-            .into());
-        }
-        let work = serde_json::to_string(&id).expect("serialises");
-        tx.enqueue(self.ids.new_id(), REPROCESS, &work, now).await?;
-        let event = self.event(
-            caller,
-            Category::EntitlementManagement,
-            "Reprocess access package assignment",
-            "assignment.reprocess",
-            target("accessPackageAssignment", id, None),
-        );
-        tx.commit(&[event]).await?;
-        self.delivery.notify_one();
-        Ok(())
-    }
-
     pub async fn get_assignment(&self, caller: &Caller, id: Uuid) -> ServiceResult<Assignment> {
         let a = self.store.assignment(id).await?;
         self.authorize_subject_read(caller, a.target_id, a.access_package_id)
@@ -665,8 +624,43 @@ impl App {
         mine: bool,
         q: &ListQuery<AssignmentField>,
     ) -> ServiceResult<Page<Assignment>> {
-        let target = self.list_scope(caller, mine)?;
-        Ok(self.store.list_assignments(target, q).await?)
+        let scope = match self.list_scope(caller, mine)? {
+            Some(t) => AssignmentScope::Target(t),
+            None => AssignmentScope::All,
+        };
+        Ok(self.store.list_assignments(scope, q).await?)
+    }
+
+    /// Graph's `additionalAccess`: active assignments of `access_package` whose targets also
+    /// hold `incompatible_access_package` (to find who holds both of two incompatible packages).
+    pub async fn additional_access(
+        &self,
+        caller: &Caller,
+        access_package: Uuid,
+        incompatible_access_package: Uuid,
+        q: &ListQuery<AssignmentField>,
+    ) -> ServiceResult<Page<Assignment>> {
+        authorize(caller, Operation::ReadAssignments)?;
+        if access_package == incompatible_access_package {
+            return Err(DomainError::invalid(
+                "incompatibleAccessPackageId",
+                "the two access package ids must be distinct",
+            )
+            .into());
+        }
+        for id in [access_package, incompatible_access_package] {
+            self.store.access_package(id).await?;
+        }
+        Ok(self
+            .store
+            .list_assignments(
+                AssignmentScope::AdditionalAccess {
+                    access_package,
+                    incompatible_access_package,
+                },
+                q,
+            )
+            .await?)
     }
 
     fn list_scope(&self, caller: &Caller, mine: bool) -> ServiceResult<Option<Uuid>> {

@@ -71,6 +71,14 @@ impl RequestType {
         matches!(self, Self::UserAdd | Self::UserUpdate | Self::UserRemove)
     }
 
+    /// An extension of an existing assignment.
+    pub fn is_update(self) -> bool {
+        matches!(
+            self,
+            Self::UserUpdate | Self::AdminUpdate | Self::SystemUpdate
+        )
+    }
+
     /// A request that asks for (more) access, rather than removing it.
     pub fn adds_access(self) -> bool {
         !matches!(

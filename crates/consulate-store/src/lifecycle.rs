@@ -24,6 +24,20 @@ pub struct AssignmentGrant {
     pub state: String,
 }
 
+/// Which assignments a list holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignmentScope {
+    All,
+    /// One user's.
+    Target(Uuid),
+    /// Active assignments of `access_package` whose target also holds
+    /// `incompatible_access_package` (Graph's `additionalAccess`).
+    AdditionalAccess {
+        access_package: Uuid,
+        incompatible_access_package: Uuid,
+    },
+}
+
 /// Whose requests a list holds (Graph's `filterByCurrentUser(on=…)`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestScope {
@@ -183,20 +197,33 @@ impl Store {
         assignment_from_row(&row)
     }
 
-    /// Assignments, newest first, optionally only one target's.
-    /// A page of assignments in creation order, optionally only those of `target`.
+    /// A page of assignments in creation order, narrowed by `scope`.
     pub async fn list_assignments(
         &self,
-        target: Option<Uuid>,
+        scope: AssignmentScope,
         q: &ListQuery<AssignmentField>,
     ) -> StoreResult<Page<Assignment>> {
+        let scope = match scope {
+            AssignmentScope::All => None,
+            AssignmentScope::Target(t) => Some(("a.target_id = $1", vec![Arg::from(t)])),
+            AssignmentScope::AdditionalAccess {
+                access_package,
+                incompatible_access_package,
+            } => Some((
+                "a.access_package_id = $1 AND a.state <> 'expired' AND EXISTS (SELECT 1 FROM assignments b WHERE b.target_id = a.target_id AND b.access_package_id = $2 AND b.state <> 'expired')",
+                vec![
+                    Arg::from(access_package),
+                    Arg::from(incompatible_access_package),
+                ],
+            )),
+        };
         let src = ListSource {
             select: ASSIGNMENT_COLUMNS,
             from: "assignments a",
             id: "a.id",
             name: "a.id",
             table: "assignments",
-            scope: target.map(|t| ("a.target_id = $1", vec![Arg::from(t)])),
+            scope,
         };
         let (rows, count) = self.fetch_page(&src, q).await?;
         let items = rows
@@ -511,6 +538,32 @@ impl WriteTx {
                     .bind(a.target_id),
             )
             .await?;
+        }
+        Ok(())
+    }
+
+    /// Moves an active assignment's end (an extension), conditional on the end read.
+    pub async fn set_assignment_end(
+        &mut self,
+        a: &Assignment,
+        end: Option<jiff::Timestamp>,
+        at: jiff::Timestamp,
+    ) -> StoreResult<()> {
+        let n = self
+            .execute(
+                &Sql::new("UPDATE assignments SET end_at = $1, modified_at = $2 WHERE id = $3 AND state = $4 AND end_at IS NOT DISTINCT FROM $5")
+                    .bind(end.map(micros))
+                    .bind(micros(at))
+                    .bind(a.id)
+                    .bind(a.state.as_str())
+                    .bind(a.schedule.end.map(micros)),
+            )
+            .await?;
+        if n != 1 {
+            return Err(DomainError::conflict(
+                "the assignment was changed by another operation; retry",
+            )
+            .into());
         }
         Ok(())
     }

@@ -315,10 +315,18 @@ async fn requests_page(
     ))
 }
 
+/// Which assignments a list answers with.
+enum Assignments {
+    All,
+    Mine,
+    /// `additionalAccess(accessPackageId, incompatibleAccessPackageId)`.
+    Additional(Uuid, Uuid),
+}
+
 async fn assignments_page(
     state: &ApiState,
     caller: &consulate_core::access::Caller,
-    mine: bool,
+    which: Assignments,
     (opts, pairs): (QueryOptions, Vec<(String, String)>),
     path: &str,
 ) -> ApiResult<Json<Value>> {
@@ -327,10 +335,12 @@ async fn assignments_page(
         .as_ref()
         .map(bind::bind::<bind::Assignments>)
         .transpose()?;
-    let page = state
-        .app
-        .list_assignments(caller, mine, &created_order(&opts, filter)?)
-        .await?;
+    let q = created_order(&opts, filter)?;
+    let page = match which {
+        Assignments::All => state.app.list_assignments(caller, false, &q).await?,
+        Assignments::Mine => state.app.list_assignments(caller, true, &q).await?,
+        Assignments::Additional(a, b) => state.app.additional_access(caller, a, b, &q).await?,
+    };
     let values = paging::project(
         page.items.iter().map(assignment_json).collect(),
         opts.select.as_deref(),
@@ -447,6 +457,19 @@ pub async fn reprocess_assignment(
     Ok(StatusCode::ACCEPTED)
 }
 
+/// Delivers a request whose delivery failed anew (202; the worker does it).
+#[utoipa::path(post, path = "/v1.0/identityGovernance/entitlementManagement/assignmentRequests/{id}/reprocess", tag = "assignments",
+    params(("id" = String, Path)), responses((status = 202), (status = 404), (status = 409)))]
+pub async fn reprocess_request(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = object_id(&id, "accessPackageAssignmentRequest")?;
+    state.app.reprocess_request(&caller, id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
 /// Deletes a denied, canceled or delivered request whose assignment is no longer active.
 #[utoipa::path(delete, path = "/v1.0/identityGovernance/entitlementManagement/assignmentRequests/{id}", tag = "assignments",
     params(("id" = String, Path)), responses((status = 204), (status = 404), (status = 409)))]
@@ -458,6 +481,31 @@ pub async fn delete_request(
     let id = object_id(&id, "accessPackageAssignmentRequest")?;
     state.app.delete_request(&caller, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `accessPackageId='…',incompatibleAccessPackageId='…')`, in either order.
+fn additional_access_args(args: &str) -> ApiResult<(Uuid, Uuid)> {
+    let usage = || {
+        ApiError::bad_request(
+            "additionalAccess takes accessPackageId='…' and incompatibleAccessPackageId='…'",
+        )
+        .with_target("additionalAccess")
+    };
+    let inner = args.strip_suffix(')').ok_or_else(usage)?;
+    let (mut package, mut incompatible) = (None, None);
+    for part in inner.split(',') {
+        let (name, value) = part.split_once('=').ok_or_else(usage)?;
+        let value = value.trim().trim_matches('\'');
+        let id = Uuid::parse_str(value).map_err(|_| {
+            ApiError::bad_request(format!("{} is not an id", name.trim())).with_target(name.trim())
+        })?;
+        match name.trim() {
+            "accessPackageId" if package.is_none() => package = Some(id),
+            "incompatibleAccessPackageId" if incompatible.is_none() => incompatible = Some(id),
+            _ => return Err(usage()),
+        }
+    }
+    Ok((package.ok_or_else(usage)?, incompatible.ok_or_else(usage)?))
 }
 
 fn current_user_on(args: &str, supported: &str) -> ApiResult<()> {
@@ -487,7 +535,7 @@ pub async fn list_assignments(
     assignments_page(
         &state,
         &caller,
-        false,
+        Assignments::All,
         (opts, pairs),
         &format!("{EM}/assignments"),
     )
@@ -506,7 +554,13 @@ pub async fn get_assignment(
     if let Some(args) = id.strip_prefix("filterByCurrentUser(") {
         current_user_on(args, "target")?;
         let path = format!("{EM}/assignments/{id}");
-        return assignments_page(&state, &caller, true, (opts, pairs), &path).await;
+        return assignments_page(&state, &caller, Assignments::Mine, (opts, pairs), &path).await;
+    }
+    if let Some(args) = id.strip_prefix("additionalAccess(") {
+        let (a, b) = additional_access_args(args)?;
+        let path = format!("{EM}/assignments/{id}");
+        let which = Assignments::Additional(a, b);
+        return assignments_page(&state, &caller, which, (opts, pairs), &path).await;
     }
     let id = object_id(&id, "accessPackageAssignment")?;
     Ok(Json(assignment_json(

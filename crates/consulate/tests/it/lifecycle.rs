@@ -3,15 +3,15 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const EM: &str = "/v1.0/identityGovernance/entitlementManagement";
+pub(crate) const EM: &str = "/v1.0/identityGovernance/entitlementManagement";
 
-async fn created(s: &TestServer, path: &str, body: Value) -> String {
+pub(crate) async fn created(s: &TestServer, path: &str, body: Value) -> String {
     let r = s.post(path, body.clone()).await;
     assert_eq!(r.status, 201, "POST {path} {body}: {}", r.text);
     r.body["id"].as_str().unwrap().to_owned()
 }
 
-async fn delegated(s: &TestServer, user: &str) -> String {
+pub(crate) async fn delegated(s: &TestServer, user: &str) -> String {
     s.delegated_token(
         user,
         &[consulate_core::access::Scope::EntitlementManagementReadWriteAll],
@@ -20,7 +20,7 @@ async fn delegated(s: &TestServer, user: &str) -> String {
 }
 
 /// A catalog holding a new group; returns (catalog, group, the group's Member role).
-async fn group_in_catalog(
+pub(crate) async fn group_in_catalog(
     s: &TestServer,
     catalog: &str,
     group: &str,
@@ -52,7 +52,7 @@ async fn group_in_catalog(
 }
 
 /// A package granting membership of `group`, with one policy for all members.
-async fn package(
+pub(crate) async fn package(
     s: &TestServer,
     cat: &str,
     member_role: &str,
@@ -93,7 +93,7 @@ async fn package(
     (pkg, policy)
 }
 
-async fn wait_for(s: &TestServer, path: &str, state: &str) -> Value {
+pub(crate) async fn wait_for(s: &TestServer, path: &str, state: &str) -> Value {
     for _ in 0..100 {
         let r = s.get(path).await;
         if r.body["state"] == state {
@@ -104,7 +104,7 @@ async fn wait_for(s: &TestServer, path: &str, state: &str) -> Value {
     panic!("{path} never became {state}: {}", s.get(path).await.text);
 }
 
-async fn members(s: &TestServer, group: &str) -> Vec<String> {
+pub(crate) async fn members(s: &TestServer, group: &str) -> Vec<String> {
     let mut v: Vec<String> = s.get(&format!("/v1.0/groups/{group}/members")).await.body["value"]
         .as_array()
         .unwrap()

@@ -12,6 +12,7 @@ mod crash;
 mod directory;
 mod eligibility;
 mod errors;
+mod extensions;
 mod harness;
 mod lifecycle;
 mod ops;
