@@ -186,6 +186,10 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/admin/v1/lifecycle/preview", get(lifecycle::sweep_preview))
         .route(
+            &routes::subjects::path(),
+            get(routes::subjects::get_subject).patch(routes::subjects::update_subject),
+        )
+        .route(
             &format!("{EM}/assignments"),
             get(lifecycle::list_assignments),
         )

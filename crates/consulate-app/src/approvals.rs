@@ -243,6 +243,7 @@ impl App {
             .ok()
             .and_then(|r| r.organization);
         let grants = self.package_grants(current.access_package_id).await?;
+        let mut events = Vec::new();
         let mut tx = self.store.begin().await?;
         let mut r = tx.request_for_update(request).await?;
         let s = tx.stage_for_update(request, stage).await?;
@@ -335,8 +336,15 @@ impl App {
                 next,
                 RequestEvent::Approved | RequestEvent::ApprovedForLater
             ) {
-                self.create_assignment(&mut tx, &mut r, package.catalog_id, &grants, now)
-                    .await?;
+                self.create_assignment(
+                    &mut tx,
+                    &mut r,
+                    package.catalog_id,
+                    &grants,
+                    now,
+                    &mut events,
+                )
+                .await?;
                 tx.set_request_assignment(r.id, r.assignment_id).await?;
             }
         }
@@ -349,7 +357,8 @@ impl App {
             "approval.decide",
             t,
         );
-        tx.commit(&[event]).await?;
+        events.insert(0, event);
+        tx.commit(&events).await?;
         self.delivery.notify_one();
         Ok(())
     }

@@ -184,7 +184,8 @@ impl App {
                     let Some(still) = eligible.get(&work.request).copied() else {
                         continue;
                     };
-                    self.deliver_one(&mut tx, &work, still, now).await?
+                    self.deliver_one(&mut tx, &work, still, now, &mut events)
+                        .await?
                 } else {
                     self.revoke_one(&mut tx, &work, now).await?
                 };
@@ -231,6 +232,7 @@ impl App {
         work: &Work,
         still: bool,
         now: jiff::Timestamp,
+        events: &mut Vec<consulate_core::audit::AuditEvent>,
     ) -> ServiceResult<consulate_core::audit::AuditEvent> {
         let Some(r) = tx.find_request_for_update(work.request).await? else {
             // Canceled, then deleted, before its start.
@@ -256,6 +258,7 @@ impl App {
             if a.state.is_active() {
                 tx.set_assignment_state(&a, a.state.apply(AssignmentEvent::Ended)?, now)
                     .await?;
+                events.extend(self.after_assignment_ended(tx, a.target_id, now).await?);
             }
             t.modified_properties.push(prop(
                 "state",
@@ -400,6 +403,9 @@ impl App {
         loop {
             if let Err(e) = self.expire_due(200).await {
                 tracing::warn!(error = %e, "expiry sweep failed; retrying");
+            }
+            if let Err(e) = self.delete_due_external_users(200).await {
+                tracing::warn!(error = %e, "external user deletion failed; retrying");
             }
             match self.deliver_due(200).await {
                 Ok(n) if n > 0 => continue,

@@ -37,6 +37,9 @@ impl App {
             }
             let ended = a.state.apply(AssignmentEvent::Ended)?;
             tx.set_assignment_state(&a, ended, now).await?;
+            let blocked = self
+                .after_assignment_ended(&mut tx, a.target_id, now)
+                .await?;
             let r = AssignmentRequest {
                 id: self.ids.new_id(),
                 request_type: RequestType::SystemRemove,
@@ -78,6 +81,7 @@ impl App {
                 "assignment.expire",
                 t,
             ));
+            events.extend(blocked);
         }
         if events.is_empty() {
             return Ok(0);

@@ -17,6 +17,7 @@ pub mod directory;
 pub mod eligibility;
 mod expiry;
 mod extensions;
+pub mod external_users;
 pub mod identity_providers;
 pub mod lifecycle;
 pub mod policies;

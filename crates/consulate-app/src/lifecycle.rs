@@ -6,7 +6,7 @@
 use crate::{App, ServiceResult, prop, target};
 use consulate_core::DomainError;
 use consulate_core::access::{Caller, CallerIdentity, Operation, authorize};
-use consulate_core::audit::Category;
+use consulate_core::audit::{AuditEvent, Category};
 use consulate_core::catalog_roles::{CatalogAction, authorize_in_catalog};
 use consulate_core::filter::{AssignmentField, AssignmentRequestField};
 use consulate_core::lifecycle::{
@@ -232,6 +232,7 @@ impl App {
         } else {
             None
         };
+        let mut events = Vec::new();
         let mut tx = self.store.begin().await?;
         if tx.active_assignment(package_id, target_id).await?.is_some() {
             return Err(DomainError::conflict("the user already has this access package").into());
@@ -268,8 +269,15 @@ impl App {
                 r.completed_date_time = Some(now);
             }
         } else {
-            self.create_assignment(&mut tx, &mut r, package.catalog_id, &grants, now)
-                .await?;
+            self.create_assignment(
+                &mut tx,
+                &mut r,
+                package.catalog_id,
+                &grants,
+                now,
+                &mut events,
+            )
+            .await?;
             tx.insert_request(&r, idempotency.map(|(k, h)| (k.as_str(), h.as_str())))
                 .await?;
         }
@@ -299,7 +307,8 @@ impl App {
             "assignmentRequest.create",
             t,
         );
-        tx.commit(&[event]).await?;
+        events.insert(0, event);
+        tx.commit(&events).await?;
         Ok(r)
     }
 
@@ -339,6 +348,7 @@ impl App {
         catalog_id: Uuid,
         grants: &[(Uuid, String)],
         now: jiff::Timestamp,
+        events: &mut Vec<AuditEvent>,
     ) -> ServiceResult<()> {
         if tx
             .active_assignment(r.access_package_id, r.target_id)
@@ -360,6 +370,7 @@ impl App {
             expired_date_time: None,
         };
         r.assignment_id = Some(assignment.id);
+        events.extend(self.before_assignment_created(tx, r.target_id, now).await?);
         tx.insert_assignment(&assignment, grants).await?;
         let work = serde_json::to_string(&Work {
             request: r.id,
@@ -421,6 +432,9 @@ impl App {
         let a = tx.assignment_for_update(assignment_id).await?;
         let ended = a.state.apply(AssignmentEvent::Ended)?;
         tx.set_assignment_state(&a, ended, now).await?;
+        let blocked = self
+            .after_assignment_ended(&mut tx, a.target_id, now)
+            .await?;
         let r = AssignmentRequest {
             id: self.ids.new_id(),
             request_type: new.request_type,
@@ -463,7 +477,8 @@ impl App {
             "assignment.remove",
             t,
         );
-        tx.commit(&[event]).await?;
+        let events: Vec<_> = std::iter::once(event).chain(blocked).collect();
+        tx.commit(&events).await?;
         Ok(r)
     }
 

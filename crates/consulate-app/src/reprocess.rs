@@ -104,8 +104,16 @@ impl App {
         tx.set_request_state(r.id, r.state, next, None).await?;
         r.state = next;
         let before = r.assignment_id;
-        self.create_assignment(&mut tx, &mut r, package.catalog_id, &grants, now)
-            .await?;
+        let mut events = Vec::new();
+        self.create_assignment(
+            &mut tx,
+            &mut r,
+            package.catalog_id,
+            &grants,
+            now,
+            &mut events,
+        )
+        .await?;
         tx.set_request_assignment(r.id, r.assignment_id).await?;
         let mut t = target(
             "accessPackageAssignmentRequest",
@@ -129,7 +137,8 @@ impl App {
             "assignmentRequest.reprocess",
             t,
         );
-        tx.commit(&[event]).await?;
+        events.insert(0, event);
+        tx.commit(&events).await?;
         self.delivery.notify_one();
         Ok(())
     }

@@ -27,7 +27,9 @@ pub mod organizations;
 pub mod policies;
 pub mod provisioning;
 pub mod resources;
+pub mod settings;
 pub mod sql;
+pub mod subjects;
 pub mod tenant;
 pub mod tokens;
 
@@ -191,6 +193,12 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         name: "settings",
         sqlite: include_str!("../../../migrations/sqlite/0009_settings.sql"),
         postgres: include_str!("../../../migrations/postgres/0009_settings.sql"),
+    },
+    EmbeddedMigration {
+        version: 10,
+        name: "subjects",
+        sqlite: include_str!("../../../migrations/sqlite/0010_subjects.sql"),
+        postgres: include_str!("../../../migrations/postgres/0010_subjects.sql"),
     },
 ];
 

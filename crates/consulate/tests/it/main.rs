@@ -13,6 +13,7 @@ mod directory;
 mod eligibility;
 mod errors;
 mod extensions;
+mod external_users;
 mod harness;
 mod lifecycle;
 mod ops;

@@ -1,0 +1,280 @@
+//! The external-user lifecycle and `accessPackageSubject`. A governed guest is blocked when its
+//! last assignment ends and, when the settings say so, deleted later (an outbox row due at the
+//! deletion time); a new assignment before then unblocks it. Guests that are not governed are
+//! never touched. Blocking takes effect at once: tokens of a blocked user stop working.
+
+use crate::{App, ServiceResult, prop, target};
+use consulate_core::DomainError;
+use consulate_core::access::{Caller, Operation, authorize};
+use consulate_core::audit::{AuditEvent, Category};
+use consulate_core::directory::{User, UserType};
+use consulate_core::subject::{LastAssignmentEnded, Subject, SubjectLifecycle};
+use consulate_store::WriteTx;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Outbox kind: a blocked guest's deletion time has come.
+pub(crate) const DELETE_EXTERNAL_USER: &str = "deleteExternalUser";
+
+/// The deletion as queued: the guest, and the block it follows (a later unblock and block
+/// queue a new row; this one then closes without deleting).
+#[derive(Debug, Serialize, Deserialize)]
+struct Deletion {
+    user: Uuid,
+    blocked_at: String,
+}
+
+/// A user as entitlement management sees it.
+#[derive(Debug, Clone)]
+pub struct SubjectView {
+    pub user: User,
+    pub subject: Option<Subject>,
+}
+
+impl SubjectView {
+    pub fn lifecycle(&self) -> SubjectLifecycle {
+        self.subject
+            .as_ref()
+            .map_or(SubjectLifecycle::NotDefined, |s| s.lifecycle)
+    }
+}
+
+impl App {
+    /// `GET /subjects(objectId='…')`.
+    pub async fn subject(&self, caller: &Caller, user: Uuid) -> ServiceResult<SubjectView> {
+        authorize(caller, Operation::ReadAssignments)?;
+        let u = self.store.user(user).await?;
+        Ok(SubjectView {
+            subject: self.store.subject(user).await?,
+            user: u,
+        })
+    }
+
+    /// `PATCH /subjects(objectId='…')`: brings a guest under (or out of) the external-user
+    /// lifecycle. Only guests can be governed.
+    pub async fn set_subject_lifecycle(
+        &self,
+        caller: &Caller,
+        user: Uuid,
+        lifecycle: SubjectLifecycle,
+    ) -> ServiceResult<()> {
+        authorize(caller, Operation::WriteCatalogs)?;
+        if lifecycle == SubjectLifecycle::NotDefined {
+            return Err(
+                DomainError::invalid("subjectLifecycle", "set governed or notGoverned").into(),
+            );
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let u = tx.user(user).await?;
+        if u.user_type != UserType::Guest && lifecycle == SubjectLifecycle::Governed {
+            return Err(DomainError::invalid(
+                "subjectLifecycle",
+                "only guests can be governed; members are never blocked or deleted",
+            )
+            .into());
+        }
+        let before = tx.subject_for_update(user).await?;
+        let old = before
+            .as_ref()
+            .map_or(SubjectLifecycle::NotDefined, |s| s.lifecycle);
+        if old == lifecycle {
+            return Ok(());
+        }
+        let mut s = before.unwrap_or(Subject {
+            user_id: user,
+            lifecycle,
+            connected_organization_id: None,
+            created_by_request_id: None,
+            blocked_at: None,
+            delete_at: None,
+        });
+        s.lifecycle = lifecycle;
+        tx.save_subject(&s, now).await?;
+        let mut t = target("user", user, Some(&u.user_principal_name));
+        t.modified_properties.push(prop(
+            "subjectLifecycle",
+            Some(old.as_str().into()),
+            Some(lifecycle.as_str().into()),
+        ));
+        let event = self.event(
+            caller,
+            Category::EntitlementManagement,
+            "Update access package subject",
+            "subject.update",
+            t,
+        );
+        tx.commit(&[event]).await?;
+        Ok(())
+    }
+
+    /// In a transaction that just ended one of `user`'s assignments: a governed guest left
+    /// with none is blocked (and its deletion queued), as the settings in force say.
+    pub(crate) async fn after_assignment_ended(
+        &self,
+        tx: &mut WriteTx,
+        user: Uuid,
+        now: jiff::Timestamp,
+    ) -> ServiceResult<Option<AuditEvent>> {
+        let Some(mut s) = tx.subject_for_update(user).await? else {
+            return Ok(None);
+        };
+        if s.lifecycle != SubjectLifecycle::Governed || s.blocked_at.is_some() {
+            return Ok(None);
+        }
+        if tx.count_active_assignments_of(user).await? > 0 {
+            return Ok(None);
+        }
+        let settings = tx.settings().await?;
+        let LastAssignmentEnded::Block { delete_at } =
+            consulate_core::subject::on_last_assignment_ended(&settings, now)?
+        else {
+            return Ok(None);
+        };
+        tx.set_account_enabled(user, false, now).await?;
+        s.blocked_at = Some(now);
+        s.delete_at = delete_at;
+        tx.save_subject(&s, now).await?;
+        if let Some(at) = delete_at {
+            let payload = serde_json::to_string(&Deletion {
+                user,
+                blocked_at: now.to_string(),
+            })
+            .expect("serialises");
+            tx.enqueue(self.ids.new_id(), DELETE_EXTERNAL_USER, &payload, at)
+                .await?;
+        }
+        let mut t = target("user", user, None);
+        t.modified_properties.push(prop(
+            "accountEnabled",
+            Some("true".into()),
+            Some("false".into()),
+        ));
+        t.modified_properties.push(prop(
+            "reason",
+            None,
+            Some("the last access package assignment ended".into()),
+        ));
+        t.modified_properties.push(prop(
+            "deleteAt",
+            None,
+            Some(delete_at.map_or_else(|| "never".into(), |d| d.to_string())),
+        ));
+        Ok(Some(self.event(
+            &Caller::system(),
+            Category::UserManagement,
+            "Block external user",
+            "externalUser.block",
+            t,
+        )))
+    }
+
+    /// In a transaction that creates an assignment for `user`: a guest blocked because its
+    /// last assignment ended is unblocked, and its deletion called off.
+    pub(crate) async fn before_assignment_created(
+        &self,
+        tx: &mut WriteTx,
+        user: Uuid,
+        now: jiff::Timestamp,
+    ) -> ServiceResult<Option<AuditEvent>> {
+        let Some(mut s) = tx.subject_for_update(user).await? else {
+            return Ok(None);
+        };
+        if s.blocked_at.is_none() {
+            return Ok(None);
+        }
+        tx.set_account_enabled(user, true, now).await?;
+        s.blocked_at = None;
+        s.delete_at = None;
+        tx.save_subject(&s, now).await?;
+        let mut t = target("user", user, None);
+        t.modified_properties.push(prop(
+            "accountEnabled",
+            Some("false".into()),
+            Some("true".into()),
+        ));
+        t.modified_properties.push(prop(
+            "reason",
+            None,
+            Some("a new access package assignment was approved".into()),
+        ));
+        Ok(Some(self.event(
+            &Caller::system(),
+            Category::UserManagement,
+            "Unblock external user",
+            "externalUser.unblock",
+            t,
+        )))
+    }
+
+    /// Deletes the blocked guests whose time has come (at most `limit`), in one transaction.
+    /// A guest whose grants are still being revoked waits for the next round; a row whose
+    /// guest was unblocked (or deleted) meanwhile closes without deleting anything.
+    pub async fn delete_due_external_users(&self, limit: i64) -> ServiceResult<usize> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let mut events = Vec::new();
+        let mut closed = 0;
+        for (row, payload) in tx.due_outbox(DELETE_EXTERNAL_USER, now, limit).await? {
+            let Ok(d) = serde_json::from_str::<Deletion>(&payload) else {
+                let mut t = target("outbox", row, None);
+                t.modified_properties
+                    .push(prop("error", None, Some("unreadable payload".into())));
+                events.push(self.event(
+                    &Caller::system(),
+                    Category::UserManagement,
+                    "Discard external user deletion",
+                    "externalUser.delete",
+                    t,
+                ));
+                tx.outbox_done(row, now).await?;
+                continue;
+            };
+            let current = tx.subject_for_update(d.user).await?;
+            let due = current.as_ref().is_some_and(|s| {
+                s.lifecycle == SubjectLifecycle::Governed
+                    && s.blocked_at.map(|b| b.to_string()).as_deref() == Some(&d.blocked_at)
+                    && s.delete_at.is_some_and(|at| at <= now)
+            });
+            if !due || tx.count_active_assignments_of(d.user).await? > 0 {
+                tx.outbox_done(row, now).await?;
+                closed += 1;
+                continue;
+            }
+            if tx.count_granted_to(d.user).await? > 0 {
+                continue; // revocations still queued: the next round deletes
+            }
+            let u = tx.user(d.user).await?;
+            tx.delete_user(d.user).await?;
+            tx.outbox_done(row, now).await?;
+            let mut t = target("user", d.user, Some(&u.user_principal_name));
+            t.modified_properties.push(prop(
+                "reason",
+                None,
+                Some(format!("blocked since {} with no access", d.blocked_at)),
+            ));
+            events.push(self.event(
+                &Caller::system(),
+                Category::UserManagement,
+                "Delete external user",
+                "externalUser.delete",
+                t,
+            ));
+        }
+        if events.is_empty() {
+            if closed == 0 {
+                return Ok(0);
+            }
+            events.push(self.event(
+                &Caller::system(),
+                Category::UserManagement,
+                "Close stale external user deletions",
+                "externalUser.delete",
+                target("outbox", DELETE_EXTERNAL_USER, None),
+            ));
+        }
+        let n = events.len();
+        tx.commit(&events).await?;
+        Ok(n)
+    }
+}
