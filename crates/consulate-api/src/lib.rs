@@ -233,6 +233,20 @@ pub fn router(state: ApiState) -> Router {
             "/v1.0/users/{id}",
             get(users::get).patch(users::update).delete(users::delete),
         )
+        .route("/v1.0/users/{id}/manager", get(users::manager))
+        .route(
+            "/v1.0/users/{id}/manager/$ref",
+            axum::routing::put(users::set_manager).delete(users::remove_manager),
+        )
+        .route("/v1.0/users/{id}/sponsors", get(users::sponsors))
+        .route(
+            "/v1.0/users/{id}/sponsors/$ref",
+            axum::routing::post(users::add_sponsor),
+        )
+        .route(
+            "/v1.0/users/{id}/sponsors/{sponsor}/$ref",
+            axum::routing::delete(users::remove_sponsor),
+        )
         .route("/v1.0/groups", get(groups::list).post(groups::create))
         .route("/v1.0/groups/$count", get(groups::count))
         .route(

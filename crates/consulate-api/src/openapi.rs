@@ -49,6 +49,7 @@ impl utoipa::Modify for BearerAuth {
         routes::resources::list_requests, routes::resources::create_request, routes::resources::list_resources, routes::resources::list_resource_roles,
         routes::applications::list, routes::applications::create, routes::applications::get, routes::applications::update, routes::applications::delete,
         routes::users::list, routes::users::count, routes::users::create, routes::users::get, routes::users::update, routes::users::delete,
+        routes::users::manager, routes::users::set_manager, routes::users::remove_manager, routes::users::sponsors, routes::users::add_sponsor, routes::users::remove_sponsor,
         routes::groups::list, routes::groups::count, routes::groups::create, routes::groups::get, routes::groups::update, routes::groups::delete,
         routes::groups::members, routes::groups::add_member, routes::groups::remove_member,
         routes::audit::list, routes::audit::get,

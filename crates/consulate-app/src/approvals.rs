@@ -63,8 +63,13 @@ impl App {
                         out.extend(tx.sponsor_user_ids(org.id, kind).await?);
                     }
                 }
-                // Managers and the target's own sponsors are not kept in the directory yet:
-                // these sets are empty and the stage falls back.
+                // Requests needing approval are the target's own: the requestor is the target.
+                SubjectSet::RequestorManager { .. } => {
+                    out.extend(tx.enabled_manager_ids(r.target_id).await?);
+                }
+                SubjectSet::TargetUserSponsors => {
+                    out.extend(tx.enabled_user_sponsor_ids(r.target_id).await?);
+                }
                 _ => {}
             }
         }

@@ -24,6 +24,7 @@ pub mod policies;
 pub mod provisioning;
 mod reprocess;
 pub mod resources;
+mod user_relations;
 
 use consulate_core::audit::{AuditEvent, Category, TargetResource};
 use consulate_core::{DomainError, Timestamp, access::Caller};

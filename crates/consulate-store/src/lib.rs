@@ -32,6 +32,7 @@ pub mod sql;
 pub mod subjects;
 pub mod tenant;
 pub mod tokens;
+pub mod user_relations;
 
 use consulate_core::DomainError;
 use consulate_core::audit::{AuditEvent, chain_hash};
@@ -199,6 +200,12 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         name: "subjects",
         sqlite: include_str!("../../../migrations/sqlite/0010_subjects.sql"),
         postgres: include_str!("../../../migrations/postgres/0010_subjects.sql"),
+    },
+    EmbeddedMigration {
+        version: 11,
+        name: "managers_sponsors",
+        sqlite: include_str!("../../../migrations/sqlite/0011_managers_sponsors.sql"),
+        postgres: include_str!("../../../migrations/postgres/0011_managers_sponsors.sql"),
     },
 ];
 

@@ -1,16 +1,18 @@
 //! `/v1.0/users`.
 
-use super::{entity, object_id, page_response};
+use super::{entity, object_id, page_response, parse_reference};
 use crate::bind::{self, Users};
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
 use crate::extract::{Auth, GraphJson, OData};
 use crate::paging;
 use crate::state::ApiState;
+use crate::wire::ReferenceBody;
 use crate::wire::directory::{CreateUser, USER_PROPERTIES, UpdateUser, UserDto};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use consulate_app::connected_orgs::RefKind;
 use serde_json::Value;
 
 const CONTEXT: &str = "users";
@@ -113,6 +115,119 @@ pub async fn delete(
     state
         .app
         .delete_user(&caller, object_id(&id, "user")?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user reference in a `$ref` body: only users can be managers or sponsors.
+fn user_reference(body: &ReferenceBody) -> ApiResult<uuid::Uuid> {
+    let (kind, id) = parse_reference(&body.odata_id)?;
+    if kind == RefKind::Group {
+        return Err(
+            ApiError::bad_request("a manager or sponsor is a user, not a group")
+                .with_target("@odata.id"),
+        );
+    }
+    Ok(id)
+}
+
+/// A user's manager.
+#[utoipa::path(get, path = "/v1.0/users/{id}/manager", tag = "users", params(("id" = String, Path)),
+    responses((status = 200, body = UserDto), (status = 404)))]
+pub async fn manager(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let m = state.app.manager(&caller, object_id(&id, "user")?).await?;
+    entity(&state, CONTEXT, UserDto::from(&m), None, USER_PROPERTIES)
+}
+
+/// Set a user's manager: body `{"@odata.id": "https://…/v1.0/users/{id}"}`.
+#[utoipa::path(put, path = "/v1.0/users/{id}/manager/$ref", tag = "users", params(("id" = String, Path)), request_body = ReferenceBody,
+    responses((status = 204), (status = 400), (status = 404)))]
+pub async fn set_manager(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    GraphJson(body): GraphJson<ReferenceBody>,
+) -> ApiResult<StatusCode> {
+    let manager = user_reference(&body)?;
+    state
+        .app
+        .set_manager(&caller, object_id(&id, "user")?, manager)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Remove a user's manager.
+#[utoipa::path(delete, path = "/v1.0/users/{id}/manager/$ref", tag = "users", params(("id" = String, Path)),
+    responses((status = 204), (status = 404)))]
+pub async fn remove_manager(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .remove_manager(&caller, object_id(&id, "user")?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A user's sponsors.
+#[utoipa::path(get, path = "/v1.0/users/{id}/sponsors", tag = "users", params(("id" = String, Path)),
+    responses((status = 200), (status = 404)))]
+pub async fn sponsors(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let uid = object_id(&id, "user")?;
+    let users = state.app.user_sponsors(&caller, uid).await?;
+    Ok(super::collection(
+        &state,
+        &format!("/v1.0/users/{uid}/sponsors"),
+        "directoryObjects",
+        super::to_values(users.iter().map(UserDto::from)),
+        None,
+        None,
+        &[],
+    ))
+}
+
+/// Add a sponsor: body `{"@odata.id": "https://…/v1.0/users/{id}"}`.
+#[utoipa::path(post, path = "/v1.0/users/{id}/sponsors/$ref", tag = "users", params(("id" = String, Path)), request_body = ReferenceBody,
+    responses((status = 204), (status = 400), (status = 404)))]
+pub async fn add_sponsor(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(id): Path<String>,
+    GraphJson(body): GraphJson<ReferenceBody>,
+) -> ApiResult<StatusCode> {
+    let sponsor = user_reference(&body)?;
+    state
+        .app
+        .add_user_sponsor(&caller, object_id(&id, "user")?, sponsor)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Remove a sponsor.
+#[utoipa::path(delete, path = "/v1.0/users/{id}/sponsors/{sponsorId}/$ref", tag = "users", params(("id" = String, Path), ("sponsorId" = String, Path)),
+    responses((status = 204), (status = 404)))]
+pub async fn remove_sponsor(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path((id, sponsor)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .remove_user_sponsor(
+            &caller,
+            object_id(&id, "user")?,
+            object_id(&sponsor, "sponsor")?,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -16,6 +16,7 @@ mod extensions;
 mod external_users;
 mod harness;
 mod lifecycle;
+mod managers;
 mod ops;
 mod paging;
 mod python_sdk;
