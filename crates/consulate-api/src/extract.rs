@@ -14,7 +14,8 @@ use serde::de::DeserializeOwned;
 /// Largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
-/// The caller, authenticated from the `Authorization: Bearer …` header.
+/// The caller, authenticated from the `Authorization: Bearer …` header or, without one, from
+/// the session cookie (state-changing requests then pass the CSRF check).
 pub struct Auth(pub Caller);
 
 impl FromRequestParts<ApiState> for Auth {
@@ -29,6 +30,14 @@ impl FromRequestParts<ApiState> for Auth {
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
+        if header.is_empty()
+            && let Some(secret) =
+                crate::session::read_cookie(&parts.headers, crate::session::session_cookie(state))
+        {
+            let (caller, session) = state.app.session_caller(&secret).await?;
+            crate::session::check_csrf(state, &parts.method, &parts.headers, &session)?;
+            return Ok(Auth(caller));
+        }
         let token = header
             .strip_prefix("Bearer ")
             .or_else(|| header.strip_prefix("bearer "))

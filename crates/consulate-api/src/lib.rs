@@ -10,6 +10,7 @@ pub mod extract;
 pub mod openapi;
 pub mod paging;
 pub mod routes;
+pub mod session;
 pub mod state;
 pub mod wire;
 
@@ -185,6 +186,14 @@ pub fn router(state: ApiState) -> Router {
             get(lifecycle::get_settings).patch(lifecycle::update_settings),
         )
         .route("/admin/v1/lifecycle/preview", get(lifecycle::sweep_preview))
+        .route("/auth/v1/discovery", post(routes::sign_in::discovery))
+        .route("/auth/v1/email-otp", post(routes::sign_in::start_email_otp))
+        .route(
+            "/auth/v1/email-otp/verify",
+            post(routes::sign_in::verify_email_otp),
+        )
+        .route("/auth/v1/session", get(routes::sign_in::current))
+        .route("/auth/v1/sign-out", post(routes::sign_in::sign_out))
         .route(
             &routes::subjects::path(),
             get(routes::subjects::get_subject).patch(routes::subjects::update_subject),

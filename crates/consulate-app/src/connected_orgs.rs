@@ -30,7 +30,7 @@ pub(crate) struct IndexCache {
 }
 
 impl IndexCache {
-    fn invalidate(&self) {
+    pub(crate) fn invalidate(&self) {
         *self.built.write().expect("index lock") = None;
     }
 }

@@ -131,9 +131,14 @@ impl App {
         })
     }
 
-    fn signed_in_user(caller: &Caller) -> ServiceResult<Uuid> {
+    /// The eligibility view of the caller: a directory user, or someone signed in from
+    /// outside with no user yet.
+    async fn requestor_for_caller(&self, caller: &Caller) -> ServiceResult<Requestor> {
         match &caller.identity {
-            CallerIdentity::User { user_id, .. } => Ok(*user_id),
+            CallerIdentity::User { user_id, .. } => self.requestor_for_user(*user_id).await,
+            CallerIdentity::External {
+                email: Some(email), ..
+            } => self.external_requestor(email).await,
             _ => Err(DomainError::invalid(
                 "caller",
                 "this function answers for a signed-in user; application permissions are not supported",
@@ -152,8 +157,7 @@ impl App {
         top: usize,
     ) -> ServiceResult<RequestablePage> {
         authorize(caller, Operation::ReadOwnAccess)?;
-        let user = Self::signed_in_user(caller)?;
-        let requestor = self.requestor_for_user(user).await?;
+        let requestor = self.requestor_for_caller(caller).await?;
         let ix = self.eligibility_index().await?;
         let mut keys: Vec<(String, String, Uuid)> = ix
             .requestable(&requestor, false)
@@ -183,9 +187,8 @@ impl App {
         package: Uuid,
     ) -> ServiceResult<(Vec<AssignmentPolicy>, Vec<(AssignmentPolicy, Denial)>)> {
         authorize(caller, Operation::ReadOwnAccess)?;
-        let user = Self::signed_in_user(caller)?;
         self.store.access_package(package).await?;
-        let requestor = self.requestor_for_user(user).await?;
+        let requestor = self.requestor_for_caller(caller).await?;
         let ix = self.eligibility_index().await?;
         let verdicts = ix.explain(&requestor, package).unwrap_or_default();
         let mut allowed = Vec::new();

@@ -181,7 +181,7 @@ impl App {
             return Ok(None);
         };
         if s.blocked_at.is_none() {
-            return Ok(None);
+            return self.accept_pending_guest(tx, &mut s, now).await;
         }
         tx.set_account_enabled(user, true, now).await?;
         s.blocked_at = None;
@@ -276,5 +276,211 @@ impl App {
         let n = events.len();
         tx.commit(&events).await?;
         Ok(n)
+    }
+}
+
+/// The guest an outside requestor becomes when it first asks for access: recorded with the
+/// request (the request needs a directory user as its target), governed by entitlement
+/// management, `PendingAcceptance` until a request of theirs is approved.
+#[derive(Debug, Clone)]
+pub(crate) struct PendingGuest {
+    pub(crate) user: User,
+    pub(crate) email: String,
+    pub(crate) organization: Option<consulate_core::eligibility::RequestorOrganization>,
+}
+
+impl App {
+    /// The guest for an outside caller proven to hold `email` (by passcode).
+    pub(crate) async fn pending_guest(&self, email: &str) -> ServiceResult<PendingGuest> {
+        let tenant_domain = self
+            .tenant()
+            .await?
+            .and_then(|t| t.verified_domains.first().map(|d| d.to_string()))
+            .ok_or_else(|| {
+                consulate_store::StoreError::Corrupt("the tenant has no verified domain".into())
+            })?;
+        let (local, domain) = email.rsplit_once('@').ok_or_else(|| {
+            DomainError::invalid("email", "the signed-in address is not an address")
+        })?;
+        let user = User {
+            id: self.ids.new_id(),
+            display_name: email.to_owned(),
+            given_name: None,
+            surname: None,
+            mail: Some(email.to_owned()),
+            user_principal_name: consulate_core::directory::user_principal_name(&format!(
+                "{local}_{domain}#EXT#@{tenant_domain}"
+            ))?,
+            user_type: UserType::Guest,
+            account_enabled: true,
+            identities: vec![consulate_core::directory::ObjectIdentity::validated(
+                "emailAddress",
+                consulate_core::sign_in::EMAIL_OTP_ISSUER,
+                email,
+            )?],
+            creation_type: Some("Invitation".into()),
+            external_user_state: Some("PendingAcceptance".into()),
+            created_date_time: self.clock.now(),
+        };
+        let organization = self.external_requestor(email).await?.organization;
+        Ok(PendingGuest {
+            user,
+            email: email.to_owned(),
+            organization,
+        })
+    }
+
+    /// Records a pending guest in the request's transaction, with its provenance.
+    pub(crate) async fn insert_pending_guest(
+        &self,
+        tx: &mut WriteTx,
+        g: &PendingGuest,
+        request: Uuid,
+    ) -> ServiceResult<AuditEvent> {
+        tx.insert_user(&g.user).await?;
+        let now = self.clock.now();
+        tx.save_subject(
+            &Subject {
+                user_id: g.user.id,
+                lifecycle: SubjectLifecycle::Governed,
+                connected_organization_id: g.organization.map(|o| o.id),
+                created_by_request_id: Some(request),
+                blocked_at: None,
+                delete_at: None,
+            },
+            now,
+        )
+        .await?;
+        let mut t = target("user", g.user.id, Some(&g.user.user_principal_name));
+        t.modified_properties.push(prop(
+            "createdBy",
+            None,
+            Some("entitlement management".into()),
+        ));
+        t.modified_properties
+            .push(prop("request", None, Some(request.to_string())));
+        t.modified_properties.push(prop(
+            "connectedOrganization",
+            None,
+            g.organization.map(|o| o.id.to_string()),
+        ));
+        Ok(self.event(
+            &Caller::system(),
+            Category::UserManagement,
+            "Create external user",
+            "externalUser.create",
+            t,
+        ))
+    }
+}
+
+impl App {
+    /// A guest created by one of its requests, approved for the first time: its invitation
+    /// is accepted and, when it came from no known organization, a *proposed* connected
+    /// organization for its domain is created (or reused) and recorded as its origin.
+    async fn accept_pending_guest(
+        &self,
+        tx: &mut WriteTx,
+        s: &mut Subject,
+        now: jiff::Timestamp,
+    ) -> ServiceResult<Option<AuditEvent>> {
+        let u = tx.user(s.user_id).await?;
+        if s.created_by_request_id.is_none()
+            || u.external_user_state.as_deref() != Some("PendingAcceptance")
+        {
+            return Ok(None);
+        }
+        tx.accept_external_user(u.id, now).await?;
+        let mut t = target("user", u.id, Some(&u.user_principal_name));
+        t.modified_properties.push(prop(
+            "externalUserState",
+            Some("PendingAcceptance".into()),
+            Some("Accepted".into()),
+        ));
+        if s.connected_organization_id.is_none()
+            && let Some(domain) = u
+                .mail
+                .as_deref()
+                .and_then(consulate_core::domain_name::DomainName::of_email)
+        {
+            let source = consulate_core::connected_org::IdentitySource::DomainIdentitySource {
+                domain_name: domain.clone(),
+                display_name: domain.to_string(),
+            };
+            let key = source.keys().remove(0).0;
+            let org = match tx.organization_by_source_key(&key).await? {
+                Some(existing) => existing,
+                None => {
+                    let org = consulate_core::connected_org::ConnectedOrganization {
+                        id: self.ids.new_id(),
+                        display_name: domain.to_string(),
+                        description: format!(
+                            "Proposed automatically when a user from {domain} was approved"
+                        ),
+                        identity_sources: vec![source],
+                        state: consulate_core::connected_org::ConnectedOrganizationState::Proposed,
+                        created_date_time: now,
+                        modified_date_time: now,
+                    };
+                    tx.insert_connected_organization(&org).await?;
+                    self.org_index.invalidate();
+                    self.eligibility.invalidate();
+                    t.modified_properties.push(prop(
+                        "proposedConnectedOrganization",
+                        None,
+                        Some(format!("{} ({})", org.id, org.display_name)),
+                    ));
+                    org.id
+                }
+            };
+            s.connected_organization_id = Some(org);
+            tx.save_subject(s, now).await?;
+            t.modified_properties
+                .push(prop("connectedOrganization", None, Some(org.to_string())));
+        }
+        Ok(Some(self.event(
+            &Caller::system(),
+            Category::UserManagement,
+            "Accept external user",
+            "externalUser.accept",
+            t,
+        )))
+    }
+
+    /// A request from someone outside: they become a pending guest, recorded with the
+    /// request, and the request goes on as theirs. Only `userAdd` is open to them.
+    pub(crate) async fn submit_external(
+        &self,
+        caller: &Caller,
+        email: Option<String>,
+        new: crate::lifecycle::NewRequest,
+    ) -> ServiceResult<consulate_core::lifecycle::AssignmentRequest> {
+        authorize(caller, Operation::RequestOwnAccess)?;
+        if new.request_type != consulate_core::request::RequestType::UserAdd {
+            return Err(DomainError::forbidden(
+                "until a request of yours is approved you can only ask for access (userAdd)",
+            )
+            .into());
+        }
+        let email = email.ok_or_else(|| {
+            DomainError::forbidden("this sign-in carries no verified address to request with")
+        })?;
+        let guest = self.pending_guest(&email).await?;
+        let acting = Caller {
+            identity: consulate_core::access::CallerIdentity::User {
+                user_id: guest.user.id,
+                user_principal_name: guest.user.user_principal_name.clone(),
+                token_id: None,
+            },
+            scopes: caller.scopes.clone(),
+            roles: Default::default(),
+            catalog_roles: Default::default(),
+        };
+        let by = consulate_core::lifecycle::RequestedBy::User(guest.user.id);
+        let r = self
+            .submit_add(&acting, &by, new, None, Some(guest))
+            .await?;
+        self.delivery.notify_one();
+        Ok(r)
     }
 }

@@ -20,10 +20,12 @@ mod extensions;
 pub mod external_users;
 pub mod identity_providers;
 pub mod lifecycle;
+pub mod mail;
 pub mod policies;
 pub mod provisioning;
 mod reprocess;
 pub mod resources;
+pub mod sign_in;
 mod user_relations;
 
 use consulate_core::audit::{AuditEvent, Category, TargetResource};
@@ -93,6 +95,9 @@ pub struct App {
     /// Wakes the delivery worker when work is queued here.
     delivery: Arc<tokio::sync::Notify>,
     tenant: Arc<std::sync::RwLock<Option<consulate_core::directory::Tenant>>>,
+    /// Where sign-in codes and notices are mailed.
+    mailer: Arc<mail::Mailer>,
+    otp: consulate_core::sign_in::OtpSettings,
 }
 
 impl App {
@@ -105,7 +110,26 @@ impl App {
             eligibility: Arc::default(),
             delivery: Arc::default(),
             tenant: Arc::default(),
+            mailer: Arc::new(mail::Mailer::disabled()),
+            otp: consulate_core::sign_in::OtpSettings::default(),
         }
+    }
+
+    /// Sends mail through `mailer`, and issues one-time passcodes as `otp` says.
+    pub fn with_mail(
+        mut self,
+        mailer: mail::Mailer,
+        otp: consulate_core::sign_in::OtpSettings,
+    ) -> Result<Self, DomainError> {
+        consulate_core::sign_in::check_otp_settings(&otp)?;
+        self.mailer = Arc::new(mailer);
+        self.otp = otp;
+        Ok(self)
+    }
+
+    /// Where mail goes, for logs.
+    pub fn mail_destination(&self) -> &str {
+        self.mailer.describe()
     }
 
     /// An app on the system clock and UUIDv7 ids.

@@ -3,6 +3,7 @@
 //! and, when it needs no approval, the assignment and an outbox row; the delivery worker
 //! (`delivery`) then grants or revokes each resource role. Cancel, delete, reprocess, lists.
 
+use crate::external_users::PendingGuest;
 use crate::{App, ServiceResult, prop, target};
 use consulate_core::DomainError;
 use consulate_core::access::{Caller, CallerIdentity, Operation, authorize};
@@ -53,7 +54,8 @@ fn requested_by(caller: &Caller) -> RequestedBy {
     match &caller.identity {
         CallerIdentity::User { user_id, .. } => RequestedBy::User(*user_id),
         CallerIdentity::Application { token_id, .. } => RequestedBy::Application(*token_id),
-        CallerIdentity::System => RequestedBy::System,
+        // Outside callers request as the guest they become (see `submit_external`).
+        CallerIdentity::External { .. } | CallerIdentity::System => RequestedBy::System,
     }
 }
 
@@ -66,6 +68,9 @@ impl App {
         new: NewRequest,
         idempotency: Option<(String, String)>,
     ) -> ServiceResult<AssignmentRequest> {
+        if let CallerIdentity::External { email, .. } = &caller.identity {
+            return self.submit_external(caller, email.clone(), new).await;
+        }
         let by = requested_by(caller);
         if let Some((key, hash)) = &idempotency {
             let mut tx = self.store.begin().await?;
@@ -84,7 +89,7 @@ impl App {
             self.submit_update(caller, &by, new, idempotency.as_ref())
                 .await
         } else if new.request_type.adds_access() {
-            self.submit_add(caller, &by, new, idempotency.as_ref())
+            self.submit_add(caller, &by, new, idempotency.as_ref(), None)
                 .await
         } else {
             self.submit_remove(caller, &by, new, idempotency.as_ref())
@@ -96,12 +101,13 @@ impl App {
         result
     }
 
-    async fn submit_add(
+    pub(crate) async fn submit_add(
         &self,
         caller: &Caller,
         by: &RequestedBy,
         new: NewRequest,
         idempotency: Option<&(String, String)>,
+        pending: Option<PendingGuest>,
     ) -> ServiceResult<AssignmentRequest> {
         let package_id = new.access_package_id.ok_or_else(|| {
             DomainError::invalid("accessPackage", "the request needs accessPackage.id")
@@ -137,7 +143,10 @@ impl App {
                     )
                     .into());
                 }
-                let requestor = self.requestor_for_user(user_id).await?;
+                let requestor = match &pending {
+                    Some(g) => self.external_requestor(&g.email).await?,
+                    None => self.requestor_for_user(user_id).await?,
+                };
                 let ix = self.eligibility_index().await?;
                 let verdicts = ix.explain(&requestor, package_id).unwrap_or_default();
                 let chosen = match new.policy_id {
@@ -227,10 +236,10 @@ impl App {
         } else {
             self.package_grants(package_id).await?
         };
-        let organization = if needs_approval {
-            self.requestor_for_user(target_id).await?.organization
-        } else {
-            None
+        let organization = match (&pending, needs_approval) {
+            (Some(g), _) => g.organization,
+            (None, true) => self.requestor_for_user(target_id).await?.organization,
+            (None, false) => None,
         };
         let mut events = Vec::new();
         let mut tx = self.store.begin().await?;
@@ -253,6 +262,9 @@ impl App {
             created_date_time: now,
             completed_date_time: None,
         };
+        if let Some(g) = &pending {
+            events.push(self.insert_pending_guest(&mut tx, g, r.id).await?);
+        }
         if needs_approval {
             // The request is stored first: its stages refer to it.
             tx.insert_request(&r, idempotency.map(|(k, h)| (k.as_str(), h.as_str())))
@@ -683,6 +695,8 @@ impl App {
             authorize(caller, Operation::ReadOwnAccess)?;
             match caller.identity {
                 CallerIdentity::User { user_id, .. } => Ok(Some(user_id)),
+                // Someone from outside with no user yet holds and asked for nothing.
+                CallerIdentity::External { .. } => Ok(Some(Uuid::nil())),
                 _ => Err(DomainError::invalid(
                     "caller",
                     "filterByCurrentUser answers for a signed-in user",

@@ -173,6 +173,14 @@ pub enum CallerIdentity {
         user_principal_name: String,
         token_id: Option<Uuid>,
     },
+    /// Someone signed in from outside (by email one-time passcode or a home identity
+    /// provider) who has no user in the directory yet: the key is (issuer, subject), never
+    /// the email. May only read and request their own access.
+    External {
+        issuer: String,
+        subject: String,
+        email: Option<String>,
+    },
     /// Consulate itself (start-up, sweeps, CLI maintenance).
     System,
 }
@@ -313,6 +321,13 @@ pub fn authorize(caller: &Caller, op: Operation) -> DomainResult<()> {
             "Insufficient privileges to complete the operation: one of the permissions {} is required",
             names.join(", ")
         )));
+    }
+    if let CallerIdentity::External { .. } = caller.identity
+        && !matches!(op, Operation::ReadOwnAccess | Operation::RequestOwnAccess)
+    {
+        return Err(DomainError::forbidden(
+            "Insufficient privileges to complete the operation: sign in as a user of this directory",
+        ));
     }
     if let CallerIdentity::User { .. } = caller.identity {
         let roles = op.roles();

@@ -62,6 +62,11 @@ impl Initiator {
                 id: Some(user_id.to_string()),
                 display_name: user_principal_name.clone(),
             },
+            CallerIdentity::External { email, subject, .. } => Initiator {
+                kind: "external".into(),
+                id: None,
+                display_name: email.clone().unwrap_or_else(|| subject.clone()),
+            },
             CallerIdentity::System => Initiator {
                 kind: "system".into(),
                 id: None,

@@ -38,6 +38,7 @@ pub mod matching;
 pub mod policy;
 pub mod request;
 pub mod resource;
+pub mod sign_in;
 pub mod subject;
 pub mod text;
 

@@ -28,6 +28,7 @@ pub mod policies;
 pub mod provisioning;
 pub mod resources;
 pub mod settings;
+pub mod sign_in;
 pub mod sql;
 pub mod subjects;
 pub mod tenant;
@@ -206,6 +207,12 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         name: "managers_sponsors",
         sqlite: include_str!("../../../migrations/sqlite/0011_managers_sponsors.sql"),
         postgres: include_str!("../../../migrations/postgres/0011_managers_sponsors.sql"),
+    },
+    EmbeddedMigration {
+        version: 12,
+        name: "sign_in",
+        sqlite: include_str!("../../../migrations/sqlite/0012_sign_in.sql"),
+        postgres: include_str!("../../../migrations/postgres/0012_sign_in.sql"),
     },
 ];
 

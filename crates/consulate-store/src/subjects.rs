@@ -116,4 +116,31 @@ impl WriteTx {
             .await?;
         Ok(row.map(|r| r.int("n")).transpose()?.unwrap_or(0))
     }
+
+    /// The organization holding an identity-source key (`domain:…`, `tenant:…`), if any.
+    pub async fn organization_by_source_key(&mut self, key: &str) -> StoreResult<Option<Uuid>> {
+        self.fetch_optional(
+            &Sql::new("SELECT organization_id FROM connected_organization_source_keys WHERE source_key = $1")
+                .bind(key),
+        )
+        .await?
+        .map(|r| r.uuid("organization_id"))
+        .transpose()
+    }
+
+    /// Marks a guest's invitation accepted (its first request was approved).
+    pub async fn accept_external_user(
+        &mut self,
+        user: Uuid,
+        at: jiff::Timestamp,
+    ) -> StoreResult<()> {
+        self.write(
+            Sql::new(
+                "UPDATE users SET external_user_state = 'Accepted', modified_at = $1 WHERE id = $2",
+            )
+            .bind(micros(at))
+            .bind(user),
+        )
+        .await
+    }
 }

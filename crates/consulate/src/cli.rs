@@ -91,6 +91,23 @@ pub struct ServeArgs {
     /// Maximum database connections.
     #[arg(long, env = "CONSULATE_DB_MAX_CONNECTIONS", default_value_t = 8)]
     pub db_max_connections: u32,
+    /// SMTP relay for sign-in codes and notices, e.g. smtp://relay:587?tls=required or
+    /// smtps://user:password@relay:465. Without one, mail is written to --mail-dir.
+    #[arg(long, env = "CONSULATE_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender address of Consulate's mail (default: Consulate <no-reply@TENANT_DOMAIN>).
+    #[arg(long, env = "CONSULATE_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// Folder that receives mail as .eml files when no SMTP relay is set (default:
+    /// mail-outbox beside the SQLite database).
+    #[arg(long, env = "CONSULATE_MAIL_DIR")]
+    pub mail_dir: Option<std::path::PathBuf>,
+    /// Digits in an email one-time passcode (6 to 10).
+    #[arg(long, env = "CONSULATE_OTP_DIGITS", default_value_t = 8)]
+    pub otp_digits: u32,
+    /// Minutes an email one-time passcode stays valid (1 to 30).
+    #[arg(long, env = "CONSULATE_OTP_MINUTES", default_value_t = 10)]
+    pub otp_minutes: u64,
 }
 
 #[derive(Debug, Subcommand)]

@@ -69,6 +69,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         },
         max_connections: args.db_max_connections,
         pg_schema: None,
+        smtp_url: args.smtp_url.clone(),
+        mail_from: args.mail_from.clone(),
+        mail_dir: args.mail_dir.clone(),
+        otp: consulate_core::sign_in::OtpSettings {
+            digits: args.otp_digits,
+            validity: std::time::Duration::from_secs(args.otp_minutes.saturating_mul(60)),
+        },
     };
     let running = server::start(cfg).await?;
     if let Some(b) = &running.bootstrap {

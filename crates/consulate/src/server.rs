@@ -25,6 +25,13 @@ pub struct ServerConfig {
     pub max_connections: u32,
     /// PostgreSQL schema (tests isolate themselves this way).
     pub pg_schema: Option<String>,
+    /// SMTP relay URL; without one, mail is written to `mail_dir`.
+    pub smtp_url: Option<String>,
+    /// Sender of the mail Consulate sends (default `Consulate <no-reply@tenant-domain>`).
+    pub mail_from: Option<String>,
+    /// Folder for mail when no SMTP relay is set (default: beside the SQLite file).
+    pub mail_dir: Option<std::path::PathBuf>,
+    pub otp: consulate_core::sign_in::OtpSettings,
 }
 
 impl ServerConfig {
@@ -39,7 +46,29 @@ impl ServerConfig {
             sqlite_sync: SqliteSync::Full,
             max_connections: 8,
             pg_schema: None,
+            smtp_url: None,
+            mail_from: None,
+            mail_dir: None,
+            otp: consulate_core::sign_in::OtpSettings::default(),
         }
+    }
+
+    fn mailer(&self) -> anyhow::Result<consulate_app::mail::Mailer> {
+        use consulate_app::mail::{Mailer, default_folder};
+        let from = self
+            .mail_from
+            .clone()
+            .unwrap_or_else(|| format!("Consulate <no-reply@{}>", self.tenant_domain));
+        Ok(match &self.smtp_url {
+            Some(url) => Mailer::smtp(url, &from)?,
+            None => {
+                let dir = self
+                    .mail_dir
+                    .clone()
+                    .unwrap_or_else(|| default_folder(&self.database));
+                Mailer::folder(&dir, &from)?
+            }
+        })
     }
 
     pub fn store_options(&self) -> StoreOptions {
@@ -114,7 +143,10 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
     let store = Store::open(&cfg.store_options())
         .await
         .with_context(|| format!("opening the database {}", redact(&cfg.database)))?;
-    let app = App::with_system_clock(store);
+    let app = App::with_system_clock(store)
+        .with_mail(cfg.mailer()?, cfg.otp)
+        .map_err(|e| anyhow::anyhow!("mail settings: {e}"))?;
+    tracing::info!(destination = %app.mail_destination(), "mail is sent to this destination");
     let bootstrap = app
         .bootstrap(&cfg.tenant_name, &cfg.tenant_domain)
         .await

@@ -14,6 +14,7 @@ pub mod ops;
 pub mod policies;
 pub mod resources;
 pub mod role_management;
+pub mod sign_in;
 pub mod subjects;
 pub mod users;
 

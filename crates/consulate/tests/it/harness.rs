@@ -65,6 +65,14 @@ pub struct Resp {
 impl TestServer {
     /// `None` only for PostgreSQL explicitly switched off.
     pub async fn start(backend: Backend) -> Option<TestServer> {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Like [`Self::start`], with the configuration adjusted first (mail relay, limits).
+    pub async fn start_with(
+        backend: Backend,
+        adjust: impl FnOnce(&mut ServerConfig),
+    ) -> Option<TestServer> {
         let dir = temp_dir();
         let mut cfg = match backend {
             Backend::Sqlite => ServerConfig::new(
@@ -79,6 +87,7 @@ impl TestServer {
             }
         };
         cfg.tenant_domain = "consulate.example".into();
+        adjust(&mut cfg);
         let database = cfg.database.clone();
         let pg_schema = cfg.pg_schema.clone();
         let running = start(cfg).await.unwrap_or_else(|e| panic!("server start on {backend:?} (PostgreSQL is required unless CONSULATE_TEST_PG=off): {e:#}"));

@@ -21,5 +21,7 @@ mod ops;
 mod paging;
 mod python_sdk;
 mod resources;
+mod sign_in;
+mod smtp_sink;
 mod sponsors;
 mod tokens;

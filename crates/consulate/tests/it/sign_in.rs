@@ -1,0 +1,479 @@
+//! Sign-in by email one-time passcode, sessions with CSRF protection, and requests from people
+//! outside: a guest created with provenance, a proposed organization for an unknown domain,
+//! blocking ending the session. Mail goes over real SMTP to a sink on loopback.
+
+use crate::harness::{Backend, Resp, TestServer, assert_error};
+use crate::lifecycle::{EM, created, group_in_catalog, members, wait_for};
+use crate::smtp_sink::SmtpSink;
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// A browser: keeps the cookies the server sets and sends them back.
+pub struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: HashMap<String, String>,
+    pub csrf: Option<String>,
+}
+
+impl Browser {
+    pub fn new(s: &TestServer) -> Browser {
+        Browser {
+            http: reqwest::Client::new(),
+            base: s.base.clone(),
+            cookies: HashMap::new(),
+            csrf: None,
+        }
+    }
+
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut r = self.http.request(method, format!("{}{path}", self.base));
+        if !self.cookies.is_empty() {
+            let c: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            r = r.header("cookie", c.join("; "));
+        }
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.expect("request");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        for set in headers.get_all("set-cookie") {
+            let set = set.to_str().unwrap();
+            let (pair, attrs) = set.split_once(';').unwrap_or((set, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if attrs.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+        let text = resp.text().await.unwrap_or_default();
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Resp {
+            status,
+            body,
+            text,
+            headers,
+        }
+    }
+
+    /// A state-changing call with the session's CSRF token.
+    pub async fn post(&mut self, path: &str, body: Value) -> Resp {
+        let csrf = self.csrf.clone().unwrap_or_default();
+        self.send(Method::POST, path, Some(body), &[("x-csrf-token", &csrf)])
+            .await
+    }
+
+    pub async fn get(&mut self, path: &str) -> Resp {
+        self.send(Method::GET, path, None, &[]).await
+    }
+
+    /// Signs in by passcode, reading the code from the sink.
+    pub async fn sign_in(&mut self, sink: &SmtpSink, email: &str) {
+        let before = sink.to(email).len();
+        let r = self
+            .send(
+                Method::POST,
+                "/auth/v1/email-otp",
+                Some(json!({"email": email})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 202, "{}", r.text);
+        let code = sink.code_for(email, before + 1).await;
+        let r = self
+            .send(
+                Method::POST,
+                "/auth/v1/email-otp/verify",
+                Some(json!({"code": code})),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        self.csrf = Some(r.body["csrfToken"].as_str().unwrap().to_owned());
+    }
+}
+
+async fn configured_org(s: &TestServer, name: &str, domain: &str) -> String {
+    s.create_domain_org(name, domain).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn external_requestors(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let url = sink.url.clone();
+    let Some(s) = TestServer::start_with(backend, |c| c.smtp_url = Some(url)).await else {
+        return;
+    };
+    let org = configured_org(&s, "Partner", "partner.example").await;
+    let (cat, group, role) = group_in_catalog(&s, "Partner work", "Partner space", "pspace").await;
+    let pkg = created(
+        &s,
+        &format!("{EM}/accessPackages"),
+        json!({"displayName": "Partner space", "catalog": {"id": cat}}),
+    )
+    .await;
+    created(
+        &s,
+        &format!("{EM}/accessPackages/{pkg}/resourceRoleScopes"),
+        json!({"role": {"id": role}}),
+    )
+    .await;
+    created(
+        &s,
+        &format!("{EM}/assignmentPolicies"),
+        json!({"displayName": "Partner users", "allowedTargetScope": "specificConnectedOrganizationUsers",
+               "specificAllowedTargets": [{"@odata.type": "#microsoft.graph.connectedOrganizationMembers", "connectedOrganizationId": org}],
+               "expiration": {"type": "afterDuration", "duration": "P365D"},
+               "requestorSettings": {"enableTargetsToSelfAddAccess": true, "enableTargetsToSelfRemoveAccess": true},
+               "requestApprovalSettings": {"isApprovalRequiredForAdd": false, "stages": []},
+               "accessPackage": {"id": pkg}}),
+    )
+    .await;
+    let admin = s
+        .get("/v1.0/users?$filter=userPrincipalName eq 'admin@consulate.example'")
+        .await
+        .body["value"][0]["id"]
+        .clone();
+    let open = created(
+        &s,
+        &format!("{EM}/accessPackages"),
+        json!({"displayName": "Open day", "catalog": {"id": cat}}),
+    )
+    .await;
+    created(
+        &s,
+        &format!("{EM}/accessPackages/{open}/resourceRoleScopes"),
+        json!({"role": {"id": role}}),
+    )
+    .await;
+    created(
+        &s,
+        &format!("{EM}/assignmentPolicies"),
+        json!({"displayName": "Anyone, approved", "allowedTargetScope": "allExternalUsers",
+               "expiration": {"type": "afterDuration", "duration": "P30D"},
+               "requestorSettings": {"enableTargetsToSelfAddAccess": true},
+               "requestApprovalSettings": {"isApprovalRequiredForAdd": true, "stages": [{"primaryApprovers": [{"@odata.type": "#microsoft.graph.singleUser", "userId": admin}]}]},
+               "accessPackage": {"id": open}}),
+    )
+    .await;
+
+    // Home-realm discovery.
+    let mut ana = Browser::new(&s);
+    let r = ana
+        .send(
+            Method::POST,
+            "/auth/v1/discovery",
+            Some(json!({"email": "Ana@Partner.example"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.body["method"], "emailOneTimePasscode", "{}", r.text);
+    let r = ana
+        .send(
+            Method::POST,
+            "/auth/v1/discovery",
+            Some(json!({"email": "admin@consulate.example"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.body["method"], "member", "{}", r.text);
+
+    // "Send me a code" answers the same for any address; lists are refused.
+    let r1 = ana
+        .send(
+            Method::POST,
+            "/auth/v1/email-otp",
+            Some(json!({"email": "ana@partner.example"})),
+            &[],
+        )
+        .await;
+    let mut stranger = Browser::new(&s);
+    let r2 = stranger
+        .send(
+            Method::POST,
+            "/auth/v1/email-otp",
+            Some(json!({"email": "nobody@consulate.example"})),
+            &[],
+        )
+        .await;
+    assert_eq!((r1.status, r1.text.as_str()), (r2.status, r2.text.as_str()));
+    assert_eq!(r1.headers.get("referrer-policy").unwrap(), "no-referrer");
+    let r = stranger
+        .send(
+            Method::POST,
+            "/auth/v1/email-otp",
+            Some(json!({"email": ["ana@partner.example", "eve@evil.example"]})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let r = stranger
+        .send(
+            Method::POST,
+            "/auth/v1/email-otp",
+            Some(json!({"email": "ana@partner.example,eve@evil.example"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    // Only Ana's code went out (this tenant's own domain signs in as a member).
+    let code = sink.code_for("ana@partner.example", 1).await;
+    assert_eq!(code.len(), 8);
+    assert!(sink.to("nobody@consulate.example").is_empty());
+
+    // A wrong code, then the right one; the right one works once.
+    let wrong = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
+    let r = ana
+        .send(
+            Method::POST,
+            "/auth/v1/email-otp/verify",
+            Some(json!({"code": wrong})),
+            &[],
+        )
+        .await;
+    assert_error(&r, 400, "invalidCode");
+    let r = stranger
+        .send(
+            Method::POST,
+            "/auth/v1/email-otp/verify",
+            Some(json!({"code": code})),
+            &[],
+        )
+        .await;
+    assert_error(&r, 400, "invalidCode");
+    let flow = ana.cookies.get("consulate-flow").cloned().unwrap();
+    let r = ana
+        .send(
+            Method::POST,
+            "/auth/v1/email-otp/verify",
+            Some(json!({"code": code})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    ana.csrf = Some(r.body["csrfToken"].as_str().unwrap().to_owned());
+    let mut replay = Browser::new(&s);
+    replay.cookies.insert("consulate-flow".into(), flow);
+    let r = replay
+        .send(
+            Method::POST,
+            "/auth/v1/email-otp/verify",
+            Some(json!({"code": code})),
+            &[],
+        )
+        .await;
+    assert_error(&r, 400, "invalidCode");
+
+    // Signed in from outside, with no user yet: may see and request what the policy allows.
+    let me = ana.get("/auth/v1/session").await;
+    assert_eq!(me.body["principal"]["kind"], "external", "{}", me.text);
+    assert_eq!(me.body["principal"]["email"], "ana@partner.example");
+    let mine = ana
+        .get(&format!(
+            "{EM}/accessPackages/filterByCurrentUser(on='allowedRequestor')"
+        ))
+        .await;
+    assert_eq!(mine.status, 200, "{}", mine.text);
+    let names: Vec<&str> = mine.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["displayName"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Partner space") && names.contains(&"Open day"),
+        "{names:?}"
+    );
+    assert_eq!(ana.get(&format!("{EM}/catalogs")).await.status, 403);
+    // State changes need the CSRF token and this origin.
+    let body = json!({"requestType": "userAdd", "assignment": {"accessPackageId": pkg}});
+    let requests = format!("{EM}/assignmentRequests");
+    let r = ana
+        .send(Method::POST, &requests, Some(body.clone()), &[])
+        .await;
+    assert_error(&r, 403, "csrfCheckFailed");
+    let csrf = ana.csrf.clone().unwrap();
+    let r = ana
+        .send(
+            Method::POST,
+            &requests,
+            Some(body.clone()),
+            &[("x-csrf-token", &csrf), ("origin", "https://evil.example")],
+        )
+        .await;
+    assert_error(&r, 403, "csrfCheckFailed");
+    let r = ana
+        .send(
+            Method::POST,
+            &requests,
+            Some(body.clone()),
+            &[("x-csrf-token", &csrf), ("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_error(&r, 403, "csrfCheckFailed");
+    let r = ana.post(&requests, body.clone()).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let request = r.body["id"].as_str().unwrap().to_owned();
+    wait_for(&s, &format!("{requests}/{request}"), "delivered").await;
+    assert!(
+        members(&s, &group)
+            .await
+            .iter()
+            .any(|m| m.starts_with("ana_partner.example#EXT#"))
+    );
+
+    // Ana is now a governed guest of the Partner organization, created by that request.
+    let guest = &s
+        .get("/v1.0/users?$filter=mail eq 'ana@partner.example'")
+        .await
+        .body["value"][0];
+    assert_eq!(guest["userType"], "Guest", "{guest}");
+    assert_eq!(guest["externalUserState"], "Accepted", "{guest}");
+    let gid = guest["id"].as_str().unwrap().to_owned();
+    let subject = s
+        .get(&format!("{EM}/subjects(objectId='{gid}')"))
+        .await
+        .body;
+    assert_eq!(subject["subjectLifecycle"], "governed", "{subject}");
+    assert_eq!(
+        subject["connectedOrganization"]["id"],
+        org.as_str(),
+        "{subject}"
+    );
+    let audit = s
+        .get(
+            "/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Create external user'",
+        )
+        .await;
+    assert!(audit.text.contains(&request), "{}", audit.text);
+    // The same session now acts as that guest.
+    let me = ana.get("/auth/v1/session").await;
+    assert_eq!(me.body["principal"]["kind"], "user", "{}", me.text);
+    let held = ana
+        .get(&format!(
+            "{EM}/assignments/filterByCurrentUser(on='target')"
+        ))
+        .await;
+    assert_eq!(
+        held.body["value"].as_array().unwrap().len(),
+        1,
+        "{}",
+        held.text
+    );
+
+    // Someone from an unknown domain asks under the "anyone" policy; once approved, a
+    // proposed organization stands for the domain.
+    let mut bob = Browser::new(&s);
+    bob.sign_in(&sink, "bob@elsewhere.example").await;
+    let r = bob.post(&requests, json!({"requestType": "userAdd", "assignment": {"accessPackageId": open}, "justification": "Open day"})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["state"], "pendingApproval", "{}", r.text);
+    let bob_request = r.body["id"].as_str().unwrap().to_owned();
+    let orgs = s
+        .get(&format!(
+            "{EM}/connectedOrganizations?$filter=displayName eq 'elsewhere.example'"
+        ))
+        .await;
+    assert_eq!(
+        orgs.body["value"].as_array().unwrap().len(),
+        0,
+        "nothing is proposed before approval"
+    );
+    let admin_t = crate::lifecycle::delegated(&s, "admin@consulate.example").await;
+    let stage = s
+        .get(&format!(
+            "{EM}/accessPackageAssignmentApprovals/{bob_request}/stages"
+        ))
+        .await
+        .body["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s
+        .req_with(
+            Method::PATCH,
+            &format!("{EM}/accessPackageAssignmentApprovals/{bob_request}/stages/{stage}"),
+            Some(json!({"reviewResult": "Approve", "justification": "ok"})),
+            Some(&admin_t),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    wait_for(&s, &format!("{requests}/{bob_request}"), "delivered").await;
+    let orgs = s
+        .get(&format!(
+            "{EM}/connectedOrganizations?$filter=displayName eq 'elsewhere.example'"
+        ))
+        .await;
+    let proposed = &orgs.body["value"][0];
+    assert_eq!(proposed["state"], "proposed", "{}", orgs.text);
+    let bob_id = s
+        .get("/v1.0/users?$filter=mail eq 'bob@elsewhere.example'")
+        .await
+        .body["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let subject = s
+        .get(&format!("{EM}/subjects(objectId='{bob_id}')"))
+        .await
+        .body;
+    assert_eq!(
+        subject["connectedOrganization"]["id"], proposed["id"],
+        "{subject}"
+    );
+
+    // Sign-out ends the session; a blocked guest's session stops working at once.
+    let r = bob.post("/auth/v1/sign-out", json!({})).await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(bob.get("/auth/v1/session").await.status, 401);
+    let assignment = held.body["value"][0]["id"].as_str().unwrap().to_owned();
+    let r = s
+        .post(
+            &requests,
+            json!({"requestType": "adminRemove", "assignment": {"id": assignment}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(ana.get("/auth/v1/session").await.status, 401);
+    assert_eq!(
+        ana.get(&format!(
+            "{EM}/assignments/filterByCurrentUser(on='target')"
+        ))
+        .await
+        .status,
+        401
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_requestors_sqlite() {
+    external_requestors(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn external_requestors_postgres() {
+    external_requestors(Backend::Postgres).await;
+}
