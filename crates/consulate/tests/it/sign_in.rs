@@ -477,3 +477,206 @@ async fn external_requestors_sqlite() {
 async fn external_requestors_postgres() {
     external_requestors(Backend::Postgres).await;
 }
+
+/// Audit events of one activity (first 999).
+async fn activity(s: &TestServer, name: &str) -> Vec<Value> {
+    s.get(&format!(
+        "/v1.0/auditLogs/directoryAudits?$top=999&$filter=activityDisplayName eq '{name}'"
+    ))
+    .await
+    .body["value"]
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn result_of(event: &Value) -> String {
+    event["targetResources"][0]["modifiedProperties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["displayName"] == "result")
+        .map(|p| {
+            p["newValue"]
+                .as_str()
+                .unwrap_or_default()
+                .trim_matches('"')
+                .to_owned()
+        })
+        .unwrap_or_default()
+}
+
+async fn otp_limits(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let url = sink.url.clone();
+    let Some(s) = TestServer::start_with(backend, |c| c.smtp_url = Some(url)).await else {
+        return;
+    };
+    configured_org(&s, "Partner", "partner.example").await;
+    // Something for partner users to request, so that they may sign in.
+    let (cat, _, role) = group_in_catalog(&s, "Partner work", "Partner space", "pspace").await;
+    let pkg = created(
+        &s,
+        &format!("{EM}/accessPackages"),
+        json!({"displayName": "Partner space", "catalog": {"id": cat}}),
+    )
+    .await;
+    created(
+        &s,
+        &format!("{EM}/accessPackages/{pkg}/resourceRoleScopes"),
+        json!({"role": {"id": role}}),
+    )
+    .await;
+    created(
+        &s,
+        &format!("{EM}/assignmentPolicies"),
+        json!({"displayName": "Partners", "allowedTargetScope": "allConfiguredConnectedOrganizationUsers",
+               "requestorSettings": {"enableTargetsToSelfAddAccess": true},
+               "requestApprovalSettings": {"isApprovalRequiredForAdd": false, "stages": []},
+               "accessPackage": {"id": pkg}}),
+    )
+    .await;
+
+    // 200 wrong codes and the right one, all at once: at most five are compared.
+    let mut eve = Browser::new(&s);
+    let r = eve
+        .send(
+            Method::POST,
+            "/auth/v1/email-otp",
+            Some(json!({"email": "eve@partner.example"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 202);
+    let code = sink.code_for("eve@partner.example", 1).await;
+    let cookie = format!("consulate-flow={}", eve.cookies["consulate-flow"]);
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(201));
+    let mut tasks = Vec::new();
+    for i in 0..201u32 {
+        let guess = if i == 200 {
+            code.clone()
+        } else {
+            format!(
+                "{:08}",
+                (code.parse::<u32>().unwrap() + 1 + i) % 100_000_000
+            )
+        };
+        let (http, url, cookie, barrier) = (
+            reqwest::Client::new(),
+            format!("{}/auth/v1/email-otp/verify", s.base),
+            cookie.clone(),
+            barrier.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            http.post(url)
+                .header("cookie", cookie)
+                .json(&json!({"code": guess}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = HashMap::new();
+    for t in tasks {
+        *statuses.entry(t.await.unwrap()).or_insert(0) += 1;
+    }
+    let refused = activity(&s, "Refuse sign-in with email one-time passcode").await;
+    let wrong = refused
+        .iter()
+        .filter(|e| result_of(e) == "wrong code")
+        .count();
+    let signed_in = activity(&s, "Sign in with email one-time passcode")
+        .await
+        .len();
+    assert!(
+        wrong + signed_in <= 5,
+        "{wrong} wrong + {signed_in} right compared: {statuses:?}"
+    );
+    if signed_in == 0 {
+        assert_eq!(wrong, 5, "{statuses:?}");
+    }
+    assert_eq!(
+        statuses.get(&200).copied().unwrap_or(0),
+        signed_in,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.values().sum::<usize>(), 201);
+
+    // After five failures in a row, the address must wait (and is told how long).
+    let mut fay = Browser::new(&s);
+    fay.send(
+        Method::POST,
+        "/auth/v1/email-otp",
+        Some(json!({"email": "fay@partner.example"})),
+        &[],
+    )
+    .await;
+    let code = sink.code_for("fay@partner.example", 1).await;
+    let wrong = if code == "00000000" {
+        "11111111"
+    } else {
+        "00000000"
+    };
+    for _ in 0..5 {
+        let r = fay
+            .send(
+                Method::POST,
+                "/auth/v1/email-otp/verify",
+                Some(json!({"code": wrong})),
+                &[],
+            )
+            .await;
+        assert_error(&r, 400, "invalidCode");
+    }
+    fay.send(
+        Method::POST,
+        "/auth/v1/email-otp",
+        Some(json!({"email": "fay@partner.example"})),
+        &[],
+    )
+    .await;
+    let code = sink.code_for("fay@partner.example", 2).await;
+    let r = fay
+        .send(
+            Method::POST,
+            "/auth/v1/email-otp/verify",
+            Some(json!({"code": code})),
+            &[],
+        )
+        .await;
+    assert_error(&r, 429, "tooManyAttempts");
+    assert!(r.headers.get("retry-after").is_some());
+
+    // Ten codes per address a day: the eleventh is answered the same and never sent.
+    let mut gus = Browser::new(&s);
+    let mut answers = Vec::new();
+    for _ in 0..11 {
+        let r = gus
+            .send(
+                Method::POST,
+                "/auth/v1/email-otp",
+                Some(json!({"email": "gus@partner.example"})),
+                &[],
+            )
+            .await;
+        answers.push((r.status, r.text));
+    }
+    assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+    sink.code_for("gus@partner.example", 10).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(sink.to("gus@partner.example").len(), 10);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otp_limits_sqlite() {
+    otp_limits(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otp_limits_postgres() {
+    otp_limits(Backend::Postgres).await;
+}
