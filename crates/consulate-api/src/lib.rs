@@ -193,6 +193,23 @@ pub fn router(state: ApiState) -> Router {
             post(routes::sign_in::verify_email_otp),
         )
         .route("/auth/v1/session", get(routes::sign_in::current))
+        .route("/auth/v1/password", post(routes::local_sign_in::password))
+        .route(
+            "/auth/v1/second-factor",
+            post(routes::local_sign_in::second_factor),
+        )
+        .route(
+            "/auth/v1/authenticator",
+            post(routes::local_sign_in::enroll),
+        )
+        .route(
+            "/auth/v1/authenticator/confirm",
+            post(routes::local_sign_in::confirm),
+        )
+        .route(
+            "/admin/v1/users/{id}/password",
+            axum::routing::put(routes::local_sign_in::set_password),
+        )
         .route("/auth/v1/sign-out", post(routes::sign_in::sign_out))
         .route(
             &routes::subjects::path(),

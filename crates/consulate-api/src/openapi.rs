@@ -43,7 +43,7 @@ impl utoipa::Modify for BearerAuth {
         routes::role_management::create_assignment, routes::role_management::get_assignment, routes::role_management::delete_assignment,
         routes::approvals::get, routes::approvals::stages, routes::approvals::stage, routes::approvals::decide,
         routes::lifecycle::create_request, routes::lifecycle::list_requests, routes::lifecycle::get_request,
-        routes::lifecycle::cancel_request, routes::lifecycle::delete_request, routes::lifecycle::reprocess_assignment, routes::lifecycle::reprocess_request, routes::subjects::get_subject, routes::subjects::update_subject, routes::sign_in::discovery, routes::sign_in::start_email_otp, routes::sign_in::verify_email_otp, routes::sign_in::current, routes::sign_in::sign_out,
+        routes::lifecycle::cancel_request, routes::lifecycle::delete_request, routes::lifecycle::reprocess_assignment, routes::lifecycle::reprocess_request, routes::subjects::get_subject, routes::subjects::update_subject, routes::sign_in::discovery, routes::sign_in::start_email_otp, routes::sign_in::verify_email_otp, routes::sign_in::current, routes::sign_in::sign_out, routes::local_sign_in::password, routes::local_sign_in::second_factor, routes::local_sign_in::enroll, routes::local_sign_in::confirm, routes::local_sign_in::set_password,
         routes::lifecycle::list_assignments, routes::lifecycle::get_assignment,
         routes::lifecycle::get_settings, routes::lifecycle::update_settings, routes::lifecycle::sweep_preview,
         routes::resources::list_requests, routes::resources::create_request, routes::resources::list_resources, routes::resources::list_resource_roles,

@@ -20,6 +20,7 @@ mod extensions;
 pub mod external_users;
 pub mod identity_providers;
 pub mod lifecycle;
+pub mod local_accounts;
 pub mod mail;
 pub mod policies;
 pub mod provisioning;

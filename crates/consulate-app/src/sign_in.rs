@@ -59,7 +59,7 @@ pub fn csrf_token_of(session_secret: &str) -> String {
     hash(&format!("csrf:{session_secret}"))
 }
 
-fn hash(s: &str) -> String {
+pub(crate) fn hash(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
@@ -68,7 +68,7 @@ fn code_hash(id: uuid::Uuid, code: &str) -> String {
     hash(&format!("{id}:{code}"))
 }
 
-fn bounded(secret: &str) -> ServiceResult<()> {
+pub(crate) fn bounded(secret: &str) -> ServiceResult<()> {
     if secret.is_empty() || secret.len() > MAX_SECRET_LEN {
         return Err(DomainError::Unauthenticated {
             message: "The sign-in session is missing or has expired.".into(),
@@ -290,7 +290,7 @@ impl App {
         Ok(outcome)
     }
 
-    async fn open_session(
+    pub(crate) async fn open_session(
         &self,
         tx: &mut consulate_store::WriteTx,
         issuer: &str,
@@ -300,7 +300,11 @@ impl App {
     ) -> ServiceResult<NewSession> {
         let secret = random_secret(SESSION_PREFIX);
         let csrf_token = csrf_token_of(&secret);
-        let life = EXTERNAL_SESSION;
+        let life = if issuer == sign_in::LOCAL_ISSUER {
+            sign_in::MEMBER_SESSION
+        } else {
+            EXTERNAL_SESSION
+        };
         let expires_at = now + jiff::SignedDuration::try_from(life.absolute).unwrap_or_default();
         tx.insert_session(&SessionRecord {
             id_hash: hash(&secret),
@@ -344,8 +348,16 @@ impl App {
         if s.revoked_at.is_some() || s.expires_at <= now || idle_end <= now {
             return Err(refuse().into());
         }
-        let caller = match self.store.user_by_identity(&s.issuer, &s.subject).await? {
+        let user = if s.issuer == sign_in::LOCAL_ISSUER {
+            let id = uuid::Uuid::parse_str(&s.subject).map_err(|_| refuse())?;
+            self.store.users_by_ids(&[id]).await?.into_iter().next()
+        } else {
+            self.store.user_by_identity(&s.issuer, &s.subject).await?
+        };
+        let caller = match user {
             Some(u) if !u.account_enabled => return Err(refuse().into()),
+            // A local session whose user is gone ends with it.
+            None if s.issuer == sign_in::LOCAL_ISSUER => return Err(refuse().into()),
             Some(u) => Caller {
                 identity: CallerIdentity::User {
                     user_id: u.id,

@@ -96,6 +96,35 @@ pub const EXTERNAL_SESSION: SessionLifetime = SessionLifetime {
     absolute: Duration::from_secs(24 * 3600),
 };
 
+/// Members and administrators: twelve hours at most, thirty minutes idle.
+pub const MEMBER_SESSION: SessionLifetime = SessionLifetime {
+    idle: Duration::from_secs(30 * 60),
+    absolute: Duration::from_secs(12 * 3600),
+};
+
+/// The issuer of local (password) sign-ins; the subject is the user's object id.
+pub const LOCAL_ISSUER: &str = "consulate";
+/// Submissions checked per second-factor challenge.
+pub const MAX_MFA_ATTEMPTS: i64 = 5;
+/// How long a second-factor challenge waits for its code.
+pub const MFA_CHALLENGE: Duration = Duration::from_secs(5 * 60);
+/// Recovery codes issued when a second factor is set up.
+pub const RECOVERY_CODES: usize = 10;
+/// TOTP time step (RFC 6238's default).
+pub const TOTP_STEP_SECONDS: i64 = 30;
+
+/// Checks a new password: 12 to 256 characters, not only spaces.
+pub fn check_password(password: &str) -> DomainResult<()> {
+    let n = password.chars().count();
+    if !(12..=256).contains(&n) || password.trim().is_empty() {
+        return Err(DomainError::invalid(
+            "password",
+            "a password has 12 to 256 characters",
+        ));
+    }
+    Ok(())
+}
+
 /// Where to go after signing in: only a local path (one leading `/`, no scheme, no host, no
 /// backslash or control characters). Anything else goes to `/`.
 pub fn safe_redirect(target: &str) -> &str {

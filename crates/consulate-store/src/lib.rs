@@ -23,6 +23,7 @@ mod group_commit;
 pub mod identity_providers;
 pub mod lifecycle;
 pub mod list;
+pub mod local_accounts;
 pub mod organizations;
 pub mod policies;
 pub mod provisioning;
@@ -213,6 +214,12 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         name: "sign_in",
         sqlite: include_str!("../../../migrations/sqlite/0012_sign_in.sql"),
         postgres: include_str!("../../../migrations/postgres/0012_sign_in.sql"),
+    },
+    EmbeddedMigration {
+        version: 13,
+        name: "local_accounts",
+        sqlite: include_str!("../../../migrations/sqlite/0013_local_accounts.sql"),
+        postgres: include_str!("../../../migrations/postgres/0013_local_accounts.sql"),
     },
 ];
 

@@ -230,6 +230,15 @@ pub enum AdminCommand {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Set a user's sign-in password (read from CONSULATE_NEW_PASSWORD, else the first line
+    /// of standard input), e.g. for the administrator created on first start.
+    Password {
+        #[command(flatten)]
+        db: DatabaseArgs,
+        /// The user (id, userPrincipalName or mail).
+        #[arg(long)]
+        user: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -25,6 +25,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Admin {
             command: AdminCommand::Token { command },
         } => token(command).await,
+        Command::Admin {
+            command: AdminCommand::Password { db, user },
+        } => set_password(&db.database, &user).await,
         Command::Audit {
             command: AuditCommand::Verify { db },
         } => audit_verify(&db.database).await,
@@ -102,6 +105,32 @@ async fn open_app(database: &str) -> anyhow::Result<App> {
         .await
         .with_context(|| format!("opening {}", server::redact(database)))?;
     Ok(App::with_system_clock(store))
+}
+
+async fn set_password(database: &str, key: &str) -> anyhow::Result<ExitCode> {
+    let password = match std::env::var("CONSULATE_NEW_PASSWORD") {
+        Ok(p) => p,
+        Err(_) => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password from standard input")?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        }
+    };
+    let app = open_app(database).await?;
+    let user = app
+        .store
+        .find_user(key)
+        .await?
+        .with_context(|| format!("no user with id, userPrincipalName or mail '{key}'"))?;
+    let result = app
+        .set_password(&Caller::system(), user.id, &password)
+        .await;
+    app.store.close().await;
+    result.map_err(|e| anyhow::anyhow!("{e}"))?;
+    eprintln!("password set for {}", user.user_principal_name);
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn token(command: TokenCommand) -> anyhow::Result<ExitCode> {

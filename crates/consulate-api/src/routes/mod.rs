@@ -10,6 +10,7 @@ pub mod catalogs;
 pub mod connected_orgs;
 pub mod groups;
 pub mod lifecycle;
+pub mod local_sign_in;
 pub mod ops;
 pub mod policies;
 pub mod resources;

@@ -103,48 +103,60 @@ pub async fn verify_email_otp(
     };
     let flow = read_cookie(&headers, flow_cookie(&state)).ok_or_else(refused)?;
     let mut r = match state.app.verify_email_otp(&flow, &body.code).await? {
-        OtpOutcome::SignedIn(s) => {
-            let max_age = s
-                .expires_at
-                .duration_since(jiff::Timestamp::now())
-                .as_secs()
-                .max(1);
-            let mut r = Json(json!({"csrfToken": s.csrf_token, "expiresDateTime": s.expires_at.to_string()}))
-                .into_response();
-            r.headers_mut().append(
-                header::SET_COOKIE,
-                set_cookie(&state, session_cookie(&state), &s.secret, max_age),
-            );
-            r.headers_mut().append(
-                header::SET_COOKIE,
-                set_cookie(&state, flow_cookie(&state), "", 0),
-            );
-            r
-        }
+        OtpOutcome::SignedIn(s) => signed_in(&state, &s),
         OtpOutcome::Refused => return Err(refused()),
-        OtpOutcome::Wait(d) => {
-            let secs = d.as_secs().max(1);
-            let mut r = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "tooManyAttempts",
-                format!("Too many wrong codes. Try again in {secs} seconds."),
-            )
-            .into_response();
-            r.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from_str(&secs.to_string()).expect("digits"),
-            );
-            r
-        }
-        OtpOutcome::Locked => ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "locked",
-            "Too many wrong codes: sign-in with this address is locked for a day. Ask your contact to reset it.",
-        )
-        .into_response(),
+        OtpOutcome::Wait(d) => wait(d),
+        OtpOutcome::Locked => locked(),
     };
     no_referrer(&mut r);
     Ok(r)
+}
+
+/// The answer that starts a session: the cookie, and the CSRF token in the body.
+pub fn signed_in(state: &ApiState, s: &consulate_app::sign_in::NewSession) -> Response {
+    let max_age = s
+        .expires_at
+        .duration_since(jiff::Timestamp::now())
+        .as_secs()
+        .max(1);
+    let mut r =
+        Json(json!({"csrfToken": s.csrf_token, "expiresDateTime": s.expires_at.to_string()}))
+            .into_response();
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(state, session_cookie(state), &s.secret, max_age),
+    );
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(state, flow_cookie(state), "", 0),
+    );
+    r
+}
+
+/// Too many failures lately: 429 with `Retry-After`.
+pub fn wait(d: std::time::Duration) -> Response {
+    let secs = d.as_secs().max(1);
+    let mut r = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "tooManyAttempts",
+        format!("Too many failed attempts. Try again in {secs} seconds."),
+    )
+    .into_response();
+    r.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from_str(&secs.to_string()).expect("digits"),
+    );
+    r
+}
+
+/// Locked after too many failures.
+pub fn locked() -> Response {
+    ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "locked",
+        "Too many failed attempts: sign-in is locked for a day. Ask an administrator to reset it.",
+    )
+    .into_response()
 }
 
 /// Who is signed in, and the CSRF token for state-changing requests.
@@ -202,7 +214,7 @@ pub async fn sign_out(State(state): State<ApiState>, headers: HeaderMap) -> ApiR
     Ok(r)
 }
 
-fn no_referrer(r: &mut Response) {
+pub fn no_referrer(r: &mut Response) {
     r.headers_mut()
         .insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     r.headers_mut()

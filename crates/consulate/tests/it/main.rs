@@ -16,6 +16,7 @@ mod extensions;
 mod external_users;
 mod harness;
 mod lifecycle;
+mod local_sign_in;
 mod managers;
 mod ops;
 mod paging;
