@@ -193,6 +193,12 @@ pub fn router(state: ApiState) -> Router {
             post(routes::sign_in::verify_email_otp),
         )
         .route("/auth/v1/session", get(routes::sign_in::current))
+        .route("/auth/v1/oidc/{id}/start", get(routes::oidc::start))
+        .route("/auth/v1/oidc/callback", get(routes::oidc::callback))
+        .route(
+            "/admin/v1/identityProviders/{id}/signIn",
+            axum::routing::put(routes::oidc::configure),
+        )
         .route("/auth/v1/password", post(routes::local_sign_in::password))
         .route(
             "/auth/v1/second-factor",

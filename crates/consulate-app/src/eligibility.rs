@@ -40,6 +40,9 @@ fn sign_in_path(identity: &ObjectIdentity) -> Option<SignInPath> {
         "emailaddress" => Some(SignInPath::EmailOneTimePasscode {
             email: identity.issuer_assigned_id.clone(),
         }),
+        "federated" if identity.issuer.contains(crate::sign_in::TENANT_SEPARATOR) => Some(
+            crate::sign_in::external_sign_in_path(&identity.issuer, &identity.issuer_assigned_id),
+        ),
         "federated" => {
             let issuer = identity.issuer.trim_end_matches('/');
             // An Entra tenant's issuer names the tenant: https://login.microsoftonline.com/{tid}/v2.0
@@ -137,8 +140,8 @@ impl App {
         match &caller.identity {
             CallerIdentity::User { user_id, .. } => self.requestor_for_user(*user_id).await,
             CallerIdentity::External {
-                email: Some(email), ..
-            } => self.external_requestor(email).await,
+                issuer, subject, ..
+            } => self.external_requestor(issuer, subject).await,
             _ => Err(DomainError::invalid(
                 "caller",
                 "this function answers for a signed-in user; application permissions are not supported",

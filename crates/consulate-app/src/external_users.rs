@@ -285,13 +285,23 @@ impl App {
 #[derive(Debug, Clone)]
 pub(crate) struct PendingGuest {
     pub(crate) user: User,
-    pub(crate) email: String,
+    /// How the person signed in: the identity the guest is created with.
+    pub(crate) issuer: String,
+    pub(crate) subject: String,
     pub(crate) organization: Option<consulate_core::eligibility::RequestorOrganization>,
 }
 
 impl App {
-    /// The guest for an outside caller proven to hold `email` (by passcode).
-    pub(crate) async fn pending_guest(&self, email: &str) -> ServiceResult<PendingGuest> {
+    /// The guest for an outside caller signed in as (issuer, subject). By passcode the
+    /// subject is the proven address; through an identity provider the address it asserted
+    /// (`email`) is kept as the guest's mail for people to read, never to match on.
+    pub(crate) async fn pending_guest(
+        &self,
+        issuer: &str,
+        subject: &str,
+        email: Option<&str>,
+    ) -> ServiceResult<PendingGuest> {
+        use consulate_core::sign_in::EMAIL_OTP_ISSUER;
         let tenant_domain = self
             .tenant()
             .await?
@@ -299,33 +309,54 @@ impl App {
             .ok_or_else(|| {
                 consulate_store::StoreError::Corrupt("the tenant has no verified domain".into())
             })?;
-        let (local, domain) = email.rsplit_once('@').ok_or_else(|| {
-            DomainError::invalid("email", "the signed-in address is not an address")
-        })?;
+        let by_passcode = issuer == EMAIL_OTP_ISSUER;
+        let mail = if by_passcode {
+            Some(subject.to_owned())
+        } else {
+            email
+                .and_then(|e| consulate_core::directory::mail_address(e).ok())
+                .map(|e| e.to_lowercase())
+        };
+        let base = match &mail {
+            Some(m) => m.replacen('@', "_", 1),
+            None => "external".to_owned(),
+        };
+        // Through an identity provider the name carries a digest of the identity, so an
+        // asserted address can never take the name of a guest proven by passcode.
+        let local = if by_passcode {
+            base
+        } else {
+            let digest = crate::sign_in::hash(&format!("{issuer}\n{subject}"));
+            format!("{base}_{}", &digest[..8])
+        };
+        let identity = if by_passcode {
+            consulate_core::directory::ObjectIdentity::validated("emailAddress", issuer, subject)?
+        } else {
+            consulate_core::directory::ObjectIdentity::validated("federated", issuer, subject)?
+        };
         let user = User {
             id: self.ids.new_id(),
-            display_name: email.to_owned(),
+            display_name: mail
+                .clone()
+                .unwrap_or_else(|| subject.chars().take(64).collect()),
             given_name: None,
             surname: None,
-            mail: Some(email.to_owned()),
+            mail,
             user_principal_name: consulate_core::directory::user_principal_name(&format!(
-                "{local}_{domain}#EXT#@{tenant_domain}"
+                "{local}#EXT#@{tenant_domain}"
             ))?,
             user_type: UserType::Guest,
             account_enabled: true,
-            identities: vec![consulate_core::directory::ObjectIdentity::validated(
-                "emailAddress",
-                consulate_core::sign_in::EMAIL_OTP_ISSUER,
-                email,
-            )?],
+            identities: vec![identity],
             creation_type: Some("Invitation".into()),
             external_user_state: Some("PendingAcceptance".into()),
             created_date_time: self.clock.now(),
         };
-        let organization = self.external_requestor(email).await?.organization;
+        let organization = self.external_requestor(issuer, subject).await?.organization;
         Ok(PendingGuest {
             user,
-            email: email.to_owned(),
+            issuer: issuer.to_owned(),
+            subject: subject.to_owned(),
             organization,
         })
     }
@@ -452,7 +483,7 @@ impl App {
     pub(crate) async fn submit_external(
         &self,
         caller: &Caller,
-        email: Option<String>,
+        (issuer, subject, email): (String, String, Option<String>),
         new: crate::lifecycle::NewRequest,
     ) -> ServiceResult<consulate_core::lifecycle::AssignmentRequest> {
         authorize(caller, Operation::RequestOwnAccess)?;
@@ -462,10 +493,9 @@ impl App {
             )
             .into());
         }
-        let email = email.ok_or_else(|| {
-            DomainError::forbidden("this sign-in carries no verified address to request with")
-        })?;
-        let guest = self.pending_guest(&email).await?;
+        let guest = self
+            .pending_guest(&issuer, &subject, email.as_deref())
+            .await?;
         let acting = Caller {
             identity: consulate_core::access::CallerIdentity::User {
                 user_id: guest.user.id,

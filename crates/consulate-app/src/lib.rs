@@ -22,6 +22,7 @@ pub mod identity_providers;
 pub mod lifecycle;
 pub mod local_accounts;
 pub mod mail;
+pub mod oidc;
 pub mod policies;
 pub mod provisioning;
 mod reprocess;
@@ -99,6 +100,7 @@ pub struct App {
     /// Where sign-in codes and notices are mailed.
     mailer: Arc<mail::Mailer>,
     otp: consulate_core::sign_in::OtpSettings,
+    oidc: Arc<oidc::OidcCache>,
 }
 
 impl App {
@@ -113,6 +115,7 @@ impl App {
             tenant: Arc::default(),
             mailer: Arc::new(mail::Mailer::disabled()),
             otp: consulate_core::sign_in::OtpSettings::default(),
+            oidc: Arc::default(),
         }
     }
 

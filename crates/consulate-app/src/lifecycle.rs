@@ -68,8 +68,14 @@ impl App {
         new: NewRequest,
         idempotency: Option<(String, String)>,
     ) -> ServiceResult<AssignmentRequest> {
-        if let CallerIdentity::External { email, .. } = &caller.identity {
-            return self.submit_external(caller, email.clone(), new).await;
+        if let CallerIdentity::External {
+            issuer,
+            subject,
+            email,
+        } = &caller.identity
+        {
+            let who = (issuer.clone(), subject.clone(), email.clone());
+            return self.submit_external(caller, who, new).await;
         }
         let by = requested_by(caller);
         if let Some((key, hash)) = &idempotency {
@@ -144,7 +150,7 @@ impl App {
                     .into());
                 }
                 let requestor = match &pending {
-                    Some(g) => self.external_requestor(&g.email).await?,
+                    Some(g) => self.external_requestor(&g.issuer, &g.subject).await?,
                     None => self.requestor_for_user(user_id).await?,
                 };
                 let ix = self.eligibility_index().await?;

@@ -180,8 +180,13 @@ impl App {
             PasswordOutcome::SecondFactor
         } else {
             PasswordOutcome::SignedIn(
-                self.open_session(&mut tx, LOCAL_ISSUER, &u.id.to_string(), "password", now)
-                    .await?,
+                self.open_session(
+                    &mut tx,
+                    (LOCAL_ISSUER, &u.id.to_string(), None),
+                    "password",
+                    now,
+                )
+                .await?,
             )
         };
         let event = self.sign_in_event(&u.user_principal_name, &outcome, "signIn.password");
@@ -227,8 +232,13 @@ impl App {
             };
         let outcome = if right && tx.complete_mfa_challenge(&flow_hash, now).await? {
             PasswordOutcome::SignedIn(
-                self.open_session(&mut tx, LOCAL_ISSUER, &c.user_id.to_string(), method, now)
-                    .await?,
+                self.open_session(
+                    &mut tx,
+                    (LOCAL_ISSUER, &c.user_id.to_string(), None),
+                    method,
+                    now,
+                )
+                .await?,
             )
         } else {
             PasswordOutcome::Refused

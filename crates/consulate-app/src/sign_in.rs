@@ -43,6 +43,30 @@ pub struct NewSession {
     pub expires_at: jiff::Timestamp,
 }
 
+/// Separates a multi-tenant issuer from the tenant in a principal's issuer key.
+pub const TENANT_SEPARATOR: &str = "#tid=";
+
+/// How a principal from outside signed in, for connected-organization matching: by passcode
+/// (the proven address), at a tenant of a multi-tenant issuer (tenant id, object id), or at a
+/// federated provider (issuer, subject). Never by an email claim.
+pub fn external_sign_in_path(issuer: &str, subject: &str) -> SignInPath {
+    if issuer == EMAIL_OTP_ISSUER {
+        return SignInPath::EmailOneTimePasscode {
+            email: subject.to_owned(),
+        };
+    }
+    match issuer.split_once(TENANT_SEPARATOR) {
+        Some((_, tenant)) => SignInPath::Tenant {
+            tenant_id: tenant.to_owned(),
+            object_id: subject.to_owned(),
+        },
+        None => SignInPath::Federated {
+            issuer: issuer.to_owned(),
+            subject: subject.to_owned(),
+        },
+    }
+}
+
 /// A random 256-bit secret, URL-safe.
 pub fn random_secret(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
@@ -103,7 +127,7 @@ impl App {
         {
             return Ok(true);
         }
-        let requestor = self.external_requestor(email).await?;
+        let requestor = self.external_requestor(EMAIL_OTP_ISSUER, email).await?;
         Ok(!self
             .eligibility_index()
             .await?
@@ -111,12 +135,15 @@ impl App {
             .is_empty())
     }
 
-    /// The eligibility view of someone proven to own `email`, with no directory user yet.
-    pub(crate) async fn external_requestor(&self, email: &str) -> ServiceResult<Requestor> {
+    /// The eligibility view of someone signed in from outside as (issuer, subject), with no
+    /// directory user yet.
+    pub(crate) async fn external_requestor(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> ServiceResult<Requestor> {
         let organization = self
-            .match_principal(&SignInPath::EmailOneTimePasscode {
-                email: email.to_owned(),
-            })
+            .match_principal(&external_sign_in_path(issuer, subject))
             .await?
             .map(|m| RequestorOrganization {
                 id: m.organization_id,
@@ -268,7 +295,12 @@ impl App {
                     } else {
                         tx.clear_failures(&ident).await?;
                         let session = self
-                            .open_session(&mut tx, EMAIL_OTP_ISSUER, &stored.email, "emailOtp", now)
+                            .open_session(
+                                &mut tx,
+                                (EMAIL_OTP_ISSUER, &stored.email, Some(&stored.email)),
+                                "emailOtp",
+                                now,
+                            )
                             .await?;
                         t.modified_properties
                             .push(prop("result", None, Some("signed in".into())));
@@ -290,11 +322,12 @@ impl App {
         Ok(outcome)
     }
 
+    /// Starts a session for (issuer, subject). `email` is an address for display and
+    /// contact: proven only for passcode sign-ins, never used to identify or match anyone.
     pub(crate) async fn open_session(
         &self,
         tx: &mut consulate_store::WriteTx,
-        issuer: &str,
-        subject: &str,
+        (issuer, subject, email): (&str, &str, Option<&str>),
         method: &str,
         now: jiff::Timestamp,
     ) -> ServiceResult<NewSession> {
@@ -310,7 +343,7 @@ impl App {
             id_hash: hash(&secret),
             issuer: issuer.to_owned(),
             subject: subject.to_owned(),
-            email: (issuer == EMAIL_OTP_ISSUER).then(|| subject.to_owned()),
+            email: email.map(str::to_owned),
             method: method.to_owned(),
             csrf_hash: hash(&csrf_token),
             created_at: now,

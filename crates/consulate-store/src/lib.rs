@@ -24,6 +24,7 @@ pub mod identity_providers;
 pub mod lifecycle;
 pub mod list;
 pub mod local_accounts;
+pub mod oidc;
 pub mod organizations;
 pub mod policies;
 pub mod provisioning;
@@ -220,6 +221,12 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         name: "local_accounts",
         sqlite: include_str!("../../../migrations/sqlite/0013_local_accounts.sql"),
         postgres: include_str!("../../../migrations/postgres/0013_local_accounts.sql"),
+    },
+    EmbeddedMigration {
+        version: 14,
+        name: "oidc",
+        sqlite: include_str!("../../../migrations/sqlite/0014_oidc.sql"),
+        postgres: include_str!("../../../migrations/postgres/0014_oidc.sql"),
     },
 ];
 

@@ -11,6 +11,7 @@ pub mod connected_orgs;
 pub mod groups;
 pub mod lifecycle;
 pub mod local_sign_in;
+pub mod oidc;
 pub mod ops;
 pub mod policies;
 pub mod resources;

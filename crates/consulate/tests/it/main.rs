@@ -18,6 +18,8 @@ mod harness;
 mod lifecycle;
 mod local_sign_in;
 mod managers;
+mod oidc;
+mod oidc_provider;
 mod ops;
 mod paging;
 mod python_sdk;

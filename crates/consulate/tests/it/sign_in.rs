@@ -20,7 +20,10 @@ pub struct Browser {
 impl Browser {
     pub fn new(s: &TestServer) -> Browser {
         Browser {
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
             base: s.base.clone(),
             cookies: HashMap::new(),
             csrf: None,
@@ -34,14 +37,26 @@ impl Browser {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Resp {
-        let mut r = self.http.request(method, format!("{}{path}", self.base));
-        if !self.cookies.is_empty() {
-            let c: Vec<String> = self
-                .cookies
-                .iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect();
-            r = r.header("cookie", c.join("; "));
+        let url = if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        };
+        let req_path = url
+            .splitn(4, '/')
+            .nth(3)
+            .map(|p| format!("/{}", p.split('?').next().unwrap_or("")))
+            .unwrap_or_else(|| "/".into());
+        let mut r = self.http.request(method, url);
+        // Cookies are kept per (name, path), as a browser keeps them for one host.
+        let sent: Vec<String> = self
+            .cookies
+            .iter()
+            .filter(|(k, _)| req_path.starts_with(k.split_once('\u{0}').map_or("/", |(_, p)| p)))
+            .map(|(k, v)| format!("{}={v}", k.split('\u{0}').next().unwrap()))
+            .collect();
+        if !sent.is_empty() {
+            r = r.header("cookie", sent.join("; "));
         }
         for (k, v) in headers {
             r = r.header(*k, *v);
@@ -56,10 +71,26 @@ impl Browser {
             let set = set.to_str().unwrap();
             let (pair, attrs) = set.split_once(';').unwrap_or((set, ""));
             let (name, value) = pair.split_once('=').unwrap();
-            if attrs.contains("Max-Age=0") {
-                self.cookies.remove(name);
+            let path = attrs
+                .split(';')
+                .find_map(|a| {
+                    let a = a.trim();
+                    a.get(..5)
+                        .filter(|k| k.eq_ignore_ascii_case("path="))
+                        .map(|_| &a[5..])
+                })
+                .unwrap_or("/")
+                .to_owned();
+            let attrs = attrs.to_ascii_lowercase();
+            let key = if path == "/" {
+                name.to_owned()
             } else {
-                self.cookies.insert(name.to_owned(), value.to_owned());
+                format!("{name}\u{0}{path}")
+            };
+            if attrs.contains("max-age=0") || attrs.contains("expires=thu, 01 jan 1970") {
+                self.cookies.remove(&key);
+            } else {
+                self.cookies.insert(key, value.to_owned());
             }
         }
         let text = resp.text().await.unwrap_or_default();
@@ -81,6 +112,36 @@ impl Browser {
 
     pub async fn get(&mut self, path: &str) -> Resp {
         self.send(Method::GET, path, None, &[]).await
+    }
+
+    /// Follows redirects from `url` until one leads to `stop` (a URL prefix), which is
+    /// returned unvisited; or until a page that does not redirect, whose response is given.
+    pub async fn follow(&mut self, url: &str, stop: &str) -> Result<String, Resp> {
+        let mut url = url.to_owned();
+        for _ in 0..20 {
+            if url.starts_with(stop) {
+                return Ok(url);
+            }
+            let r = self.get(&url).await;
+            if std::env::var("TRACE_FOLLOW").is_ok() {
+                eprintln!(
+                    "GET {url} -> {} {:?} cookies={:?}",
+                    r.status,
+                    r.headers.get_all("set-cookie"),
+                    self.cookies.keys().collect::<Vec<_>>()
+                );
+            }
+            let Some(loc) = r.headers.get("location").and_then(|l| l.to_str().ok()) else {
+                return Err(r);
+            };
+            url = if loc.starts_with("http") {
+                loc.to_owned()
+            } else {
+                let origin_end = url[8..].find('/').map(|i| i + 8).unwrap_or(url.len());
+                format!("{}{loc}", &url[..origin_end])
+            };
+        }
+        panic!("too many redirects");
     }
 
     /// Signs in by passcode, reading the code from the sink.

@@ -1,0 +1,294 @@
+//! Sign-in through a partner's identity provider, against a real OpenID Connect provider on
+//! loopback, with the attacks that matter: replayed and mixed-up state, an email claim naming
+//! someone else, an issuer that is not the registered one, a tenant that is not allowed.
+
+use crate::harness::{Backend, TestServer};
+use crate::lifecycle::{EM, created, group_in_catalog, members, wait_for};
+use crate::oidc_provider::OidcProvider;
+use crate::sign_in::Browser;
+use serde_json::{Value, json};
+
+const SECRET: &str = "consulate-client-secret-for-tests";
+
+fn clients(s: &TestServer) -> Value {
+    json!([{"client_id": "consulate", "client_secret": SECRET,
+            "redirect_uris": [format!("{}/auth/v1/oidc/callback", s.base)],
+            "grant_types": ["authorization_code"], "response_types": ["code"]}])
+}
+
+async fn register(
+    s: &TestServer,
+    name: &str,
+    issuer: &str,
+    domain: &str,
+    tenants: &[&str],
+) -> String {
+    let r = s
+        .post(
+            "/admin/v1/identityProviders",
+            json!({"displayName": name, "kind": "federation", "issuerUri": issuer, "domains": [domain]}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+    let r = s
+        .req(
+            reqwest::Method::PUT,
+            &format!("/admin/v1/identityProviders/{id}/signIn"),
+            Some(json!({"clientId": "consulate", "clientSecret": SECRET, "allowedTenantIds": tenants})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    id
+}
+
+/// Signs in at the provider as `account`; returns the callback URL the provider sent back.
+async fn to_callback(s: &TestServer, b: &mut Browser, provider: &str, account: &str) -> String {
+    let start = format!(
+        "{}/auth/v1/oidc/{provider}/start?returnTo=/my-access&loginHint={account}",
+        s.base
+    );
+    b.follow(&start, &format!("{}/auth/v1/oidc/callback", s.base))
+        .await
+        .unwrap_or_else(|r| panic!("no callback: {} {}", r.status, r.text))
+}
+
+async fn federated_sign_in(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
+    let idp = OidcProvider::start(
+        &clients(&s),
+        &json!({"ana-fab": {"email": "ana@fabrikam.example", "email_verified": true, "name": "Ana"},
+                "mallory": {"email": "victim@partner.example", "email_verified": true}}),
+    )
+    .await;
+    let provider = register(&s, "Fabrikam", &idp.issuer, "fabrikam.example", &[]).await;
+    let org = s.create_domain_org("Fabrikam", "fabrikam.example").await;
+    assert!(
+        org.to_string().contains("externalDomainFederation"),
+        "{org}"
+    );
+    let org = org["id"].as_str().unwrap().to_owned();
+    let (cat, group, role) =
+        group_in_catalog(&s, "Fabrikam work", "Fabrikam space", "fspace").await;
+    let pkg = created(
+        &s,
+        &format!("{EM}/accessPackages"),
+        json!({"displayName": "Fabrikam space", "catalog": {"id": cat}}),
+    )
+    .await;
+    created(
+        &s,
+        &format!("{EM}/accessPackages/{pkg}/resourceRoleScopes"),
+        json!({"role": {"id": role}}),
+    )
+    .await;
+    created(
+        &s,
+        &format!("{EM}/assignmentPolicies"),
+        json!({"displayName": "Fabrikam users", "allowedTargetScope": "specificConnectedOrganizationUsers",
+               "specificAllowedTargets": [{"@odata.type": "#microsoft.graph.connectedOrganizationMembers", "connectedOrganizationId": org}],
+               "requestorSettings": {"enableTargetsToSelfAddAccess": true},
+               "requestApprovalSettings": {"isApprovalRequiredForAdd": false, "stages": []},
+               "accessPackage": {"id": pkg}}),
+    )
+    .await;
+    // A guest proven by passcode, whose address Mallory's provider will claim.
+    let victim = s
+        .post("/v1.0/users", json!({"displayName": "Victim", "userPrincipalName": "victim_partner.example#EXT#@consulate.example", "userType": "Guest",
+            "mail": "victim@partner.example",
+            "identities": [{"signInType": "emailAddress", "issuer": "mail", "issuerAssignedId": "victim@partner.example"}]}))
+        .await;
+    assert_eq!(victim.status, 201, "{}", victim.text);
+
+    // Ana signs in at Fabrikam's provider and comes back to where she started.
+    let mut ana = Browser::new(&s);
+    let callback = to_callback(&s, &mut ana, &provider, "ana-fab").await;
+    let r = ana.get(&callback).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(r.headers.get("location").unwrap(), "/my-access");
+    ana.csrf = Some(
+        ana.get("/auth/v1/session").await.body["csrfToken"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    let me = ana.get("/auth/v1/session").await;
+    assert_eq!(me.body["principal"]["kind"], "external", "{}", me.text);
+    assert_eq!(me.body["issuer"], idp.issuer.as_str());
+    assert_eq!(me.body["method"], "oidc");
+    // The same callback again (a replayed code and state) is refused.
+    let mut replay = Browser::new(&s);
+    let r = replay.get(&callback).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    // Ana may request Fabrikam's package; she becomes a guest with her provider identity.
+    let requests = format!("{EM}/assignmentRequests");
+    let r = ana
+        .post(
+            &requests,
+            json!({"requestType": "userAdd", "assignment": {"accessPackageId": pkg}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    wait_for(
+        &s,
+        &format!("{requests}/{}", r.body["id"].as_str().unwrap()),
+        "delivered",
+    )
+    .await;
+    let guest = &s
+        .get("/v1.0/users?$filter=mail eq 'ana@fabrikam.example'")
+        .await
+        .body["value"][0];
+    assert_eq!(guest["identities"][0]["signInType"], "federated", "{guest}");
+    assert_eq!(
+        guest["identities"][0]["issuer"],
+        idp.issuer.as_str(),
+        "{guest}"
+    );
+    assert_eq!(
+        guest["identities"][0]["issuerAssignedId"], "ana-fab",
+        "{guest}"
+    );
+    let gid = guest["id"].as_str().unwrap();
+    assert_eq!(
+        s.get(&format!("{EM}/subjects(objectId='{gid}')"))
+            .await
+            .body["connectedOrganization"]["id"],
+        org.as_str()
+    );
+    assert!(
+        members(&s, &group)
+            .await
+            .iter()
+            .any(|m| m == guest["userPrincipalName"].as_str().unwrap())
+    );
+
+    // A state started in another browser is refused here (mixed-up state).
+    let mut eve = Browser::new(&s);
+    let mut other = Browser::new(&s);
+    let foreign = to_callback(&s, &mut other, &provider, "ana-fab").await;
+    let _ = to_callback(&s, &mut eve, &provider, "mallory").await;
+    let r = eve.get(&foreign).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    // An authorization response that names another issuer is refused (mix-up).
+    let mut mixed = Browser::new(&s);
+    let cb = to_callback(&s, &mut mixed, &provider, "ana-fab").await;
+    let cb = cb.replace("iss=http", "iss=https%3A%2F%2Fevil.example%2F&x=http");
+    assert_eq!(mixed.get(&cb).await.status, 401);
+
+    // Mallory's provider asserts the victim's address: Mallory stays Mallory.
+    let mut mallory = Browser::new(&s);
+    let cb = to_callback(&s, &mut mallory, &provider, "mallory").await;
+    assert_eq!(mallory.get(&cb).await.status, 303);
+    let me = mallory.get("/auth/v1/session").await;
+    assert_eq!(me.body["principal"]["kind"], "external", "{}", me.text);
+    let held = mallory
+        .get(&format!(
+            "{EM}/assignments/filterByCurrentUser(on='target')"
+        ))
+        .await;
+    assert_eq!(held.body["value"], json!([]), "{}", held.text);
+    // Mallory's request makes Mallory's own guest; the victim gets nothing.
+    mallory.csrf = Some(me.body["csrfToken"].as_str().unwrap().to_owned());
+    let r = mallory
+        .post(
+            &requests,
+            json!({"requestType": "userAdd", "assignment": {"accessPackageId": pkg}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    wait_for(
+        &s,
+        &format!("{requests}/{}", r.body["id"].as_str().unwrap()),
+        "delivered",
+    )
+    .await;
+    let victim_id = victim.body["id"].as_str().unwrap();
+    let guests = s
+        .get("/v1.0/users?$filter=mail eq 'victim@partner.example'")
+        .await
+        .body["value"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(guests.len(), 2, "{guests:?}");
+    let mallory_guest = guests.iter().find(|g| g["id"] != victim_id).unwrap();
+    assert_eq!(
+        mallory_guest["identities"][0]["issuerAssignedId"], "mallory",
+        "{mallory_guest}"
+    );
+    assert_ne!(
+        mallory_guest["userPrincipalName"],
+        "victim_partner.example#EXT#@consulate.example"
+    );
+    let victim_holds = s
+        .get(&format!(
+            "{EM}/assignments?$filter=target/objectId eq '{victim_id}'"
+        ))
+        .await;
+    assert_eq!(
+        victim_holds.body["value"],
+        json!([]),
+        "{}",
+        victim_holds.text
+    );
+
+    // A provider registered under another issuer string than it presents is refused.
+    let alias = idp.issuer.replace("127.0.0.1", "localhost");
+    let wrong = register(&s, "Alias", &alias, "alias.example", &[]).await;
+    let mut b = Browser::new(&s);
+    let r = b.get(&format!("/auth/v1/oidc/{wrong}/start")).await;
+    assert_eq!(r.status, 401, "{}", r.text);
+    assert!(r.text.contains("not the registered issuer"), "{}", r.text);
+    let refusals = s.get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Refuse sign-in: unknown, reused or foreign state'").await;
+    assert!(
+        !refusals.body["value"].as_array().unwrap().is_empty(),
+        "{}",
+        refusals.text
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn federated_sign_in_sqlite() {
+    federated_sign_in(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn federated_sign_in_postgres() {
+    federated_sign_in(Backend::Postgres).await;
+}
+
+/// A multi-tenant issuer: only the allowed tenants sign in, each user keyed by (tenant,
+/// object id).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_tenant_issuer_admits_only_allowed_tenants() {
+    let s = TestServer::sqlite().await;
+    let idp = OidcProvider::start(
+        &clients(&s),
+        &json!({"in": {"tid": "tenant-a", "oid": "object-1", "email": "in@a.example"},
+                "out": {"tid": "tenant-b", "oid": "object-2", "email": "out@b.example"},
+                "none": {"email": "none@c.example"}}),
+    )
+    .await;
+    let provider = register(&s, "Multi", &idp.issuer, "multi.example", &["tenant-a"]).await;
+    let mut a = Browser::new(&s);
+    let cb = to_callback(&s, &mut a, &provider, "in").await;
+    assert_eq!(a.get(&cb).await.status, 303);
+    let me = a.get("/auth/v1/session").await;
+    assert_eq!(
+        me.body["issuer"],
+        format!("{}#tid=tenant-a", idp.issuer),
+        "{}",
+        me.text
+    );
+    for account in ["out", "none"] {
+        let mut b = Browser::new(&s);
+        let cb = to_callback(&s, &mut b, &provider, account).await;
+        let r = b.get(&cb).await;
+        assert_eq!(r.status, 401, "{account}: {}", r.text);
+    }
+    s.stop().await;
+}
