@@ -180,6 +180,11 @@ impl TestServer {
         r.body
     }
 
+    /// The running server's application (for what tests set up in-process).
+    pub fn running_app(&self) -> consulate_app::App {
+        self.running.as_ref().expect("running").app.clone()
+    }
+
     /// A token acting for the user `upn` (made in-process, so it works on every backend).
     pub async fn delegated_token(
         &self,

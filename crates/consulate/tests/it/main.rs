@@ -4,6 +4,7 @@
 mod access_packages;
 mod approvals;
 mod audit;
+mod authz_matrix;
 mod catalog_roles;
 mod catalogs;
 mod cli;
