@@ -193,6 +193,18 @@ pub fn router(state: ApiState) -> Router {
             post(routes::sign_in::verify_email_otp),
         )
         .route("/auth/v1/session", get(routes::sign_in::current))
+        .route(
+            "/admin/v1/signInRules",
+            get(routes::sign_in_rules::list).post(routes::sign_in_rules::create),
+        )
+        .route(
+            "/admin/v1/signInRules/{id}",
+            axum::routing::delete(routes::sign_in_rules::delete),
+        )
+        .route(
+            "/admin/v1/collaborationDomains",
+            get(routes::sign_in_rules::get_domains).put(routes::sign_in_rules::set_domains),
+        )
         .route("/auth/v1/oidc/{id}/start", get(routes::oidc::start))
         .route("/auth/v1/oidc/callback", get(routes::oidc::callback))
         .route(

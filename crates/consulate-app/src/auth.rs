@@ -160,6 +160,7 @@ impl App {
                 scopes: token.scopes.clone(),
                 roles: BTreeSet::new(),
                 catalog_roles: BTreeSet::new(),
+                sign_in: None,
             },
             Some(uid) => {
                 let user = match self.store.user(uid).await {
@@ -181,6 +182,7 @@ impl App {
                     scopes: token.scopes.clone(),
                     roles: self.store.user_roles(uid).await?,
                     catalog_roles: self.store.catalog_roles_of(uid).await?,
+                    sign_in: None,
                 }
             }
         };

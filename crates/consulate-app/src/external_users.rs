@@ -505,6 +505,7 @@ impl App {
             scopes: caller.scopes.clone(),
             roles: Default::default(),
             catalog_roles: Default::default(),
+            sign_in: caller.sign_in.clone(),
         };
         let by = consulate_core::lifecycle::RequestedBy::User(guest.user.id);
         let r = self

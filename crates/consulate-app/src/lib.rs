@@ -28,6 +28,7 @@ pub mod provisioning;
 mod reprocess;
 pub mod resources;
 pub mod sign_in;
+pub mod sign_in_rules;
 mod user_relations;
 
 use consulate_core::audit::{AuditEvent, Category, TargetResource};

@@ -153,6 +153,8 @@ impl App {
                     Some(g) => self.external_requestor(&g.issuer, &g.subject).await?,
                     None => self.requestor_for_user(user_id).await?,
                 };
+                // Sign-in rules for this package apply again, to sessions from outside.
+                self.judge_request(caller, package_id).await?;
                 let ix = self.eligibility_index().await?;
                 let verdicts = ix.explain(&requestor, package_id).unwrap_or_default();
                 let chosen = match new.policy_id {

@@ -185,6 +185,7 @@ impl App {
                     (LOCAL_ISSUER, &u.id.to_string(), None),
                     "password",
                     now,
+                    None,
                 )
                 .await?,
             )
@@ -237,6 +238,7 @@ impl App {
                     (LOCAL_ISSUER, &c.user_id.to_string(), None),
                     method,
                     now,
+                    None,
                 )
                 .await?,
             )

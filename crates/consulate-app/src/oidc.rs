@@ -51,6 +51,17 @@ struct IdClaims {
     tid: Option<String>,
     oid: Option<String>,
     email: Option<String>,
+    /// Authentication methods; a second factor shows as `mfa` (or `otp`, `hwk`, …).
+    #[serde(default)]
+    amr: Vec<String>,
+}
+
+/// A principal signed in at a provider.
+struct Federated {
+    issuer: String,
+    subject: String,
+    email: Option<String>,
+    mfa: bool,
 }
 
 /// Provider metadata and keys, kept for an hour.
@@ -349,22 +360,43 @@ impl App {
         let f = taken.ok_or_else(|| {
             failed("this sign-in was not started here, or was already used; start again")
         })?;
-        let outcome = self.finish_oidc(&f, callback, code, iss).await;
+        let mut outcome = self.finish_oidc(&f, callback, code, iss).await;
+        // The sign-in rules and the domain list, decided before the transaction.
+        let mut cap = None;
+        if let Ok(p) = &outcome {
+            let method = consulate_core::sign_in_rules::SignInMethod::IdentityProvider;
+            match self
+                .judge_external((&p.issuer, &p.subject), method, p.mfa, None)
+                .await?
+            {
+                consulate_core::sign_in_rules::Verdict::Allow { max_session } => cap = max_session,
+                consulate_core::sign_in_rules::Verdict::Refuse { reason, .. } => {
+                    outcome = Err(DomainError::forbidden(reason));
+                }
+            }
+        }
         let mut tx = self.store.begin().await?;
         let mut t = target("identityProvider", f.provider_id, None);
         let result = match outcome {
-            Ok((issuer, subject, email)) => {
+            Ok(p) => {
                 t.modified_properties.push(prop(
                     "principal",
                     None,
-                    Some(format!("{issuer} {subject}")),
+                    Some(format!("{} {}", p.issuer, p.subject)),
                 ));
-                if let Some(e) = &email {
+                if let Some(e) = &p.email {
                     t.modified_properties
                         .push(prop("asserted email", None, Some(e.clone())));
                 }
+                let method = if p.mfa { "oidc+mfa" } else { "oidc" };
                 let session = self
-                    .open_session(&mut tx, (&issuer, &subject, email.as_deref()), "oidc", now)
+                    .open_session(
+                        &mut tx,
+                        (&p.issuer, &p.subject, p.email.as_deref()),
+                        method,
+                        now,
+                        cap,
+                    )
                     .await?;
                 Ok((session, f.return_to.clone()))
             }
@@ -397,7 +429,7 @@ impl App {
         callback: &str,
         code: &str,
         iss: Option<&str>,
-    ) -> Result<(String, String, Option<String>), DomainError> {
+    ) -> Result<Federated, DomainError> {
         let p = self
             .provider(f.provider_id)
             .await
@@ -471,8 +503,17 @@ impl App {
         if claims.sub.is_empty() || claims.sub.len() > 255 {
             return Err(failed("the ID token has no usable subject"));
         }
+        let mfa = claims
+            .amr
+            .iter()
+            .any(|m| ["mfa", "otp", "hwk", "swk", "sms", "fido"].contains(&m.as_str()));
         if client.allowed_tenants.is_empty() {
-            return Ok((issuer, claims.sub, claims.email));
+            return Ok(Federated {
+                issuer,
+                subject: claims.sub,
+                email: claims.email,
+                mfa,
+            });
         }
         let tenant = claims
             .tid
@@ -488,10 +529,11 @@ impl App {
             .oid
             .filter(|o| !o.is_empty() && o.len() <= 255)
             .ok_or_else(|| failed("the ID token names no object id"))?;
-        Ok((
-            format!("{issuer}{TENANT_SEPARATOR}{tenant}"),
-            object,
-            claims.email,
-        ))
+        Ok(Federated {
+            issuer: format!("{issuer}{TENANT_SEPARATOR}{tenant}"),
+            subject: object,
+            email: claims.email,
+            mfa,
+        })
     }
 }

@@ -12,6 +12,7 @@ use consulate_core::audit::Category;
 use consulate_core::eligibility::{Requestor, RequestorKind, RequestorOrganization};
 use consulate_core::matching::SignInPath;
 use consulate_core::sign_in::{self, EMAIL_OTP_ISSUER, EXTERNAL_SESSION};
+use consulate_core::sign_in_rules::{SignInMethod, Verdict};
 use consulate_store::sign_in::{OtpCode, SessionRecord};
 use rand::{Rng as _, RngCore as _};
 use sha2::{Digest, Sha256};
@@ -33,6 +34,8 @@ pub enum OtpOutcome {
     Wait(Duration),
     /// Too many failures: locked for a day (or until an administrator resets it).
     Locked,
+    /// The code was right, but a sign-in rule or the domain list refuses: why, in plain words.
+    Blocked(String),
 }
 
 /// A session just created: the cookie value and the CSRF token, shown once.
@@ -41,6 +44,22 @@ pub struct NewSession {
     pub secret: String,
     pub csrf_token: String,
     pub expires_at: jiff::Timestamp,
+}
+
+/// How a session of someone from outside was signed in (none for local sign-ins).
+fn outside_context(s: &SessionRecord) -> Option<consulate_core::access::SignInContext> {
+    let (method, mfa) = match s.method.as_str() {
+        "emailOtp" => (SignInMethod::EmailOneTimePasscode, false),
+        "oidc" => (SignInMethod::IdentityProvider, false),
+        "oidc+mfa" => (SignInMethod::IdentityProvider, true),
+        _ => return None,
+    };
+    Some(consulate_core::access::SignInContext {
+        method,
+        mfa,
+        issuer: s.issuer.clone(),
+        subject: s.subject.clone(),
+    })
 }
 
 /// Separates a multi-tenant issuer from the tenant in a principal's issuer key.
@@ -164,7 +183,7 @@ impl App {
     pub async fn start_email_otp(&self, flow: &str, email: &str) -> ServiceResult<()> {
         bounded(flow)?;
         let email = sign_in::email_identifier(email)?;
-        let allowed = self.passcode_allowed(&email).await?;
+        let allowed = self.passcode_allowed(&email).await? && self.domain_admitted(&email).await?;
         let now = self.clock.now();
         let digits = self.otp.digits;
         let code: String = {
@@ -240,6 +259,23 @@ impl App {
         bounded(flow)?;
         let now = self.clock.now();
         let presented: String = code.trim().chars().take(16).collect();
+        // The rules for this address, decided before the transaction (they read the store).
+        let verdict = match self.store.code_email_of_flow(&hash(flow)).await? {
+            Some(email) => Some(
+                self.judge_external(
+                    (EMAIL_OTP_ISSUER, &email),
+                    SignInMethod::EmailOneTimePasscode,
+                    false,
+                    None,
+                )
+                .await?,
+            ),
+            None => None,
+        };
+        let cap = match &verdict {
+            Some(Verdict::Allow { max_session }) => *max_session,
+            _ => None,
+        };
         let mut tx = self.store.begin().await?;
         let Some(stored) = tx.latest_code_of_flow(&hash(flow)).await? else {
             return Ok(OtpOutcome::Refused);
@@ -292,6 +328,10 @@ impl App {
                     } else if !tx.consume_code(stored.id, now).await? {
                         refuse(&mut t, "the code is used");
                         OtpOutcome::Refused
+                    } else if let Some(Verdict::Refuse { reason, .. }) = &verdict {
+                        tx.clear_failures(&ident).await?;
+                        refuse(&mut t, &format!("refused by a sign-in rule: {reason}"));
+                        OtpOutcome::Blocked(reason.clone())
                     } else {
                         tx.clear_failures(&ident).await?;
                         let session = self
@@ -300,6 +340,7 @@ impl App {
                                 (EMAIL_OTP_ISSUER, &stored.email, Some(&stored.email)),
                                 "emailOtp",
                                 now,
+                                cap,
                             )
                             .await?;
                         t.modified_properties
@@ -330,6 +371,7 @@ impl App {
         (issuer, subject, email): (&str, &str, Option<&str>),
         method: &str,
         now: jiff::Timestamp,
+        cap: Option<Duration>,
     ) -> ServiceResult<NewSession> {
         let secret = random_secret(SESSION_PREFIX);
         let csrf_token = csrf_token_of(&secret);
@@ -338,7 +380,8 @@ impl App {
         } else {
             EXTERNAL_SESSION
         };
-        let expires_at = now + jiff::SignedDuration::try_from(life.absolute).unwrap_or_default();
+        let absolute = cap.map_or(life.absolute, |c| c.min(life.absolute));
+        let expires_at = now + jiff::SignedDuration::try_from(absolute).unwrap_or_default();
         tx.insert_session(&SessionRecord {
             id_hash: hash(&secret),
             issuer: issuer.to_owned(),
@@ -400,6 +443,7 @@ impl App {
                 scopes: Scope::ALL.into_iter().collect(),
                 roles: self.store.user_roles(u.id).await?,
                 catalog_roles: self.store.catalog_roles_of(u.id).await?,
+                sign_in: outside_context(&s),
             },
             None => Caller {
                 identity: CallerIdentity::External {
@@ -410,6 +454,7 @@ impl App {
                 scopes: BTreeSet::from([Scope::EntitlementManagementReadWriteAll]),
                 roles: BTreeSet::new(),
                 catalog_roles: BTreeSet::new(),
+                sign_in: outside_context(&s),
             },
         };
         if now.duration_since(s.last_seen_at).as_secs() >= 60

@@ -193,6 +193,18 @@ pub struct Caller {
     pub roles: BTreeSet<DirectoryRole>,
     /// Entitlement-management roles of a signed-in user (catalog owner, reader, …).
     pub catalog_roles: BTreeSet<crate::catalog_roles::CatalogRoleGrant>,
+    /// How someone from outside signed in, for a session (sign-in rules apply again when
+    /// they request); `None` for tokens and members.
+    pub sign_in: Option<SignInContext>,
+}
+
+/// How a session from outside was signed in, and as whom.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInContext {
+    pub method: crate::sign_in_rules::SignInMethod,
+    pub mfa: bool,
+    pub issuer: String,
+    pub subject: String,
 }
 
 impl Caller {
@@ -202,6 +214,7 @@ impl Caller {
             scopes: Scope::ALL.into_iter().collect(),
             roles: BTreeSet::new(),
             catalog_roles: BTreeSet::new(),
+            sign_in: None,
         }
     }
 }
@@ -355,6 +368,7 @@ mod tests {
             scopes: scopes.iter().copied().collect(),
             roles: BTreeSet::new(),
             catalog_roles: BTreeSet::new(),
+            sign_in: None,
         }
     }
 
@@ -403,6 +417,7 @@ mod tests {
                 .collect(),
             roles: BTreeSet::new(),
             catalog_roles: BTreeSet::new(),
+            sign_in: None,
         };
         assert!(authorize(&c, Operation::WriteConnectedOrganizations).is_err());
         c.roles.insert(DirectoryRole::GlobalReader);

@@ -250,6 +250,7 @@ mod tests {
                 .collect(),
             roles: BTreeSet::new(),
             catalog_roles: grants.iter().copied().collect(),
+            sign_in: None,
         }
     }
 

@@ -39,6 +39,7 @@ pub mod policy;
 pub mod request;
 pub mod resource;
 pub mod sign_in;
+pub mod sign_in_rules;
 pub mod subject;
 pub mod text;
 

@@ -31,6 +31,7 @@ pub mod provisioning;
 pub mod resources;
 pub mod settings;
 pub mod sign_in;
+pub mod sign_in_rules;
 pub mod sql;
 pub mod subjects;
 pub mod tenant;
@@ -227,6 +228,12 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         name: "oidc",
         sqlite: include_str!("../../../migrations/sqlite/0014_oidc.sql"),
         postgres: include_str!("../../../migrations/postgres/0014_oidc.sql"),
+    },
+    EmbeddedMigration {
+        version: 15,
+        name: "sign_in_rules",
+        sqlite: include_str!("../../../migrations/sqlite/0015_sign_in_rules.sql"),
+        postgres: include_str!("../../../migrations/postgres/0015_sign_in_rules.sql"),
     },
 ];
 

@@ -302,3 +302,16 @@ impl Store {
         Ok(self.users_by_ids(&[id]).await?.into_iter().next())
     }
 }
+
+impl Store {
+    /// The address the newest code of a sign-in flow was issued to.
+    pub async fn code_email_of_flow(&self, flow_hash: &str) -> StoreResult<Option<String>> {
+        self.fetch_optional(
+            &Sql::new("SELECT email FROM otp_codes WHERE flow_hash = $1 ORDER BY created_at DESC, id DESC LIMIT 1")
+                .bind(flow_hash),
+        )
+        .await?
+        .map(|r| r.text("email"))
+        .transpose()
+    }
+}

@@ -17,6 +17,7 @@ pub mod policies;
 pub mod resources;
 pub mod role_management;
 pub mod sign_in;
+pub mod sign_in_rules;
 pub mod subjects;
 pub mod users;
 

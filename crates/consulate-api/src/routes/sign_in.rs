@@ -107,6 +107,9 @@ pub async fn verify_email_otp(
         OtpOutcome::Refused => return Err(refused()),
         OtpOutcome::Wait(d) => wait(d),
         OtpOutcome::Locked => locked(),
+        OtpOutcome::Blocked(reason) => {
+            ApiError::new(StatusCode::FORBIDDEN, "signInBlocked", reason).into_response()
+        }
     };
     no_referrer(&mut r);
     Ok(r)

@@ -26,6 +26,7 @@ mod paging;
 mod python_sdk;
 mod resources;
 mod sign_in;
+mod sign_in_rules;
 mod smtp_sink;
 mod sponsors;
 mod tokens;
