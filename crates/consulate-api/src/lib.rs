@@ -194,6 +194,18 @@ pub fn router(state: ApiState) -> Router {
         )
         .route("/auth/v1/session", get(routes::sign_in::current))
         .route(
+            "/auth/v1/tokens",
+            get(routes::personal_tokens::list).post(routes::personal_tokens::create),
+        )
+        .route(
+            "/auth/v1/tokens/{id}",
+            axum::routing::delete(routes::personal_tokens::revoke),
+        )
+        .route(
+            "/v1.0/users/{id}/revokeSignInSessions",
+            post(routes::personal_tokens::revoke_sign_in_sessions),
+        )
+        .route(
             "/admin/v1/signInRules",
             get(routes::sign_in_rules::list).post(routes::sign_in_rules::create),
         )

@@ -124,3 +124,19 @@ impl App {
         Ok((d, found))
     }
 }
+
+impl App {
+    /// The registered provider authoritative for `domain` that users can sign in at (one
+    /// with a client registration), if any.
+    pub async fn sign_in_provider_for(&self, domain: &str) -> ServiceResult<Option<Uuid>> {
+        let Ok(d) = DomainName::parse(domain) else {
+            return Ok(None);
+        };
+        for p in self.store.identity_providers().await? {
+            if p.domains.contains(&d) && self.store.provider_client(p.id).await?.is_some() {
+                return Ok(Some(p.id));
+            }
+        }
+        Ok(None)
+    }
+}

@@ -23,6 +23,7 @@ pub mod lifecycle;
 pub mod local_accounts;
 pub mod mail;
 pub mod oidc;
+pub mod personal_tokens;
 pub mod policies;
 pub mod provisioning;
 mod reprocess;

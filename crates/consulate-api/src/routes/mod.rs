@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod local_sign_in;
 pub mod oidc;
 pub mod ops;
+pub mod personal_tokens;
 pub mod policies;
 pub mod resources;
 pub mod role_management;

@@ -46,7 +46,8 @@ pub async fn discovery(
     let email = consulate_core::sign_in::email_identifier(&body.email)?;
     let domain = email.rsplit('@').next().unwrap_or_default();
     let (_, found) = state.app.lookup_domain(&Caller::system(), domain).await?;
-    Ok(Json(match found {
+    let provider = state.app.sign_in_provider_for(domain).await?;
+    let mut answer = match found {
         DomainLookup::Tenant {
             tenant_id,
             display_name,
@@ -57,7 +58,12 @@ pub async fn discovery(
         } => json!({"method": "federated", "issuer": issuer_uri, "displayName": display_name}),
         DomainLookup::OneTimePasscode => json!({"method": "emailOneTimePasscode"}),
         DomainLookup::ThisTenant => json!({"method": "member"}),
-    }))
+    };
+    if let Some(p) = provider {
+        answer["identityProviderId"] = json!(p.to_string());
+        answer["startUrl"] = json!(format!("/auth/v1/oidc/{p}/start"));
+    }
+    Ok(Json(answer))
 }
 
 /// Sends a one-time passcode to an address, for this browser's sign-in flow (202 always).

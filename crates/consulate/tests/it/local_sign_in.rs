@@ -78,6 +78,46 @@ async fn password_and_authenticator(backend: Backend) {
     assert_eq!(me.body["principal"]["userId"], mia.as_str(), "{}", me.text);
     assert_eq!(me.body["method"], "password");
 
+    // A token for scripts, made in the session: it acts for Mia, and only a session makes one.
+    let r = b.post("/auth/v1/tokens", json!({"name": "my script", "scopes": ["EntitlementManagement.ReadWrite.All"], "expiresInDays": 30})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let script = r.body["token"].as_str().unwrap().to_owned();
+    let token_id = r.body["id"].as_str().unwrap().to_owned();
+    let mine = "/v1.0/identityGovernance/entitlementManagement/assignments/filterByCurrentUser(on='target')";
+    assert_eq!(
+        s.req_with(Method::GET, mine, None, Some(&script))
+            .await
+            .status,
+        200
+    );
+    let r = s.req_with(Method::POST, "/auth/v1/tokens", Some(json!({"name": "x", "scopes": ["EntitlementManagement.Read.All"], "expiresInDays": 1})), Some(&script)).await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = b.post("/auth/v1/tokens", json!({"name": "long", "scopes": ["EntitlementManagement.Read.All"], "expiresInDays": 365})).await;
+    assert_error(&r, 400, "invalidRequest");
+    assert_eq!(
+        b.get("/auth/v1/tokens").await.body["value"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    let csrf = b.csrf.clone().unwrap();
+    let r = b
+        .send(
+            Method::DELETE,
+            &format!("/auth/v1/tokens/{token_id}"),
+            None,
+            &[("x-csrf-token", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert_eq!(
+        s.req_with(Method::GET, mine, None, Some(&script))
+            .await
+            .status,
+        401
+    );
+
     // Register an authenticator; a wrong confirmation code is refused.
     let r = b.post("/auth/v1/authenticator", json!({})).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -136,6 +176,17 @@ async fn password_and_authenticator(backend: Backend) {
     assert_eq!(r.status, 200, "{}", r.text);
     let me = b.get("/auth/v1/session").await;
     assert_eq!(me.body["method"], "password+totp", "{}", me.text);
+
+    // An administrator ends every session of Mia's at once.
+    let r = s
+        .post(
+            &format!("/v1.0/users/{mia}/revokeSignInSessions"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["value"], true);
+    assert_eq!(b.get("/auth/v1/session").await.status, 401);
 
     // A recovery code works once.
     for (i, expect) in [(0, 200), (1, 400)] {

@@ -102,6 +102,24 @@ async fn federated_sign_in(backend: Backend) {
         .await;
     assert_eq!(victim.status, 201, "{}", victim.text);
 
+    // Home-realm discovery sends Fabrikam's users to their provider.
+    let mut d = Browser::new(&s);
+    let r = d
+        .send(
+            reqwest::Method::POST,
+            "/auth/v1/discovery",
+            Some(json!({"email": "ana@fabrikam.example"})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.body["method"], "federated", "{}", r.text);
+    assert_eq!(
+        r.body["startUrl"],
+        format!("/auth/v1/oidc/{provider}/start"),
+        "{}",
+        r.text
+    );
+
     // Ana signs in at Fabrikam's provider and comes back to where she started.
     let mut ana = Browser::new(&s);
     let callback = to_callback(&s, &mut ana, &provider, "ana-fab").await;
