@@ -7,6 +7,7 @@ CREATE TABLE user_credentials (
     password_hash TEXT,
     password_changed_at BIGINT,
     totp_secret TEXT,
+    totp_pending_secret TEXT,
     totp_enabled_at BIGINT,
     totp_last_step BIGINT,
     modified_at BIGINT NOT NULL

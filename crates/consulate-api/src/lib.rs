@@ -69,8 +69,14 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 
 /// The whole HTTP application.
 pub fn router(state: ApiState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The API router with more routes beside it (the browser pages), sharing its state, limits,
+/// metrics and error handling.
+pub fn router_with(state: ApiState, extra: Router<ApiState>) -> Router {
     let orgs = format!("{EM}/connectedOrganizations");
-    Router::new()
+    extra
         .route(&orgs, get(co::list).post(co::create))
         .route(&format!("{orgs}/$count"), get(co::count))
         .route(

@@ -68,6 +68,21 @@ pub fn check_csrf(
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(());
     }
+    let token = headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    check_origin_and_token(state, headers, session, token)
+}
+
+/// The same check for a browser form: same origin, and the session's token (sent as a form
+/// field rather than a header).
+pub fn check_origin_and_token(
+    state: &ApiState,
+    headers: &HeaderMap,
+    session: &consulate_store::sign_in::SessionRecord,
+    token: &str,
+) -> Result<(), ApiError> {
     let refuse = |why: &str| {
         ApiError::new(
             StatusCode::FORBIDDEN,
@@ -85,10 +100,6 @@ pub fn check_csrf(
     {
         return Err(refuse("it came from another origin"));
     }
-    let token = headers
-        .get(CSRF_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
     if !consulate_app::App::csrf_matches(session, token) {
         return Err(refuse("the CSRF token is missing or wrong"));
     }

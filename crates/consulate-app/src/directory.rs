@@ -328,6 +328,14 @@ impl App {
         authorize(caller, Operation::WriteUsers)?;
         let mut tx = self.store.begin().await?;
         let u = tx.user(id).await?;
+        // Its sessions end with it (they would otherwise stand for someone from outside).
+        let now = self.clock.now();
+        tx.revoke_sessions_of(consulate_core::sign_in::LOCAL_ISSUER, &id.to_string(), now)
+            .await?;
+        for i in &u.identities {
+            tx.revoke_sessions_of(&i.issuer, &i.issuer_assigned_id, now)
+                .await?;
+        }
         tx.delete_user(id).await?;
         let event = self.event(
             caller,

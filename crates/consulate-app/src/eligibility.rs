@@ -205,3 +205,35 @@ impl App {
         Ok((allowed, refused))
     }
 }
+
+/// An access package as its link shows it to someone who may want it.
+#[derive(Debug, Clone)]
+pub struct PackageForRequestor {
+    pub package: AccessPackage,
+    /// Policies the caller may request under.
+    pub allowed: Vec<AssignmentPolicy>,
+    /// Why the others refuse, in plain words.
+    pub refusals: Vec<String>,
+    /// Whether the caller holds it already.
+    pub held: bool,
+}
+
+impl App {
+    /// The package behind a link (`/access-packages/{id}`), hidden or not, with what the
+    /// caller may do about it.
+    pub async fn package_for_requestor(
+        &self,
+        caller: &Caller,
+        package: Uuid,
+    ) -> ServiceResult<PackageForRequestor> {
+        let (allowed, refused) = self.applicable_policies(caller, package).await?;
+        let p = self.store.access_package(package).await?;
+        let requestor = self.requestor_for_caller(caller).await?;
+        Ok(PackageForRequestor {
+            held: requestor.held_packages.contains(&package),
+            package: p,
+            allowed,
+            refusals: refused.iter().map(|(_, d)| d.message()).collect(),
+        })
+    }
+}

@@ -245,6 +245,11 @@ impl App {
                 continue; // revocations still queued: the next round deletes
             }
             let u = tx.user(d.user).await?;
+            // Its sessions end with it (they would otherwise stand for someone from outside).
+            for i in &u.identities {
+                tx.revoke_sessions_of(&i.issuer, &i.issuer_assigned_id, now)
+                    .await?;
+            }
             tx.delete_user(d.user).await?;
             tx.outbox_done(row, now).await?;
             let mut t = target("user", d.user, Some(&u.user_principal_name));
@@ -428,7 +433,14 @@ impl App {
             Some("PendingAcceptance".into()),
             Some("Accepted".into()),
         ));
+        // A proposed organization stands for a domain only when the domain was proven (a
+        // passcode guest); an address a provider asserts proves nothing.
+        let by_passcode = u
+            .identities
+            .iter()
+            .any(|i| i.issuer == consulate_core::sign_in::EMAIL_OTP_ISSUER);
         if s.connected_organization_id.is_none()
+            && by_passcode
             && let Some(domain) = u
                 .mail
                 .as_deref()

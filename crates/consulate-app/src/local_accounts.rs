@@ -115,11 +115,33 @@ impl App {
     ) -> ServiceResult<()> {
         authorize(caller, Operation::WriteUsers)?;
         sign_in::check_password(password)?;
+        // Setting the password of someone holding a directory role takes a Global
+        // Administrator (or the system): a user administrator must not become an admin.
+        let roles = self.store.user_roles(user).await?;
+        let privileged = match caller.identity {
+            CallerIdentity::System => true,
+            CallerIdentity::User { .. } => caller
+                .roles
+                .contains(&consulate_core::access::DirectoryRole::GlobalAdministrator),
+            CallerIdentity::Application { .. } => caller
+                .scopes
+                .contains(&consulate_core::access::Scope::RoleManagementReadWriteDirectory),
+            CallerIdentity::External { .. } => false,
+        };
+        if !roles.is_empty() && !privileged {
+            return Err(DomainError::forbidden(
+                "only a Global Administrator sets the password of a user who holds a directory role",
+            )
+            .into());
+        }
         let hashed = hash_password(password)?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let u = tx.user(user).await?;
         tx.set_password_hash(user, &hashed, now).await?;
+        // A new password ends the user's sessions.
+        tx.revoke_sessions_of(LOCAL_ISSUER, &user.to_string(), now)
+            .await?;
         let event = self.event(
             caller,
             Category::UserManagement,
@@ -140,7 +162,17 @@ impl App {
     ) -> ServiceResult<PasswordOutcome> {
         bounded(flow)?;
         let name: String = user_name.trim().chars().take(MAX_INPUT).collect();
-        let ident = format!("pwd:{}", name.to_lowercase());
+        // Only members sign in with a password (guests sign in at home or by passcode); the
+        // failure budget belongs to the user, however the name was typed.
+        let user = self
+            .store
+            .find_user(&name)
+            .await?
+            .filter(|u| u.user_type == consulate_core::directory::UserType::Member);
+        let ident = match &user {
+            Some(u) => format!("pwd:{}", u.id),
+            None => format!("pwd:{}", name.to_lowercase()),
+        };
         let now = self.clock.now();
         // Counted first: the failure is recorded before the password is looked at, and
         // taken back only when it turns out right.
@@ -155,12 +187,11 @@ impl App {
         let event = self.sign_in_event(&name, &PasswordOutcome::Refused, "signIn.password.attempt");
         tx.commit(&[event]).await?;
 
-        let user = self.store.find_user(&name).await?;
         let stored = match &user {
             Some(u) => self.store.password_hash(u.id).await?,
             None => None,
         };
-        let right = password.len() <= MAX_INPUT
+        let right = password.len() <= 4 * MAX_INPUT
             && verify_password(stored, password.to_owned()).await
             && user.as_ref().is_some_and(|u| u.account_enabled);
         let mut tx = self.store.begin().await?;
@@ -210,9 +241,21 @@ impl App {
             return Ok(PasswordOutcome::Refused);
         };
         let u = tx.user(c.user_id).await?;
+        // Failures count per user across challenges, before the code is compared, so new
+        // challenges (a new password step each) do not reset the budget.
+        let ident = format!("mfa:{}", c.user_id);
+        let (failures, last) = tx.failures_for_update(&ident).await?;
+        if let Some(refusal) = gate(failures, last, now) {
+            let event = self.sign_in_event(&u.user_principal_name, &refusal, "signIn.mfa");
+            tx.commit(&[event]).await?;
+            return Ok(refusal);
+        }
         let counted = tx
             .count_mfa_attempt(&flow_hash, now, sign_in::MAX_MFA_ATTEMPTS)
             .await?;
+        if counted {
+            tx.record_failure(&ident, now).await?;
+        }
         let creds = tx.credentials_for_update(c.user_id).await?;
         let mut method = "password+totp";
         let right = counted
@@ -232,6 +275,7 @@ impl App {
                 _ => false,
             };
         let outcome = if right && tx.complete_mfa_challenge(&flow_hash, now).await? {
+            tx.clear_failures(&ident).await?;
             PasswordOutcome::SignedIn(
                 self.open_session(
                     &mut tx,
@@ -250,9 +294,17 @@ impl App {
         Ok(outcome)
     }
 
-    /// Starts TOTP enrolment for the signed-in user: a new secret, not yet required.
+    /// Starts TOTP enrolment for the user signed in in this browser: a new secret, not yet
+    /// required. Tokens cannot do this, and a registered authenticator is not replaced this
+    /// way (an administrator removes it first), so a stolen session cannot swap the factor.
     pub async fn enroll_totp(&self, caller: &Caller) -> ServiceResult<TotpEnrollment> {
         let (user, upn) = signed_in(caller)?;
+        if !matches!(caller.identity, CallerIdentity::User { token_id: None, .. }) {
+            return Err(DomainError::forbidden(
+                "an authenticator is registered in a browser session, not with a token",
+            )
+            .into());
+        }
         let mut bytes = [0u8; 20];
         rand::rng().fill_bytes(&mut bytes);
         let secret = totp_rs::Secret::Raw(bytes.to_vec())
@@ -260,6 +312,12 @@ impl App {
             .to_string();
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        if tx.credentials_for_update(user).await?.totp_enabled {
+            return Err(DomainError::conflict(
+                "an authenticator is registered already; an administrator removes it before a new one is registered",
+            )
+            .into());
+        }
         tx.set_pending_totp(user, &secret, now).await?;
         let event = self.event(
             caller,
@@ -294,8 +352,7 @@ impl App {
         let mut tx = self.store.begin().await?;
         let creds = tx.credentials_for_update(user).await?;
         let secret = creds
-            .totp_secret
-            .filter(|_| !creds.totp_enabled)
+            .totp_pending_secret
             .ok_or_else(|| DomainError::conflict("start an enrolment first"))?;
         let step = totp_step(&secret, code, now).ok_or_else(|| {
             DomainError::invalid("code", "the code does not match; check the device's clock")

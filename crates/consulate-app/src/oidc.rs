@@ -503,10 +503,24 @@ impl App {
         if claims.sub.is_empty() || claims.sub.len() > 255 {
             return Err(failed("the ID token has no usable subject"));
         }
-        let mfa = claims
-            .amr
-            .iter()
-            .any(|m| ["mfa", "otp", "hwk", "swk", "sms", "fido"].contains(&m.as_str()));
+        // RFC 8176: `mfa` is the provider saying a second factor was used; single methods
+        // (`otp`, `sms`, …) alone may be one factor.
+        let mfa = claims.amr.iter().any(|m| m == "mfa");
+        // A tenant registered as such: its users are (tenant, object id), as everywhere.
+        if let (true, ProviderKind::Tenant { tenant_id }) =
+            (client.allowed_tenants.is_empty(), &p.kind)
+        {
+            let object = claims
+                .oid
+                .filter(|o| !o.is_empty() && o.len() <= 255)
+                .ok_or_else(|| failed("the ID token names no object id"))?;
+            return Ok(Federated {
+                issuer: format!("{issuer}{TENANT_SEPARATOR}{tenant_id}"),
+                subject: object,
+                email: claims.email,
+                mfa,
+            });
+        }
         if client.allowed_tenants.is_empty() {
             return Ok(Federated {
                 issuer,

@@ -18,11 +18,13 @@ pub const MAX_PERSONAL_TOKEN_DAYS: i64 = 90;
 /// The user behind a browser session (not a token: tokens do not mint tokens).
 fn session_user(caller: &Caller) -> ServiceResult<Uuid> {
     match caller.identity {
+        // Local sign-ins only: a token would carry none of the sign-in rules that bind a
+        // session from outside (method, MFA, session cap).
         CallerIdentity::User {
             user_id,
             token_id: None,
             ..
-        } => Ok(user_id),
+        } if caller.sign_in.is_none() => Ok(user_id),
         _ => Err(DomainError::forbidden(
             "tokens for scripts are made by a signed-in user of this directory, in a browser session",
         )
@@ -78,7 +80,8 @@ impl App {
         self.revoke_token(caller, id).await.map(|_| ())
     }
 
-    /// Ends every sign-in session of a user, whatever way it signed in.
+    /// Ends every sign-in session of a user, whatever way it signed in, and revokes the tokens
+    /// acting for it.
     pub async fn revoke_sign_in_sessions(&self, caller: &Caller, user: Uuid) -> ServiceResult<u64> {
         authorize(caller, Operation::WriteUsers)?;
         let now = self.clock.now();
@@ -96,9 +99,12 @@ impl App {
                 .revoke_sessions_of(&i.issuer, &i.issuer_assigned_id, now)
                 .await?;
         }
+        let tokens = tx.revoke_tokens_of_user(user, now).await?;
         let mut t = target("user", user, Some(&u.user_principal_name));
         t.modified_properties
             .push(prop("sessionsEnded", None, Some(ended.to_string())));
+        t.modified_properties
+            .push(prop("tokensRevoked", None, Some(tokens.to_string())));
         let event = self.event(
             caller,
             Category::UserManagement,

@@ -195,6 +195,8 @@ impl App {
         let id = self.ids.new_id();
         let validity = jiff::SignedDuration::try_from(self.otp.validity).unwrap_or_default();
         let mut tx = self.store.begin().await?;
+        // The address's row serializes issuing, so a burst cannot pass the daily limit.
+        tx.failures_for_update(&otp_identifier(&email)).await?;
         let issued = tx
             .codes_issued_since(&email, now - jiff::SignedDuration::from_hours(24))
             .await?;
@@ -260,10 +262,11 @@ impl App {
         let now = self.clock.now();
         let presented: String = code.trim().chars().take(16).collect();
         // The rules for this address, decided before the transaction (they read the store).
-        let verdict = match self.store.code_email_of_flow(&hash(flow)).await? {
+        let judged_email = self.store.code_email_of_flow(&hash(flow)).await?;
+        let verdict = match &judged_email {
             Some(email) => Some(
                 self.judge_external(
-                    (EMAIL_OTP_ISSUER, &email),
+                    (EMAIL_OTP_ISSUER, email),
                     SignInMethod::EmailOneTimePasscode,
                     false,
                     None,
@@ -327,6 +330,10 @@ impl App {
                         OtpOutcome::Refused
                     } else if !tx.consume_code(stored.id, now).await? {
                         refuse(&mut t, "the code is used");
+                        OtpOutcome::Refused
+                    } else if judged_email.as_deref() != Some(stored.email.as_str()) {
+                        // A newer code for another address arrived meanwhile: start again.
+                        refuse(&mut t, "the sign-in changed while it was checked");
                         OtpOutcome::Refused
                     } else if let Some(Verdict::Refuse { reason, .. }) = &verdict {
                         tx.clear_failures(&ident).await?;

@@ -246,6 +246,9 @@ pub fn normalize_issuer_uri(value: &str) -> DomainResult<String> {
     {
         return Err(err("must name a host"));
     }
+    if v.contains(['#', '?']) {
+        return Err(err("may not have a query or fragment"));
+    }
     Ok(v.to_owned())
 }
 

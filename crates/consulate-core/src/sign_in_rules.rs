@@ -156,13 +156,17 @@ pub enum Verdict {
 /// Decides an attempt: the domain list first (it overrides everything), then every rule that
 /// applies; the shortest session cap wins.
 pub fn evaluate(rules: &[SignInRule], domains: &CollaborationDomains, a: &Attempt) -> Verdict {
-    if !a.domains.is_empty() && !a.domains.iter().any(|d| domains.admits(d)) {
+    let unknown_under_allow_list =
+        a.domains.is_empty() && matches!(domains, CollaborationDomains::AllowOnly(_));
+    if unknown_under_allow_list
+        || (!a.domains.is_empty() && !a.domains.iter().any(|d| domains.admits(d)))
+    {
         return Verdict::Refuse {
             rule: None,
-            reason: format!(
-                "Collaboration with {} is not allowed by this organization.",
-                a.domains[0]
-            ),
+            reason: match a.domains.first() {
+                Some(d) => format!("Collaboration with {d} is not allowed by this organization."),
+                None => "This organization collaborates only with listed domains, and yours is not known.".into(),
+            },
         };
     }
     let mut cap: Option<Duration> = None;

@@ -9,7 +9,10 @@ use uuid::Uuid;
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Credentials {
     pub password_hash: Option<String>,
+    /// The registered authenticator's secret (required at sign-in when enabled).
     pub totp_secret: Option<String>,
+    /// A secret being registered, not yet confirmed (never used at sign-in).
+    pub totp_pending_secret: Option<String>,
     pub totp_enabled: bool,
     pub totp_last_step: Option<i64>,
 }
@@ -28,16 +31,17 @@ impl WriteTx {
     pub async fn credentials_for_update(&mut self, user: Uuid) -> StoreResult<Credentials> {
         let sql = match self.backend() {
             Backend::Sqlite => Sql::new(
-                "SELECT password_hash, totp_secret, totp_enabled_at, totp_last_step FROM user_credentials WHERE user_id = $1",
+                "SELECT password_hash, totp_secret, totp_pending_secret, totp_enabled_at, totp_last_step FROM user_credentials WHERE user_id = $1",
             ),
             Backend::Postgres => Sql::new(
-                "SELECT password_hash, totp_secret, totp_enabled_at, totp_last_step FROM user_credentials WHERE user_id = $1 FOR UPDATE",
+                "SELECT password_hash, totp_secret, totp_pending_secret, totp_enabled_at, totp_last_step FROM user_credentials WHERE user_id = $1 FOR UPDATE",
             ),
         };
         Ok(match self.fetch_optional(&sql.bind(user)).await? {
             Some(r) => Credentials {
                 password_hash: r.opt_text("password_hash")?,
                 totp_secret: r.opt_text("totp_secret")?,
+                totp_pending_secret: r.opt_text("totp_pending_secret")?,
                 totp_enabled: r.opt_int("totp_enabled_at")?.is_some(),
                 totp_last_step: r.opt_int("totp_last_step")?,
             },
@@ -70,7 +74,7 @@ impl WriteTx {
         .await
     }
 
-    /// Stores a TOTP secret awaiting confirmation (not yet required at sign-in).
+    /// Stores a TOTP secret awaiting confirmation; the registered one (if any) stays in force.
     pub async fn set_pending_totp(
         &mut self,
         user: Uuid,
@@ -79,7 +83,7 @@ impl WriteTx {
     ) -> StoreResult<()> {
         self.ensure_credentials(user, at).await?;
         self.write(
-            Sql::new("UPDATE user_credentials SET totp_secret = $1, totp_enabled_at = NULL, totp_last_step = NULL, modified_at = $2 WHERE user_id = $3")
+            Sql::new("UPDATE user_credentials SET totp_pending_secret = $1, modified_at = $2 WHERE user_id = $3")
                 .bind(secret)
                 .bind(micros(at))
                 .bind(user),
@@ -87,7 +91,7 @@ impl WriteTx {
         .await
     }
 
-    /// Turns the pending TOTP secret on, with the step its confirming code used.
+    /// Makes the pending secret the registered one, with the step its confirming code used.
     pub async fn enable_totp(
         &mut self,
         user: Uuid,
@@ -95,7 +99,7 @@ impl WriteTx {
         at: jiff::Timestamp,
     ) -> StoreResult<()> {
         self.write(
-            Sql::new("UPDATE user_credentials SET totp_enabled_at = $1, totp_last_step = $2, modified_at = $1 WHERE user_id = $3")
+            Sql::new("UPDATE user_credentials SET totp_secret = totp_pending_secret, totp_pending_secret = NULL, totp_enabled_at = $1, totp_last_step = $2, modified_at = $1 WHERE user_id = $3")
                 .bind(micros(at))
                 .bind(step)
                 .bind(user),

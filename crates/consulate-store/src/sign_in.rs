@@ -187,11 +187,18 @@ impl WriteTx {
             == 1)
     }
 
-    /// Consecutive failures of an identifier and the last one's time.
+    /// Consecutive failures of an identifier and the last one's time, with the identifier's
+    /// row locked for this transaction (created first if missing, so there is a row to lock:
+    /// attempts for one identifier queue behind each other on PostgreSQL too).
     pub async fn failures_for_update(
         &mut self,
         identifier: &str,
     ) -> StoreResult<(i64, Option<jiff::Timestamp>)> {
+        self.execute(
+            &Sql::new("INSERT INTO sign_in_failures (identifier, failures, last_failure_at) VALUES ($1, 0, 0) ON CONFLICT (identifier) DO NOTHING")
+                .bind(identifier),
+        )
+        .await?;
         let sql = match self.backend() {
             Backend::Sqlite => Sql::new(
                 "SELECT failures, last_failure_at FROM sign_in_failures WHERE identifier = $1",
@@ -201,8 +208,10 @@ impl WriteTx {
             ),
         };
         match self.fetch_optional(&sql.bind(identifier)).await? {
-            Some(r) => Ok((r.int("failures")?, Some(r.timestamp("last_failure_at")?))),
-            None => Ok((0, None)),
+            Some(r) if r.int("failures")? > 0 => {
+                Ok((r.int("failures")?, Some(r.timestamp("last_failure_at")?)))
+            }
+            _ => Ok((0, None)),
         }
     }
 
@@ -223,8 +232,11 @@ impl WriteTx {
     }
 
     pub async fn clear_failures(&mut self, identifier: &str) -> StoreResult<()> {
-        self.write(Sql::new("DELETE FROM sign_in_failures WHERE identifier = $1").bind(identifier))
-            .await
+        self.write(
+            Sql::new("UPDATE sign_in_failures SET failures = 0 WHERE identifier = $1")
+                .bind(identifier),
+        )
+        .await
     }
 
     pub async fn insert_session(&mut self, s: &SessionRecord) -> StoreResult<()> {

@@ -100,6 +100,22 @@ impl WriteTx {
     }
 
     /// Revokes a token; false when it was already revoked.
+    /// Revokes every active token acting for a user; returns how many.
+    pub async fn revoke_tokens_of_user(
+        &mut self,
+        user: Uuid,
+        at: jiff::Timestamp,
+    ) -> StoreResult<u64> {
+        self.execute(
+            &Sql::new(
+                "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(micros(at))
+            .bind(user),
+        )
+        .await
+    }
+
     pub async fn revoke_token(&mut self, id: Uuid, at: jiff::Timestamp) -> StoreResult<bool> {
         Ok(self
             .execute(

@@ -169,7 +169,7 @@ pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
         public_url: public_url.clone(),
         metrics: Some(metrics_handle()),
     };
-    let router = consulate_api::router(state);
+    let router = consulate_api::router_with(state, consulate_web::routes());
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(listener, router)

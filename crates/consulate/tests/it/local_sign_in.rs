@@ -188,6 +188,22 @@ async fn password_and_authenticator(backend: Backend) {
     assert_eq!(r.body["value"], true);
     assert_eq!(b.get("/auth/v1/session").await.status, 401);
 
+    // A registered authenticator is not replaced by starting a new enrolment.
+    let mut again = Browser::new(&s);
+    again.send(Method::POST, "/auth/v1/password", Some(json!({"userName": "mia@consulate.example", "password": "a long passphrase for mia"})), &[]).await;
+    let r = again
+        .send(
+            Method::POST,
+            "/auth/v1/second-factor",
+            Some(json!({"recoveryCode": recovery[5]})),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    again.csrf = Some(r.body["csrfToken"].as_str().unwrap().to_owned());
+    let r = again.post("/auth/v1/authenticator", json!({})).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+
     // A recovery code works once.
     for (i, expect) in [(0, 200), (1, 400)] {
         let mut b = Browser::new(&s);
@@ -213,6 +229,39 @@ async fn password_and_authenticator(backend: Backend) {
         )
         .await;
     assert_error(&r, 400, "invalidCredentials");
+
+    // Wrong second factors count for the user across new challenges: five, then a wait.
+    for _ in 0..2 {
+        let mut guess = Browser::new(&s);
+        guess.send(Method::POST, "/auth/v1/password", Some(json!({"userName": "mia@consulate.example", "password": "a long passphrase for mia"})), &[]).await;
+        for _ in 0..3 {
+            guess
+                .send(
+                    Method::POST,
+                    "/auth/v1/second-factor",
+                    Some(json!({"code": "000001"})),
+                    &[],
+                )
+                .await;
+        }
+    }
+    let mut late = Browser::new(&s);
+    late.send(
+        Method::POST,
+        "/auth/v1/password",
+        Some(json!({"userName": "mia@consulate.example", "password": "a long passphrase for mia"})),
+        &[],
+    )
+    .await;
+    let r = late
+        .send(
+            Method::POST,
+            "/auth/v1/second-factor",
+            Some(json!({"recoveryCode": recovery[6]})),
+            &[],
+        )
+        .await;
+    assert_error(&r, 429, "tooManyAttempts");
 
     // Fifty guesses at once for Noa: at most five passwords are checked.
     let noa = s.create_user("Noa", "noa@consulate.example", false).await["id"]

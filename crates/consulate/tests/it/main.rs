@@ -23,6 +23,7 @@ mod oidc;
 mod oidc_provider;
 mod ops;
 mod paging;
+mod portal;
 mod python_sdk;
 mod resources;
 mod sign_in;

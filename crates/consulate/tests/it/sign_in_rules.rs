@@ -76,6 +76,9 @@ async fn sign_in_rules(backend: Backend) {
         .unwrap();
     let left = expires.duration_since(jiff::Timestamp::now()).as_secs();
     assert!((3500..=3600).contains(&left), "session of {left} s");
+    // A session from outside cannot turn itself into a token that escapes these rules.
+    let r = ana.post("/auth/v1/tokens", json!({"name": "escape", "scopes": ["EntitlementManagement.ReadWrite.All"], "expiresInDays": 90})).await;
+    assert_eq!(r.status, 403, "{}", r.text);
     let requests = format!("{EM}/assignmentRequests");
     let r = ana
         .post(

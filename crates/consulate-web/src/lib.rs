@@ -1,0 +1,161 @@
+//! Consulate in the browser: the My Access portal. Server-rendered pages (askama), no
+//! JavaScript and no external assets. Sign-in by email passcode, at the person's own identity
+//! provider, or with a password; the access package link partners receive; requesting;
+//! "My access"; the approvals inbox. Every form that changes something carries the session's
+//! CSRF token and must come from this origin. Each handler calls one application service.
+
+#![forbid(unsafe_code)]
+
+mod pages;
+
+use askama::Template;
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use consulate_api::session::{read_cookie, session_cookie};
+use consulate_api::state::ApiState;
+use consulate_core::access::{Caller, CallerIdentity};
+use consulate_store::sign_in::SessionRecord;
+
+/// The portal's routes, to be served beside the API.
+pub fn routes() -> Router<ApiState> {
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/static/consulate.css", get(css))
+        .route(
+            "/sign-in",
+            get(pages::sign_in_page).post(pages::sign_in_submit),
+        )
+        .route("/sign-in/code", post(pages::code_submit))
+        .route("/sign-in/password", post(pages::password_submit))
+        .route("/sign-in/second-factor", post(pages::second_factor_submit))
+        .route("/sign-out", post(pages::sign_out))
+        .route("/access-packages/{id}", get(pages::package_page))
+        .route("/access-packages/{id}/request", post(pages::request_submit))
+        .route("/my-access", get(pages::my_access))
+        .route(
+            "/my-access/requests/{id}/cancel",
+            post(pages::cancel_request),
+        )
+        .route("/approvals", get(pages::approvals))
+        .route("/approvals/{request}/{stage}", post(pages::decide))
+}
+
+async fn css() -> Response {
+    let mut r = include_str!("../static/consulate.css").into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    r
+}
+
+/// What every page shows around its content.
+#[derive(Debug, Clone, Default)]
+pub struct Chrome {
+    pub signed_in: bool,
+    pub who: String,
+    pub csrf: String,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+/// The signed-in person behind a request, if any.
+pub struct Session {
+    pub caller: Caller,
+    pub record: SessionRecord,
+    pub secret: String,
+}
+
+impl Session {
+    /// The page chrome for this person.
+    pub fn chrome(&self) -> Chrome {
+        let who = match &self.caller.identity {
+            CallerIdentity::User {
+                user_principal_name,
+                ..
+            } => user_principal_name.clone(),
+            CallerIdentity::External { email, subject, .. } => {
+                email.clone().unwrap_or_else(|| subject.clone())
+            }
+            _ => String::new(),
+        };
+        Chrome {
+            signed_in: true,
+            who,
+            csrf: consulate_app::sign_in::csrf_token_of(&self.secret),
+            ..Chrome::default()
+        }
+    }
+}
+
+/// The session of this browser, if it has a valid one.
+pub async fn session(state: &ApiState, headers: &HeaderMap) -> Option<Session> {
+    let secret = read_cookie(headers, session_cookie(state))?;
+    let (caller, record) = state.app.session_caller(&secret).await.ok()?;
+    Some(Session {
+        caller,
+        record,
+        secret,
+    })
+}
+
+/// Renders a page with the headers every page carries: no framing, no external anything,
+/// no caching of personal pages.
+pub fn page(t: &impl Template, status: StatusCode) -> Response {
+    let body = match t.render() {
+        Ok(b) => b,
+        Err(e) => {
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the page could not be rendered: {e}"),
+            )
+                .into_response();
+        }
+    };
+    let mut r = (status, body).into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; script-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// A 303 to a local path.
+pub fn see_other(to: &str) -> Response {
+    let to = consulate_core::sign_in::safe_redirect(to);
+    let mut r = StatusCode::SEE_OTHER.into_response();
+    r.headers_mut().insert(
+        header::LOCATION,
+        HeaderValue::from_str(to).unwrap_or(HeaderValue::from_static("/")),
+    );
+    r
+}
+
+/// A service error as a person should read it.
+pub fn explain(e: &consulate_app::ServiceError) -> String {
+    match e {
+        consulate_app::ServiceError::Domain(d) => d.to_string(),
+        consulate_app::ServiceError::Internal(_) => {
+            "Something went wrong on our side; nothing was changed. Try again in a moment.".into()
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! The My Access portal over HTTP, as a browser without JavaScript uses it: the package link
+//! leads a partner through passcode sign-in back to the package; the request waits for an
+//! approver, who decides in the approvals inbox; "My access" shows the assignment.
+
+use crate::harness::{Backend, TestServer};
+use crate::lifecycle::{EM, created, group_in_catalog};
+use crate::sign_in::Browser;
+use crate::smtp_sink::SmtpSink;
+use reqwest::Method;
+use serde_json::json;
+
+/// The value of a hidden input named `name` in a page.
+fn hidden(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no {name} in {html}"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+/// The first form action starting with `prefix`.
+fn action(html: &str, prefix: &str) -> String {
+    let at = html
+        .find(&format!("action=\"{prefix}"))
+        .unwrap_or_else(|| panic!("no form for {prefix} in {html}"));
+    let rest = &html[at + 8..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+async fn portal(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let url = sink.url.clone();
+    let Some(s) = TestServer::start_with(backend, |c| c.smtp_url = Some(url)).await else {
+        return;
+    };
+    s.create_domain_org("Partner", "partner.example").await;
+    let mia = s
+        .create_user("Mia Approver", "mia@consulate.example", false)
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s
+        .req(
+            Method::PUT,
+            &format!("/admin/v1/users/{mia}/password"),
+            Some(json!({"password": "mia's long passphrase"})),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    let (cat, _, role) = group_in_catalog(&s, "Partner work", "Partner space", "pspace").await;
+    let pkg = created(&s, &format!("{EM}/accessPackages"), json!({"displayName": "Partner space", "description": "Shared files with our partners", "catalog": {"id": cat}})).await;
+    created(
+        &s,
+        &format!("{EM}/accessPackages/{pkg}/resourceRoleScopes"),
+        json!({"role": {"id": role}}),
+    )
+    .await;
+    created(
+        &s,
+        &format!("{EM}/assignmentPolicies"),
+        json!({"displayName": "Partners, approved by Mia", "allowedTargetScope": "allConfiguredConnectedOrganizationUsers",
+               "expiration": {"type": "afterDuration", "duration": "P365D"},
+               "requestorSettings": {"enableTargetsToSelfAddAccess": true},
+               "requestApprovalSettings": {"isApprovalRequiredForAdd": true, "isRequestorJustificationRequired": true,
+                   "stages": [{"primaryApprovers": [{"@odata.type": "#microsoft.graph.singleUser", "userId": mia}]}]},
+               "accessPackage": {"id": pkg}}),
+    )
+    .await;
+
+    // The link, signed out: through sign-in and back.
+    let mut ana = Browser::new(&s);
+    let link = format!("/access-packages/{pkg}");
+    let r = ana.get(&link).await;
+    assert_eq!(r.status, 303);
+    let to_sign_in = r
+        .headers
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(to_sign_in, format!("/sign-in?return_to={link}"));
+    let r = ana.get(&to_sign_in).await;
+    assert_eq!(r.status, 200);
+    assert!(r.text.contains("<label for=\"email\">"), "{}", r.text);
+    assert!(
+        r.headers
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    assert!(
+        !r.text.contains("http://") && !r.text.contains("https://"),
+        "external assets: {}",
+        r.text
+    );
+    let r = ana
+        .form(
+            "/sign-in",
+            &[("email", "ana@partner.example"), ("return_to", &link)],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("Check your email"), "{}", r.text);
+    let code = sink.code_for("ana@partner.example", 1).await;
+    let r = ana
+        .form(
+            "/sign-in/code",
+            &[
+                ("code", "00000000x"),
+                ("email", "ana@partner.example"),
+                ("return_to", &link),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.text.contains("wrong, used or expired"), "{}", r.text);
+    let r = ana
+        .form(
+            "/sign-in/code",
+            &[
+                ("code", &code),
+                ("email", "ana@partner.example"),
+                ("return_to", &link),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(r.headers.get("location").unwrap(), link.as_str());
+
+    // The package page: what it is, and the request form.
+    let page = ana.get(&link).await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(
+        page.text.contains("Partner space") && page.text.contains("Shared files with our partners"),
+        "{}",
+        page.text
+    );
+    let csrf = hidden(&page.text, "csrf");
+    let policy = hidden(&page.text, "policy");
+    let request_action = action(&page.text, "/access-packages/");
+    // Without the CSRF token, or from another site, nothing happens.
+    let r = ana
+        .form(
+            &request_action,
+            &[("policy", &policy), ("justification", "Project Falcon")],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    let r = ana
+        .form(
+            &request_action,
+            &[("csrf", &csrf), ("policy", &policy), ("justification", "")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        r.text.contains("justification"),
+        "the policy asks for one: {}",
+        r.text
+    );
+    let r = ana
+        .form(
+            &request_action,
+            &[
+                ("csrf", &csrf),
+                ("policy", &policy),
+                ("justification", "Project Falcon"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(
+        r.headers.get("location").unwrap(),
+        "/my-access?done=requested"
+    );
+    let mine = ana.get("/my-access?done=requested").await;
+    assert!(
+        mine.text.contains("Your request was sent") && mine.text.contains("pendingApproval"),
+        "{}",
+        mine.text
+    );
+
+    // Mia signs in with her password and approves in her inbox.
+    let mut m = Browser::new(&s);
+    let r = m
+        .form(
+            "/sign-in",
+            &[
+                ("email", "mia@consulate.example"),
+                ("return_to", "/approvals"),
+            ],
+        )
+        .await;
+    assert!(r.text.contains("type=\"password\""), "{}", r.text);
+    let r = m
+        .form(
+            "/sign-in/password",
+            &[
+                ("user_name", "mia@consulate.example"),
+                ("password", "mia's long passphrase"),
+                ("return_to", "/approvals"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let inbox = m.get("/approvals").await;
+    assert!(
+        inbox.text.contains("Partner space")
+            && inbox.text.contains("ana@partner.example")
+            && inbox.text.contains("Project Falcon")
+            && inbox.text.contains("Partner"),
+        "{}",
+        inbox.text
+    );
+    let decide = action(&inbox.text, "/approvals/");
+    let csrf = hidden(&inbox.text, "csrf");
+    let r = m
+        .form(
+            &decide,
+            &[
+                ("csrf", &csrf),
+                ("decision", "Approve"),
+                ("justification", "Known partner"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let inbox = m.get("/approvals?done=decided").await;
+    assert!(
+        inbox.text.contains("Nothing waits for your decision"),
+        "{}",
+        inbox.text
+    );
+
+    // Ana sees her access, ending in a year.
+    let end = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 365))
+        .strftime("%Y-%m-%d")
+        .to_string();
+    let mut shown = String::new();
+    for _ in 0..100 {
+        shown = ana.get("/my-access").await.text;
+        if shown.contains("delivered") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        shown.contains("delivered") && shown.contains(&end),
+        "{shown}"
+    );
+    // Signing out ends it; the pages send the browser to sign in again.
+    let csrf = hidden(&shown, "csrf");
+    assert_eq!(ana.form("/sign-out", &[("csrf", &csrf)]).await.status, 303);
+    assert_eq!(ana.get("/my-access").await.status, 303);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_sqlite() {
+    portal(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn portal_postgres() {
+    portal(Backend::Postgres).await;
+}
