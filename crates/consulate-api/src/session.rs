@@ -75,6 +75,30 @@ pub fn check_csrf(
     check_origin_and_token(state, headers, session, token)
 }
 
+/// Refuses a sign-in step posted from another site (login CSRF: signing a victim's browser
+/// in as the attacker). There is no session yet, so origin is all there is to check; clients
+/// that send neither `Origin` nor `Sec-Fetch-Site` (scripts) pass.
+pub fn check_same_origin(state: &ApiState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let refuse = |why: &str| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrfCheckFailed",
+            format!("The request was refused: {why}."),
+        )
+    };
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return Err(refuse("it came from another site"));
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+        && origin.trim_end_matches('/') != public_origin(&state.public_url)
+    {
+        return Err(refuse("it came from another origin"));
+    }
+    Ok(())
+}
+
 /// The same check for a browser form: same origin, and the session's token (sent as a form
 /// field rather than a header).
 pub fn check_origin_and_token(

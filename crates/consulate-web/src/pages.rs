@@ -143,6 +143,16 @@ fn consulate_api_encode(s: &str) -> String {
         .collect()
 }
 
+/// A sign-in step posted from another site.
+fn cross_site(_: consulate_api::error::ApiError) -> Response {
+    message(
+        Chrome::default(),
+        StatusCode::FORBIDDEN,
+        "Not sent from this site",
+        "Sign-in forms work only from this site's own pages.".into(),
+    )
+}
+
 /// A message page (not found, not allowed, …).
 fn message(chrome: Chrome, status: StatusCode, heading: &str, text: String) -> Response {
     page(
@@ -210,6 +220,9 @@ pub async fn sign_in_submit(
     headers: HeaderMap,
     Form(f): Form<EmailForm>,
 ) -> Response {
+    if let Err(e) = consulate_api::session::check_same_origin(&state, &headers) {
+        return cross_site(e);
+    }
     let return_to = consulate_core::sign_in::safe_redirect(&f.return_to).to_owned();
     let again = |error: String| {
         page(
@@ -313,6 +326,9 @@ pub async fn code_submit(
     headers: HeaderMap,
     Form(f): Form<CodeForm>,
 ) -> Response {
+    if let Err(e) = consulate_api::session::check_same_origin(&state, &headers) {
+        return cross_site(e);
+    }
     let return_to = consulate_core::sign_in::safe_redirect(&f.return_to).to_owned();
     let again = |error: String, status: StatusCode| {
         page(
@@ -424,6 +440,9 @@ pub async fn password_submit(
     headers: HeaderMap,
     Form(f): Form<PasswordForm>,
 ) -> Response {
+    if let Err(e) = consulate_api::session::check_same_origin(&state, &headers) {
+        return cross_site(e);
+    }
     let return_to = consulate_core::sign_in::safe_redirect(&f.return_to).to_owned();
     let existing = read_cookie(&headers, flow_cookie(&state)).filter(|f| f.len() <= 128);
     let flow = existing.clone().unwrap_or_else(|| random_secret("flow_"));
@@ -463,6 +482,9 @@ pub async fn second_factor_submit(
     headers: HeaderMap,
     Form(f): Form<SecondFactorForm>,
 ) -> Response {
+    if let Err(e) = consulate_api::session::check_same_origin(&state, &headers) {
+        return cross_site(e);
+    }
     let return_to = consulate_core::sign_in::safe_redirect(&f.return_to).to_owned();
     let flow = read_cookie(&headers, flow_cookie(&state)).unwrap_or_default();
     let (code, recovery) = if f.code.trim().is_empty() {

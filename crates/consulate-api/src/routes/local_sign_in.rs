@@ -89,6 +89,7 @@ pub async fn password(
     headers: HeaderMap,
     GraphJson(body): GraphJson<PasswordBody>,
 ) -> ApiResult<Response> {
+    crate::session::check_same_origin(&state, &headers)?;
     let existing = read_cookie(&headers, flow_cookie(&state)).filter(|f| f.len() <= 128);
     let flow = existing.clone().unwrap_or_else(|| random_secret("flow_"));
     let o = state
@@ -106,6 +107,7 @@ pub async fn second_factor(
     headers: HeaderMap,
     GraphJson(body): GraphJson<SecondFactorBody>,
 ) -> ApiResult<Response> {
+    crate::session::check_same_origin(&state, &headers)?;
     let flow = read_cookie(&headers, flow_cookie(&state)).unwrap_or_default();
     if flow.is_empty() {
         return outcome(&state, PasswordOutcome::Refused, None);

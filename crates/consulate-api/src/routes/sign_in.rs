@@ -74,6 +74,7 @@ pub async fn start_email_otp(
     headers: HeaderMap,
     GraphJson(body): GraphJson<EmailBody>,
 ) -> ApiResult<Response> {
+    session::check_same_origin(&state, &headers)?;
     let existing = read_cookie(&headers, flow_cookie(&state)).filter(|f| f.len() <= 128);
     let flow = existing.clone().unwrap_or_else(|| random_secret("flow_"));
     state.app.start_email_otp(&flow, &body.email).await?;
@@ -100,6 +101,7 @@ pub async fn verify_email_otp(
     headers: HeaderMap,
     GraphJson(body): GraphJson<CodeBody>,
 ) -> ApiResult<Response> {
+    session::check_same_origin(&state, &headers)?;
     let refused = || {
         ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -51,6 +51,21 @@ async fn password_and_authenticator(backend: Backend) {
         .await;
     assert_eq!(r.status, 204, "{}", r.text);
 
+    // A sign-in posted from another site is refused (login CSRF), in the API and the pages.
+    let mut evil = Browser::new(&s);
+    let r = evil.send(Method::POST, "/auth/v1/password", Some(json!({"userName": "mia@consulate.example", "password": "a long passphrase for mia"})), &[("origin", "https://evil.example")]).await;
+    assert_error(&r, 403, "csrfCheckFailed");
+    let r = evil
+        .send(
+            Method::POST,
+            "/auth/v1/email-otp",
+            Some(json!({"email": "ana@partner.example"})),
+            &[("sec-fetch-site", "cross-site")],
+        )
+        .await;
+    assert_error(&r, 403, "csrfCheckFailed");
+    assert!(!evil.cookies_contain("consulate-session"));
+
     // Wrong password and unknown user answer alike.
     let mut b = Browser::new(&s);
     let wrong = b

@@ -111,6 +111,13 @@ impl Browser {
         }
     }
 
+    /// Whether a cookie of that name is held (any path).
+    pub fn cookies_contain(&self, name: &str) -> bool {
+        self.cookies
+            .keys()
+            .any(|k| k.split('\u{0}').next() == Some(name))
+    }
+
     /// Submits an HTML form (urlencoded), as a browser does.
     pub async fn form(&mut self, path: &str, fields: &[(&str, &str)]) -> Resp {
         let body: String = fields
