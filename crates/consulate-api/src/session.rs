@@ -86,15 +86,18 @@ pub fn check_same_origin(state: &ApiState, headers: &HeaderMap) -> Result<(), Ap
             format!("The request was refused: {why}."),
         )
     };
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
-        && !matches!(site, "same-origin" | "none")
-    {
-        return Err(refuse("it came from another site"));
-    }
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
-        && origin.trim_end_matches('/') != public_origin(&state.public_url)
-    {
-        return Err(refuse("it came from another origin"));
+    // Browsers that send Sec-Fetch-Site say it outright (their Origin may be `null` under a
+    // strict referrer policy); older ones are judged by Origin.
+    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        Some("same-origin" | "none") => {}
+        Some(_) => return Err(refuse("it came from another site")),
+        None => {
+            if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+                && origin.trim_end_matches('/') != public_origin(&state.public_url)
+            {
+                return Err(refuse("it came from another origin"));
+            }
+        }
     }
     Ok(())
 }
@@ -114,15 +117,18 @@ pub fn check_origin_and_token(
             format!("The request was refused: {why}."),
         )
     };
-    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
-        && !matches!(site, "same-origin" | "none")
-    {
-        return Err(refuse("it came from another site"));
-    }
-    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
-        && origin.trim_end_matches('/') != public_origin(&state.public_url)
-    {
-        return Err(refuse("it came from another origin"));
+    // Browsers that send Sec-Fetch-Site say it outright (their Origin may be `null` under a
+    // strict referrer policy); older ones are judged by Origin.
+    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        Some("same-origin" | "none") => {}
+        Some(_) => return Err(refuse("it came from another site")),
+        None => {
+            if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
+                && origin.trim_end_matches('/') != public_origin(&state.public_url)
+            {
+                return Err(refuse("it came from another origin"));
+            }
+        }
     }
     if !consulate_app::App::csrf_matches(session, token) {
         return Err(refuse("the CSRF token is missing or wrong"));

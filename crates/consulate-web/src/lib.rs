@@ -79,7 +79,7 @@ impl Session {
             CallerIdentity::User {
                 user_principal_name,
                 ..
-            } => user_principal_name.clone(),
+            } => guest_address(user_principal_name),
             CallerIdentity::External { email, subject, .. } => {
                 email.clone().unwrap_or_else(|| subject.clone())
             }
@@ -91,6 +91,18 @@ impl Session {
             csrf: consulate_app::sign_in::csrf_token_of(&self.secret),
             ..Chrome::default()
         }
+    }
+}
+
+/// A guest's original address from its user principal name (`ana_partner.example#EXT#@…` →
+/// `ana@partner.example`); other names as they are.
+fn guest_address(upn: &str) -> String {
+    match upn.split_once("#EXT#") {
+        Some((local, _)) => match local.rsplit_once('_') {
+            Some((name, domain)) if domain.contains('.') => format!("{name}@{domain}"),
+            _ => local.to_owned(),
+        },
+        None => upn.to_owned(),
     }
 }
 
@@ -134,7 +146,7 @@ pub fn page(t: &impl Template, status: StatusCode) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
@@ -157,5 +169,17 @@ pub fn explain(e: &consulate_app::ServiceError) -> String {
         consulate_app::ServiceError::Internal(_) => {
             "Something went wrong on our side; nothing was changed. Try again in a moment.".into()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn guests_are_shown_by_their_address() {
+        assert_eq!(
+            super::guest_address("ana_partner.example#EXT#@consulate.example"),
+            "ana@partner.example"
+        );
+        assert_eq!(super::guest_address("mia@consulate.example"), "mia@consulate.example");
     }
 }

@@ -5,6 +5,7 @@ mod access_packages;
 mod approvals;
 mod audit;
 mod authz_matrix;
+mod browser;
 mod catalog_roles;
 mod catalogs;
 mod cli;

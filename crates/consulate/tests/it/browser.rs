@@ -1,0 +1,110 @@
+//! The portal in a real browser: Debian's Chromium driven by playwright-core
+//! (`tests/browser/`, installed by `scripts/browser.sh`, run first if missing). A partner opens
+//! the package link, signs in with the mailed code, requests, and sees the assignment.
+//! Screenshots of each page land in a temporary folder; set `CONSULATE_SCREENSHOTS` to keep
+//! them (the README's screenshots come from `CONSULATE_SCREENSHOTS=docs/screenshots`).
+
+use crate::harness::{Backend, TestServer, temp_dir};
+use crate::lifecycle::{EM, created, group_in_catalog};
+use serde_json::json;
+
+static INSTALL: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+
+fn dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+async fn install() {
+    INSTALL
+        .get_or_init(|| async {
+            let ready = dir().join("node_modules/playwright-core").exists()
+                && std::path::Path::new("/usr/bin/chromium").exists();
+            if ready {
+                return;
+            }
+            let script =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/browser.sh");
+            let out = tokio::process::Command::new("bash")
+                .arg(script)
+                .output()
+                .await
+                .expect("bash");
+            assert!(
+                out.status.success(),
+                "scripts/browser.sh failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_requests_access_in_a_real_browser() {
+    install().await;
+    let mail = temp_dir();
+    let mail_dir = mail.0.clone();
+    let s = TestServer::start_with(Backend::Sqlite, |c| c.mail_dir = Some(mail_dir))
+        .await
+        .unwrap();
+    s.create_domain_org("Graphic Design Institute", "gdi.example")
+        .await;
+    let (cat, _, role) = group_in_catalog(&s, "Marketing", "Campaign files", "campaign").await;
+    let pkg = created(
+        &s,
+        &format!("{EM}/accessPackages"),
+        json!({"displayName": "Campaign collaboration", "description": "Files and calendar of the spring campaign", "catalog": {"id": cat}}),
+    )
+    .await;
+    created(
+        &s,
+        &format!("{EM}/accessPackages/{pkg}/resourceRoleScopes"),
+        json!({"role": {"id": role}}),
+    )
+    .await;
+    created(
+        &s,
+        &format!("{EM}/assignmentPolicies"),
+        json!({"displayName": "Partner organizations", "allowedTargetScope": "allConfiguredConnectedOrganizationUsers",
+               "expiration": {"type": "afterDuration", "duration": "P365D"},
+               "requestorSettings": {"enableTargetsToSelfAddAccess": true},
+               "requestApprovalSettings": {"isApprovalRequiredForAdd": false, "isRequestorJustificationRequired": true, "stages": []},
+               "accessPackage": {"id": pkg}}),
+    )
+    .await;
+    let shots_tmp = temp_dir();
+    let shots = std::env::var("CONSULATE_SCREENSHOTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| shots_tmp.0.clone());
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = tokio::process::Command::new("node")
+        .arg("partner.mjs")
+        .current_dir(dir())
+        .env("BASE", &s.base)
+        .env("PACKAGE", &pkg)
+        .env("EMAIL", "alex@gdi.example")
+        .env("MAIL_DIR", &mail.0)
+        .env("SHOTS", &shots)
+        .output()
+        .await
+        .expect("node");
+    assert!(
+        out.status.success(),
+        "the browser walk failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for page in ["sign-in", "code", "access-package", "my-access"] {
+        let png = std::fs::read(shots.join(format!("{page}.png"))).unwrap();
+        assert!(
+            png.starts_with(b"\x89PNG") && png.len() > 5_000,
+            "{page}.png"
+        );
+    }
+    // The request was made by the partner, as a guest of the organization.
+    let guest = &s
+        .get("/v1.0/users?$filter=mail eq 'alex@gdi.example'")
+        .await
+        .body["value"][0];
+    assert_eq!(guest["userType"], "Guest", "{guest}");
+    s.stop().await;
+}
