@@ -180,6 +180,9 @@ mod tests {
             super::guest_address("ana_partner.example#EXT#@consulate.example"),
             "ana@partner.example"
         );
-        assert_eq!(super::guest_address("mia@consulate.example"), "mia@consulate.example");
+        assert_eq!(
+            super::guest_address("mia@consulate.example"),
+            "mia@consulate.example"
+        );
     }
 }

@@ -1,0 +1,106 @@
+//! The portal's pages and form handlers: sign-in ([`sign_in`]), access packages and "My
+//! access" ([`access`]), the approvals inbox ([`approvals`]); shared helpers here.
+
+mod access;
+mod approvals;
+mod sign_in;
+
+pub use access::{cancel_request, my_access, package_page, request_submit};
+pub use approvals::{approvals, decide};
+pub use sign_in::{
+    code_submit, home, password_submit, second_factor_submit, sign_in_page, sign_in_submit,
+    sign_out,
+};
+
+use crate::{Chrome, Session, page, see_other};
+use askama::Template;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use consulate_api::session::check_origin_and_token;
+use consulate_api::state::ApiState;
+use serde::Deserialize;
+
+#[derive(Template)]
+#[template(path = "message.html")]
+struct MessagePage {
+    chrome: Chrome,
+    heading: String,
+    text: String,
+}
+
+fn day(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%d").to_string()
+}
+
+fn sign_in_redirect(path: &str) -> Response {
+    see_other(&format!("/sign-in?return_to={}", url_encode(path)))
+}
+
+fn url_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A sign-in step posted from another site.
+fn cross_site(_: consulate_api::error::ApiError) -> Response {
+    message(
+        Chrome::default(),
+        StatusCode::FORBIDDEN,
+        "Not sent from this site",
+        "Sign-in forms work only from this site's own pages.".into(),
+    )
+}
+
+/// A message page (not found, not allowed, …).
+fn message(chrome: Chrome, status: StatusCode, heading: &str, text: String) -> Response {
+    page(
+        &MessagePage {
+            chrome,
+            heading: heading.into(),
+            text,
+        },
+        status,
+    )
+}
+
+/// Refuses a form that did not come from this origin with the session's token.
+fn checked(state: &ApiState, headers: &HeaderMap, s: &Session, token: &str) -> Option<Response> {
+    check_origin_and_token(state, headers, &s.record, token)
+        .err()
+        .map(|_| {
+            message(
+                s.chrome(),
+                StatusCode::FORBIDDEN,
+                "Not sent from this page",
+                "The form was not sent from this site's own page, so nothing was done. Reload the page and try again."
+                    .into(),
+            )
+        })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Done {
+    #[serde(default)]
+    done: Option<String>,
+}
+
+fn notice(done: Option<&str>) -> Option<String> {
+    match done? {
+        "requested" => Some("Your request was sent. You can follow it here.".into()),
+        "canceled" => Some("The request was canceled.".into()),
+        "decided" => Some("Your decision was recorded.".into()),
+        _ => None,
+    }
+}
