@@ -79,13 +79,7 @@ pub fn check_csrf(
 /// in as the attacker). There is no session yet, so origin is all there is to check; clients
 /// that send neither `Origin` nor `Sec-Fetch-Site` (scripts) pass.
 pub fn check_same_origin(state: &ApiState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let refuse = |why: &str| {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "csrfCheckFailed",
-            format!("The request was refused: {why}."),
-        )
-    };
+    let refuse = refused;
     // Browsers that send Sec-Fetch-Site say it outright (their Origin may be `null` under a
     // strict referrer policy); older ones are judged by Origin.
     match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
@@ -110,30 +104,19 @@ pub fn check_origin_and_token(
     session: &consulate_store::sign_in::SessionRecord,
     token: &str,
 ) -> Result<(), ApiError> {
-    let refuse = |why: &str| {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "csrfCheckFailed",
-            format!("The request was refused: {why}."),
-        )
-    };
-    // Browsers that send Sec-Fetch-Site say it outright (their Origin may be `null` under a
-    // strict referrer policy); older ones are judged by Origin.
-    match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
-        Some("same-origin" | "none") => {}
-        Some(_) => return Err(refuse("it came from another site")),
-        None => {
-            if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
-                && origin.trim_end_matches('/') != public_origin(&state.public_url)
-            {
-                return Err(refuse("it came from another origin"));
-            }
-        }
-    }
+    check_same_origin(state, headers)?;
     if !consulate_app::App::csrf_matches(session, token) {
-        return Err(refuse("the CSRF token is missing or wrong"));
+        return Err(refused("the CSRF token is missing or wrong"));
     }
     Ok(())
+}
+
+fn refused(why: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "csrfCheckFailed",
+        format!("The request was refused: {why}."),
+    )
 }
 
 /// `scheme://host[:port]` of the public URL.
