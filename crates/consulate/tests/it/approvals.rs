@@ -1,4 +1,5 @@
 use crate::harness::{Backend, TestServer};
+use crate::lifecycle::package_and_policy;
 use consulate_core::access::Scope;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -376,22 +377,9 @@ async fn racing_approvers(backend: Backend, requests: usize) {
         .as_str()
         .unwrap()
         .to_owned();
-    let package = created(
-        &s,
-        &format!("{EM}/accessPackages"),
-        json!({"displayName": "Raced access", "catalog": {"id": cat}}),
-    )
-    .await;
-    created(
-        &s,
-        &format!("{EM}/accessPackages/{package}/resourceRoleScopes"),
-        json!({"role": {"id": role}}),
-    )
-    .await;
-    created(&s, &format!("{EM}/assignmentPolicies"), json!({"displayName": "One approval", "allowedTargetScope": "allMemberUsers",
+    let package = package_and_policy(&s, json!({"displayName": "Raced access", "catalog": {"id": cat}}), &role, json!({"displayName": "One approval", "allowedTargetScope": "allMemberUsers",
         "requestorSettings": {"enableTargetsToSelfAddAccess": true},
-        "requestApprovalSettings": {"isApprovalRequiredForAdd": true, "stages": [{"primaryApprovers": [{"@odata.type": "#microsoft.graph.groupMembers", "groupId": approvers_group}]}]},
-        "accessPackage": {"id": package}})).await;
+        "requestApprovalSettings": {"isApprovalRequiredForAdd": true, "stages": [{"primaryApprovers": [{"@odata.type": "#microsoft.graph.groupMembers", "groupId": approvers_group}]}]}})).await;
     let mut approvers = Vec::new();
     for i in 0..8 {
         let (id, t) = user_with_token(&s, &format!("approver{i}")).await;

@@ -5,7 +5,7 @@
 //! them (the README's screenshots come from `CONSULATE_SCREENSHOTS=docs/screenshots`).
 
 use crate::harness::{Backend, TestServer, temp_dir};
-use crate::lifecycle::{EM, created, group_in_catalog};
+use crate::lifecycle::{group_in_catalog, package_and_policy};
 use serde_json::json;
 
 static INSTALL: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
@@ -49,28 +49,10 @@ async fn a_partner_requests_access_in_a_real_browser() {
     s.create_domain_org("Graphic Design Institute", "gdi.example")
         .await;
     let (cat, _, role) = group_in_catalog(&s, "Marketing", "Campaign files", "campaign").await;
-    let pkg = created(
-        &s,
-        &format!("{EM}/accessPackages"),
-        json!({"displayName": "Campaign collaboration", "description": "Files and calendar of the spring campaign", "catalog": {"id": cat}}),
-    )
-    .await;
-    created(
-        &s,
-        &format!("{EM}/accessPackages/{pkg}/resourceRoleScopes"),
-        json!({"role": {"id": role}}),
-    )
-    .await;
-    created(
-        &s,
-        &format!("{EM}/assignmentPolicies"),
-        json!({"displayName": "Partner organizations", "allowedTargetScope": "allConfiguredConnectedOrganizationUsers",
+    let pkg = package_and_policy(&s, json!({"displayName": "Campaign collaboration", "description": "Files and calendar of the spring campaign", "catalog": {"id": cat}}), &role, json!({"displayName": "Partner organizations", "allowedTargetScope": "allConfiguredConnectedOrganizationUsers",
                "expiration": {"type": "afterDuration", "duration": "P365D"},
                "requestorSettings": {"enableTargetsToSelfAddAccess": true},
-               "requestApprovalSettings": {"isApprovalRequiredForAdd": false, "isRequestorJustificationRequired": true, "stages": []},
-               "accessPackage": {"id": pkg}}),
-    )
-    .await;
+               "requestApprovalSettings": {"isApprovalRequiredForAdd": false, "isRequestorJustificationRequired": true, "stages": []}})).await;
     let shots_tmp = temp_dir();
     let shots = std::env::var("CONSULATE_SCREENSHOTS")
         .map(std::path::PathBuf::from)

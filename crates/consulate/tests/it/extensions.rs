@@ -1,7 +1,9 @@
 //! Extensions (`userUpdate`, `adminUpdate`), request reprocessing and `additionalAccess`.
 
 use crate::harness::{Backend, TestServer, assert_error};
-use crate::lifecycle::{EM, created, delegated, group_in_catalog, members, package, wait_for};
+use crate::lifecycle::{
+    EM, created, delegated, group_in_catalog, members, package, package_and_policy, wait_for,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -287,29 +289,11 @@ async fn reprocess_request(backend: Backend) {
         json!({"displayName": "Lab team", "mailNickname": "labteam"}),
     )
     .await;
-    let pkg = created(
-        &s,
-        &format!("{EM}/accessPackages"),
-        json!({"displayName": "Lab", "catalog": {"id": cat}}),
-    )
-    .await;
-    created(
-        &s,
-        &format!("{EM}/accessPackages/{pkg}/resourceRoleScopes"),
-        json!({"role": {"id": role}}),
-    )
-    .await;
-    created(
-        &s,
-        &format!("{EM}/assignmentPolicies"),
-        json!({"displayName": "Lab team", "allowedTargetScope": "specificDirectoryUsers",
+    let pkg = package_and_policy(&s, json!({"displayName": "Lab", "catalog": {"id": cat}}), &role, json!({"displayName": "Lab team", "allowedTargetScope": "specificDirectoryUsers",
                "specificAllowedTargets": [{"@odata.type": "#microsoft.graph.groupMembers", "groupId": team}],
                "expiration": {"type": "afterDuration", "duration": "P7D"},
                "requestorSettings": {"enableTargetsToSelfAddAccess": true, "allowCustomAssignmentSchedule": true},
-               "requestApprovalSettings": {"isApprovalRequiredForAdd": false, "stages": []},
-               "accessPackage": {"id": pkg}}),
-    )
-    .await;
+               "requestApprovalSettings": {"isApprovalRequiredForAdd": false, "stages": []}})).await;
     let ola = id(&s.create_user("Ola", "ola@consulate.example", false).await);
     let ola_t = delegated(&s, "ola@consulate.example").await;
     let membership = |add: bool| {

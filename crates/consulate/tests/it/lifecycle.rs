@@ -51,6 +51,26 @@ pub(crate) async fn group_in_catalog(
     (cat, group, role)
 }
 
+/// A package (`package`, as created) granting `role`, with one policy (`policy`, without its
+/// access package); returns the package's id.
+pub(crate) async fn package_and_policy(
+    s: &TestServer,
+    package: Value,
+    role: &str,
+    mut policy: Value,
+) -> String {
+    let pkg = created(s, &format!("{EM}/accessPackages"), package).await;
+    created(
+        s,
+        &format!("{EM}/accessPackages/{pkg}/resourceRoleScopes"),
+        json!({"role": {"id": role}}),
+    )
+    .await;
+    policy["accessPackage"] = json!({"id": pkg});
+    created(s, &format!("{EM}/assignmentPolicies"), policy).await;
+    pkg
+}
+
 /// A package granting membership of `group`, with one policy for all members.
 pub(crate) async fn package(
     s: &TestServer,

@@ -3,7 +3,7 @@
 //! someone else, an issuer that is not the registered one, a tenant that is not allowed.
 
 use crate::harness::{Backend, TestServer};
-use crate::lifecycle::{EM, created, group_in_catalog, members, wait_for};
+use crate::lifecycle::{EM, group_in_catalog, members, package_and_policy, wait_for};
 use crate::oidc_provider::OidcProvider;
 use crate::sign_in::Browser;
 use serde_json::{Value, json};
@@ -72,28 +72,10 @@ async fn federated_sign_in(backend: Backend) {
     let org = org["id"].as_str().unwrap().to_owned();
     let (cat, group, role) =
         group_in_catalog(&s, "Fabrikam work", "Fabrikam space", "fspace").await;
-    let pkg = created(
-        &s,
-        &format!("{EM}/accessPackages"),
-        json!({"displayName": "Fabrikam space", "catalog": {"id": cat}}),
-    )
-    .await;
-    created(
-        &s,
-        &format!("{EM}/accessPackages/{pkg}/resourceRoleScopes"),
-        json!({"role": {"id": role}}),
-    )
-    .await;
-    created(
-        &s,
-        &format!("{EM}/assignmentPolicies"),
-        json!({"displayName": "Fabrikam users", "allowedTargetScope": "specificConnectedOrganizationUsers",
+    let pkg = package_and_policy(&s, json!({"displayName": "Fabrikam space", "catalog": {"id": cat}}), &role, json!({"displayName": "Fabrikam users", "allowedTargetScope": "specificConnectedOrganizationUsers",
                "specificAllowedTargets": [{"@odata.type": "#microsoft.graph.connectedOrganizationMembers", "connectedOrganizationId": org}],
                "requestorSettings": {"enableTargetsToSelfAddAccess": true},
-               "requestApprovalSettings": {"isApprovalRequiredForAdd": false, "stages": []},
-               "accessPackage": {"id": pkg}}),
-    )
-    .await;
+               "requestApprovalSettings": {"isApprovalRequiredForAdd": false, "stages": []}})).await;
     // A guest proven by passcode, whose address Mallory's provider will claim.
     let victim = s
         .post("/v1.0/users", json!({"displayName": "Victim", "userPrincipalName": "victim_partner.example#EXT#@consulate.example", "userType": "Guest",

@@ -3,7 +3,7 @@
 //! approver, who decides in the approvals inbox; "My access" shows the assignment.
 
 use crate::harness::{Backend, TestServer};
-use crate::lifecycle::{EM, created, group_in_catalog};
+use crate::lifecycle::{group_in_catalog, package_and_policy};
 use crate::sign_in::Browser;
 use crate::smtp_sink::SmtpSink;
 use reqwest::Method;
@@ -49,24 +49,11 @@ async fn portal(backend: Backend) {
         .await;
     assert_eq!(r.status, 204);
     let (cat, _, role) = group_in_catalog(&s, "Partner work", "Partner space", "pspace").await;
-    let pkg = created(&s, &format!("{EM}/accessPackages"), json!({"displayName": "Partner space", "description": "Shared files with our partners", "catalog": {"id": cat}})).await;
-    created(
-        &s,
-        &format!("{EM}/accessPackages/{pkg}/resourceRoleScopes"),
-        json!({"role": {"id": role}}),
-    )
-    .await;
-    created(
-        &s,
-        &format!("{EM}/assignmentPolicies"),
-        json!({"displayName": "Partners, approved by Mia", "allowedTargetScope": "allConfiguredConnectedOrganizationUsers",
+    let pkg = package_and_policy(&s, json!({"displayName": "Partner space", "description": "Shared files with our partners", "catalog": {"id": cat}}), &role, json!({"displayName": "Partners, approved by Mia", "allowedTargetScope": "allConfiguredConnectedOrganizationUsers",
                "expiration": {"type": "afterDuration", "duration": "P365D"},
                "requestorSettings": {"enableTargetsToSelfAddAccess": true},
                "requestApprovalSettings": {"isApprovalRequiredForAdd": true, "isRequestorJustificationRequired": true,
-                   "stages": [{"primaryApprovers": [{"@odata.type": "#microsoft.graph.singleUser", "userId": mia}]}]},
-               "accessPackage": {"id": pkg}}),
-    )
-    .await;
+                   "stages": [{"primaryApprovers": [{"@odata.type": "#microsoft.graph.singleUser", "userId": mia}]}]}})).await;
 
     // The link, signed out: through sign-in and back.
     let mut ana = Browser::new(&s);

@@ -3,7 +3,7 @@
 //! blocking ending the session. Mail goes over real SMTP to a sink on loopback.
 
 use crate::harness::{Backend, Resp, TestServer, assert_error};
-use crate::lifecycle::{EM, created, group_in_catalog, members, wait_for};
+use crate::lifecycle::{EM, group_in_catalog, members, package_and_policy, wait_for};
 use crate::smtp_sink::SmtpSink;
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -222,56 +222,20 @@ async fn external_requestors(backend: Backend) {
     };
     let org = configured_org(&s, "Partner", "partner.example").await;
     let (cat, group, role) = group_in_catalog(&s, "Partner work", "Partner space", "pspace").await;
-    let pkg = created(
-        &s,
-        &format!("{EM}/accessPackages"),
-        json!({"displayName": "Partner space", "catalog": {"id": cat}}),
-    )
-    .await;
-    created(
-        &s,
-        &format!("{EM}/accessPackages/{pkg}/resourceRoleScopes"),
-        json!({"role": {"id": role}}),
-    )
-    .await;
-    created(
-        &s,
-        &format!("{EM}/assignmentPolicies"),
-        json!({"displayName": "Partner users", "allowedTargetScope": "specificConnectedOrganizationUsers",
+    let pkg = package_and_policy(&s, json!({"displayName": "Partner space", "catalog": {"id": cat}}), &role, json!({"displayName": "Partner users", "allowedTargetScope": "specificConnectedOrganizationUsers",
                "specificAllowedTargets": [{"@odata.type": "#microsoft.graph.connectedOrganizationMembers", "connectedOrganizationId": org}],
                "expiration": {"type": "afterDuration", "duration": "P365D"},
                "requestorSettings": {"enableTargetsToSelfAddAccess": true, "enableTargetsToSelfRemoveAccess": true},
-               "requestApprovalSettings": {"isApprovalRequiredForAdd": false, "stages": []},
-               "accessPackage": {"id": pkg}}),
-    )
-    .await;
+               "requestApprovalSettings": {"isApprovalRequiredForAdd": false, "stages": []}})).await;
     let admin = s
         .get("/v1.0/users?$filter=userPrincipalName eq 'admin@consulate.example'")
         .await
         .body["value"][0]["id"]
         .clone();
-    let open = created(
-        &s,
-        &format!("{EM}/accessPackages"),
-        json!({"displayName": "Open day", "catalog": {"id": cat}}),
-    )
-    .await;
-    created(
-        &s,
-        &format!("{EM}/accessPackages/{open}/resourceRoleScopes"),
-        json!({"role": {"id": role}}),
-    )
-    .await;
-    created(
-        &s,
-        &format!("{EM}/assignmentPolicies"),
-        json!({"displayName": "Anyone, approved", "allowedTargetScope": "allExternalUsers",
+    let open = package_and_policy(&s, json!({"displayName": "Open day", "catalog": {"id": cat}}), &role, json!({"displayName": "Anyone, approved", "allowedTargetScope": "allExternalUsers",
                "expiration": {"type": "afterDuration", "duration": "P30D"},
                "requestorSettings": {"enableTargetsToSelfAddAccess": true},
-               "requestApprovalSettings": {"isApprovalRequiredForAdd": true, "stages": [{"primaryApprovers": [{"@odata.type": "#microsoft.graph.singleUser", "userId": admin}]}]},
-               "accessPackage": {"id": open}}),
-    )
-    .await;
+               "requestApprovalSettings": {"isApprovalRequiredForAdd": true, "stages": [{"primaryApprovers": [{"@odata.type": "#microsoft.graph.singleUser", "userId": admin}]}]}})).await;
 
     // Home-realm discovery.
     let mut ana = Browser::new(&s);
@@ -613,27 +577,9 @@ async fn otp_limits(backend: Backend) {
     configured_org(&s, "Partner", "partner.example").await;
     // Something for partner users to request, so that they may sign in.
     let (cat, _, role) = group_in_catalog(&s, "Partner work", "Partner space", "pspace").await;
-    let pkg = created(
-        &s,
-        &format!("{EM}/accessPackages"),
-        json!({"displayName": "Partner space", "catalog": {"id": cat}}),
-    )
-    .await;
-    created(
-        &s,
-        &format!("{EM}/accessPackages/{pkg}/resourceRoleScopes"),
-        json!({"role": {"id": role}}),
-    )
-    .await;
-    created(
-        &s,
-        &format!("{EM}/assignmentPolicies"),
-        json!({"displayName": "Partners", "allowedTargetScope": "allConfiguredConnectedOrganizationUsers",
+    package_and_policy(&s, json!({"displayName": "Partner space", "catalog": {"id": cat}}), &role, json!({"displayName": "Partners", "allowedTargetScope": "allConfiguredConnectedOrganizationUsers",
                "requestorSettings": {"enableTargetsToSelfAddAccess": true},
-               "requestApprovalSettings": {"isApprovalRequiredForAdd": false, "stages": []},
-               "accessPackage": {"id": pkg}}),
-    )
-    .await;
+               "requestApprovalSettings": {"isApprovalRequiredForAdd": false, "stages": []}})).await;
 
     // 200 wrong codes and the right one, all at once: at most five are compared.
     let mut eve = Browser::new(&s);

@@ -2,7 +2,7 @@
 //! sign-in and again at request time, with refusals in plain words.
 
 use crate::harness::{Backend, TestServer, assert_error};
-use crate::lifecycle::{EM, created, group_in_catalog};
+use crate::lifecycle::{EM, group_in_catalog, package_and_policy};
 use crate::sign_in::Browser;
 use crate::smtp_sink::SmtpSink;
 use reqwest::Method;
@@ -21,27 +21,9 @@ async fn sign_in_rules(backend: Backend) {
     let (cat, _, role) = group_in_catalog(&s, "Partner work", "Partner space", "pspace").await;
     let mut packages = Vec::new();
     for name in ["Everyday", "Sensitive"] {
-        let pkg = created(
-            &s,
-            &format!("{EM}/accessPackages"),
-            json!({"displayName": name, "catalog": {"id": cat}}),
-        )
-        .await;
-        created(
-            &s,
-            &format!("{EM}/accessPackages/{pkg}/resourceRoleScopes"),
-            json!({"role": {"id": role}}),
-        )
-        .await;
-        created(
-            &s,
-            &format!("{EM}/assignmentPolicies"),
-            json!({"displayName": format!("{name} for partners"), "allowedTargetScope": "allConfiguredConnectedOrganizationUsers",
+        let pkg = package_and_policy(&s, json!({"displayName": name, "catalog": {"id": cat}}), &role, json!({"displayName": format!("{name} for partners"), "allowedTargetScope": "allConfiguredConnectedOrganizationUsers",
                    "requestorSettings": {"enableTargetsToSelfAddAccess": true},
-                   "requestApprovalSettings": {"isApprovalRequiredForAdd": false, "stages": []},
-                   "accessPackage": {"id": pkg}}),
-        )
-        .await;
+                   "requestApprovalSettings": {"isApprovalRequiredForAdd": false, "stages": []}})).await;
         packages.push(pkg);
     }
     let rules = "/admin/v1/signInRules";
