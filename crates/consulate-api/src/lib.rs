@@ -200,6 +200,11 @@ pub fn router_with(state: ApiState, extra: Router<ApiState>) -> Router {
         )
         .route("/auth/v1/session", get(routes::sign_in::current))
         .route(
+            "/admin/v1/reports/partnerAccess",
+            get(routes::reports::partner_access),
+        )
+        .route("/admin/v1/reports/expiring", get(routes::reports::expiring))
+        .route(
             "/auth/v1/tokens",
             get(routes::personal_tokens::list).post(routes::personal_tokens::create),
         )

@@ -26,6 +26,7 @@ pub mod oidc;
 pub mod personal_tokens;
 pub mod policies;
 pub mod provisioning;
+pub mod reports;
 mod reprocess;
 pub mod resources;
 pub mod sign_in;

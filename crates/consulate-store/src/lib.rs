@@ -28,6 +28,7 @@ pub mod oidc;
 pub mod organizations;
 pub mod policies;
 pub mod provisioning;
+pub mod reports;
 pub mod resources;
 pub mod settings;
 pub mod sign_in;

@@ -15,6 +15,7 @@ pub mod oidc;
 pub mod ops;
 pub mod personal_tokens;
 pub mod policies;
+pub mod reports;
 pub mod resources;
 pub mod role_management;
 pub mod sign_in;

@@ -40,6 +40,8 @@ const ROUTES: &[(&str, &str, Rule)] = &[
     ("PUT", "/admin/v1/identityProviders/{id}/signIn", EmWrite),
     ("GET", "/admin/v1/lifecycle/preview", EmRead),
     ("GET", "/admin/v1/signInRules", EmRead),
+    ("GET", "/admin/v1/reports/partnerAccess", EmRead),
+    ("GET", "/admin/v1/reports/expiring", EmRead),
     ("GET", "/auth/v1/tokens", SignedIn),
     ("POST", "/auth/v1/tokens", SignedIn),
     ("DELETE", "/auth/v1/tokens/{id}", SignedIn),

@@ -26,6 +26,7 @@ mod ops;
 mod paging;
 mod portal;
 mod python_sdk;
+mod reports;
 mod resources;
 mod sign_in;
 mod sign_in_rules;
