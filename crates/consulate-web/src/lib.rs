@@ -31,12 +31,21 @@ pub fn routes() -> Router<ApiState> {
         .route("/sign-in/password", post(pages::password_submit))
         .route("/sign-in/second-factor", post(pages::second_factor_submit))
         .route("/sign-out", post(pages::sign_out))
+        .route("/access-packages", get(pages::packages))
         .route("/access-packages/{id}", get(pages::package_page))
         .route("/access-packages/{id}/request", post(pages::request_submit))
         .route("/my-access", get(pages::my_access))
         .route(
             "/my-access/requests/{id}/cancel",
             post(pages::cancel_request),
+        )
+        .route(
+            "/my-access/assignments/{id}/extend",
+            post(pages::extend_assignment),
+        )
+        .route(
+            "/my-access/assignments/{id}/remove",
+            post(pages::remove_assignment),
         )
         .route("/approvals", get(pages::approvals))
         .route("/approvals/{request}/{stage}", post(pages::decide))

@@ -9,11 +9,22 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use consulate_api::state::ApiState;
 use consulate_app::lifecycle::NewRequest;
+use consulate_core::lifecycle::AssignmentState;
 use consulate_core::policy::AllowedTargetScope;
 use consulate_core::request::RequestType;
 use consulate_store::list::ListQuery;
 use serde::Deserialize;
 use uuid::Uuid;
+
+struct QuestionView {
+    id: String,
+    text: String,
+    required: bool,
+    single_line: bool,
+    multiple: bool,
+    /// (value, text) of each choice; empty for a text question.
+    choices: Vec<(String, String)>,
+}
 
 struct PolicyChoice {
     id: String,
@@ -21,6 +32,45 @@ struct PolicyChoice {
     description: String,
     justification_required: bool,
     approval: bool,
+    questions: Vec<QuestionView>,
+}
+
+fn question_view(q: &consulate_core::policy::Question) -> QuestionView {
+    use consulate_core::policy::QuestionKind;
+    let (single_line, multiple, choices) = match &q.kind {
+        QuestionKind::Text {
+            is_single_line_question,
+            ..
+        } => (*is_single_line_question, false, Vec::new()),
+        QuestionKind::MultipleChoice {
+            is_multiple_selection_allowed,
+            choices,
+        } => (
+            true,
+            *is_multiple_selection_allowed,
+            choices
+                .iter()
+                .map(|c| (c.actual_value.clone(), c.text.clone()))
+                .collect(),
+        ),
+    };
+    QuestionView {
+        id: q.id.to_string(),
+        text: q.text.clone(),
+        required: q.is_required,
+        single_line,
+        multiple,
+        choices,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "packages.html")]
+struct PackagesPage {
+    chrome: Chrome,
+    search: String,
+    /// (id, name, description)
+    packages: Vec<(String, String, String)>,
 }
 
 #[derive(Template)]
@@ -36,9 +86,12 @@ struct PackagePage {
 }
 
 struct AssignmentRow {
+    id: String,
     package: String,
     state: String,
     ends: String,
+    extendable: bool,
+    removable: bool,
 }
 
 struct RequestRow {
@@ -86,6 +139,11 @@ async fn render_package(
                             .is_requestor_justification_required,
                         approval: pol.approval_settings.is_approval_required_for_add
                             && pol.allowed_target_scope != AllowedTargetScope::NotSpecified,
+                        questions: {
+                            let mut qs = pol.questions.clone();
+                            qs.sort_by_key(|q| q.sequence);
+                            qs.iter().map(question_view).collect()
+                        },
                     })
                     .collect(),
                 refusals: p.refusals,
@@ -121,38 +179,50 @@ pub async fn package_page(
     render_package(&state, &s, id, None).await
 }
 
-#[derive(Debug, Deserialize)]
-pub struct RequestForm {
-    #[serde(default)]
-    csrf: String,
-    policy: String,
-    #[serde(default)]
-    justification: String,
-}
-
 pub async fn request_submit(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Form(f): Form<RequestForm>,
+    Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let Some(s) = session(&state, &headers).await else {
         return sign_in_redirect(&format!("/access-packages/{id}"));
     };
-    if let Some(refused) = checked(&state, &headers, &s, &f.csrf) {
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    if let Some(refused) = checked(&state, &headers, &s, &field("csrf")) {
         return refused;
     }
-    let (Ok(package), Ok(policy)) = (Uuid::parse_str(&id), Uuid::parse_str(&f.policy)) else {
+    let (Ok(package), Ok(policy)) = (Uuid::parse_str(&id), Uuid::parse_str(&field("policy")))
+    else {
         return see_other("/my-access");
     };
+    // One answer per `answer:<question id>` field (several for a multiple choice).
+    let answers = fields
+        .iter()
+        .filter_map(|(k, v)| {
+            let q = Uuid::parse_str(k.strip_prefix("answer:")?).ok()?;
+            (!v.trim().is_empty()).then(|| consulate_core::request::Answer {
+                question_id: q,
+                value: v.clone(),
+                display_value: String::new(),
+            })
+        })
+        .take(100)
+        .collect();
     let new = NewRequest {
         request_type: RequestType::UserAdd,
         access_package_id: Some(package),
         policy_id: Some(policy),
         target_id: None,
         assignment_id: None,
-        justification: Some(f.justification),
-        answers: Vec::new(),
+        justification: Some(field("justification")),
+        answers,
         schedule: None,
     };
     match state.app.submit_request(&s.caller, new, None).await {
@@ -198,6 +268,14 @@ pub async fn my_access(
         .access_packages_by_ids(&ids)
         .await
         .unwrap_or_default();
+    let mut policies = std::collections::HashMap::new();
+    for a in &assignments {
+        if let std::collections::hash_map::Entry::Vacant(e) = policies.entry(a.policy_id)
+            && let Ok(p) = state.app.store.policy(a.policy_id).await
+        {
+            e.insert(p);
+        }
+    }
     let name = |id: Uuid| {
         names
             .iter()
@@ -211,10 +289,20 @@ pub async fn my_access(
             assignments: assignments
                 .iter()
                 .rev()
-                .map(|a| AssignmentRow {
-                    package: name(a.access_package_id),
-                    state: a.state.as_str().into(),
-                    ends: a.schedule.end.map(day).unwrap_or_else(|| "never".into()),
+                .map(|a| {
+                    let settings = policies.get(&a.policy_id).map(|p| &p.requestor_settings);
+                    let delivered = a.state == AssignmentState::Delivered;
+                    AssignmentRow {
+                        id: a.id.to_string(),
+                        package: name(a.access_package_id),
+                        state: a.state.as_str().into(),
+                        ends: a.schedule.end.map(day).unwrap_or_else(|| "never".into()),
+                        extendable: delivered
+                            && a.schedule.end.is_some()
+                            && settings.is_some_and(|r| r.enable_targets_to_self_update_access),
+                        removable: a.state.is_active()
+                            && settings.is_some_and(|r| r.enable_targets_to_self_remove_access),
+                    }
                 })
                 .collect(),
             requests: requests
@@ -255,6 +343,100 @@ pub async fn cancel_request(
             s.chrome(),
             StatusCode::CONFLICT,
             "Not canceled",
+            explain(&e),
+        ),
+    }
+}
+
+/// Extends or removes one of the signed-in person's assignments (`userUpdate`, `userRemove`).
+async fn change_assignment(
+    state: &ApiState,
+    headers: &HeaderMap,
+    id: &str,
+    csrf: &str,
+    request_type: RequestType,
+) -> Response {
+    let Some(s) = session(state, headers).await else {
+        return sign_in_redirect("/my-access");
+    };
+    if let Some(refused) = checked(state, headers, &s, csrf) {
+        return refused;
+    }
+    let Ok(id) = Uuid::parse_str(id) else {
+        return see_other("/my-access");
+    };
+    let new = NewRequest {
+        request_type,
+        access_package_id: None,
+        policy_id: None,
+        target_id: None,
+        assignment_id: Some(id),
+        justification: None,
+        answers: Vec::new(),
+        schedule: None,
+    };
+    match state.app.submit_request(&s.caller, new, None).await {
+        Ok(_) if request_type == RequestType::UserRemove => see_other("/my-access?done=removed"),
+        Ok(_) => see_other("/my-access?done=extended"),
+        Err(e) => message(s.chrome(), StatusCode::CONFLICT, "Not done", explain(&e)),
+    }
+}
+
+pub async fn extend_assignment(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    change_assignment(&state, &headers, &id, &f.csrf, RequestType::UserUpdate).await
+}
+
+pub async fn remove_assignment(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    change_assignment(&state, &headers, &id, &f.csrf, RequestType::UserRemove).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Search {
+    #[serde(default)]
+    search: String,
+}
+
+/// The packages the signed-in person may request (hidden ones are reached by their link).
+pub async fn packages(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(q): Query<Search>,
+) -> Response {
+    let Some(s) = session(&state, &headers).await else {
+        return sign_in_redirect("/access-packages");
+    };
+    let search: String = q.search.trim().chars().take(100).collect();
+    let needle = search.to_lowercase();
+    match state.app.requestable_packages(&s.caller, None, 500).await {
+        Ok(p) => page(
+            &PackagesPage {
+                chrome: s.chrome(),
+                packages: p
+                    .packages
+                    .into_iter()
+                    .filter(|p| {
+                        needle.is_empty() || p.display_name.to_lowercase().contains(&needle)
+                    })
+                    .map(|p| (p.id.to_string(), p.display_name, p.description))
+                    .collect(),
+                search,
+            },
+            StatusCode::OK,
+        ),
+        Err(e) => message(
+            s.chrome(),
+            StatusCode::FORBIDDEN,
+            "Request access",
             explain(&e),
         ),
     }

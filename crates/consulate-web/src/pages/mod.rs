@@ -5,7 +5,10 @@ mod access;
 mod approvals;
 mod sign_in;
 
-pub use access::{cancel_request, my_access, package_page, request_submit};
+pub use access::{
+    cancel_request, extend_assignment, my_access, package_page, packages, remove_assignment,
+    request_submit,
+};
 pub use approvals::{approvals, decide};
 pub use sign_in::{
     code_submit, home, password_submit, second_factor_submit, sign_in_page, sign_in_submit,
@@ -100,6 +103,8 @@ fn notice(done: Option<&str>) -> Option<String> {
     match done? {
         "requested" => Some("Your request was sent. You can follow it here.".into()),
         "canceled" => Some("The request was canceled.".into()),
+        "removed" => Some("Your access is being removed.".into()),
+        "extended" => Some("Your extension was requested. You can follow it here.".into()),
         "decided" => Some("Your decision was recorded.".into()),
         _ => None,
     }

@@ -1,6 +1,7 @@
 //! The My Access portal over HTTP, as a browser without JavaScript uses it: the package link
-//! leads a partner through passcode sign-in back to the package; the request waits for an
-//! approver, who decides in the approvals inbox; "My access" shows the assignment.
+//! leads a partner through passcode sign-in back to the package; the request (with answers
+//! to the policy's questions) waits for an approver, who decides in the approvals inbox;
+//! "My access" shows the assignment, which the partner may remove; the package list finds it.
 
 use crate::harness::{Backend, TestServer};
 use crate::lifecycle::{group_in_catalog, package_and_policy};
@@ -27,6 +28,27 @@ fn action(html: &str, prefix: &str) -> String {
     rest[..rest.find('"').unwrap()].to_owned()
 }
 
+/// The name of the answer field after the label `label`.
+fn answer_field(html: &str, label: &str) -> String {
+    let at = html
+        .find(label)
+        .unwrap_or_else(|| panic!("no {label} in {html}"));
+    let name_at = html[at..].find("name=\"answer:").unwrap() + at + 6;
+    html[name_at..name_at + html[name_at..].find('"').unwrap()].to_owned()
+}
+
+async fn until(b: &mut Browser, path: &str, text: &str) -> String {
+    let mut shown = String::new();
+    for _ in 0..100 {
+        shown = b.get(path).await.text;
+        if shown.contains(text) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    shown
+}
+
 async fn portal(backend: Backend) {
     let sink = SmtpSink::start().await;
     let url = sink.url.clone();
@@ -49,11 +71,21 @@ async fn portal(backend: Backend) {
         .await;
     assert_eq!(r.status, 204);
     let (cat, _, role) = group_in_catalog(&s, "Partner work", "Partner space", "pspace").await;
-    let pkg = package_and_policy(&s, json!({"displayName": "Partner space", "description": "Shared files with our partners", "catalog": {"id": cat}}), &role, json!({"displayName": "Partners, approved by Mia", "allowedTargetScope": "allConfiguredConnectedOrganizationUsers",
+    let pkg = package_and_policy(
+        &s,
+        json!({"displayName": "Partner space", "description": "Shared files with our partners", "catalog": {"id": cat}}),
+        &role,
+        json!({"displayName": "Partners, approved by Mia", "allowedTargetScope": "allConfiguredConnectedOrganizationUsers",
                "expiration": {"type": "afterDuration", "duration": "P365D"},
-               "requestorSettings": {"enableTargetsToSelfAddAccess": true},
+               "requestorSettings": {"enableTargetsToSelfAddAccess": true, "enableTargetsToSelfRemoveAccess": true},
+               "questions": [
+                   {"@odata.type": "#microsoft.graph.accessPackageTextInputQuestion", "text": "Project code", "isRequired": true, "sequence": 1, "isSingleLineQuestion": true},
+                   {"@odata.type": "#microsoft.graph.accessPackageMultipleChoiceQuestion", "text": "Region", "isRequired": true, "sequence": 2,
+                    "choices": [{"actualValue": "eu", "text": "Europe"}, {"actualValue": "us", "text": "Americas"}]}],
                "requestApprovalSettings": {"isApprovalRequiredForAdd": true, "isRequestorJustificationRequired": true,
-                   "stages": [{"primaryApprovers": [{"@odata.type": "#microsoft.graph.singleUser", "userId": mia}]}]}})).await;
+                   "stages": [{"primaryApprovers": [{"@odata.type": "#microsoft.graph.singleUser", "userId": mia}]}]}}),
+    )
+    .await;
 
     // The link, signed out: through sign-in and back.
     let mut ana = Browser::new(&s);
@@ -118,7 +150,7 @@ async fn portal(backend: Backend) {
     assert_eq!(r.status, 303, "{}", r.text);
     assert_eq!(r.headers.get("location").unwrap(), link.as_str());
 
-    // The package page: what it is, and the request form.
+    // The package page: what it is, its questions, and the request form.
     let page = ana.get(&link).await;
     assert_eq!(page.status, 200, "{}", page.text);
     assert!(
@@ -126,10 +158,19 @@ async fn portal(backend: Backend) {
         "{}",
         page.text
     );
+    assert!(
+        page.text.contains("<option value=\"eu\">Europe</option>"),
+        "{}",
+        page.text
+    );
     let csrf = hidden(&page.text, "csrf");
     let policy = hidden(&page.text, "policy");
     let request_action = action(&page.text, "/access-packages/");
-    // Without the CSRF token, or from another site, nothing happens.
+    let (code_field, region_field) = (
+        answer_field(&page.text, "Project code"),
+        answer_field(&page.text, "Region"),
+    );
+    // Without the CSRF token nothing happens; a missing justification or answer is explained.
     let r = ana
         .form(
             &request_action,
@@ -140,7 +181,13 @@ async fn portal(backend: Backend) {
     let r = ana
         .form(
             &request_action,
-            &[("csrf", &csrf), ("policy", &policy), ("justification", "")],
+            &[
+                ("csrf", &csrf),
+                ("policy", &policy),
+                ("justification", ""),
+                (&code_field, "FAL-7"),
+                (&region_field, "eu"),
+            ],
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -156,6 +203,26 @@ async fn portal(backend: Backend) {
                 ("csrf", &csrf),
                 ("policy", &policy),
                 ("justification", "Project Falcon"),
+                (&region_field, "eu"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(
+        r.text.contains("&#39;Project code&#39; must be answered")
+            || r.text.contains("'Project code' must be answered"),
+        "{}",
+        r.text
+    );
+    let r = ana
+        .form(
+            &request_action,
+            &[
+                ("csrf", &csrf),
+                ("policy", &policy),
+                ("justification", "Project Falcon"),
+                (&code_field, "FAL-7"),
+                (&region_field, "eu"),
             ],
         )
         .await;
@@ -171,7 +238,7 @@ async fn portal(backend: Backend) {
         mine.text
     );
 
-    // Mia signs in with her password and approves in her inbox.
+    // Mia signs in with her password and approves in her inbox, seeing who asked and why.
     let mut m = Browser::new(&s);
     let r = m
         .form(
@@ -195,14 +262,16 @@ async fn portal(backend: Backend) {
         .await;
     assert_eq!(r.status, 303, "{}", r.text);
     let inbox = m.get("/approvals").await;
-    assert!(
-        inbox.text.contains("Partner space")
-            && inbox.text.contains("ana@partner.example")
-            && inbox.text.contains("Project Falcon")
-            && inbox.text.contains("Partner"),
-        "{}",
-        inbox.text
-    );
+    for seen in [
+        "Partner space",
+        "ana@partner.example",
+        "from Partner",
+        "Project Falcon",
+        "FAL-7",
+        "Europe",
+    ] {
+        assert!(inbox.text.contains(seen), "{seen}: {}", inbox.text);
+    }
     let decide = action(&inbox.text, "/approvals/");
     let csrf = hidden(&inbox.text, "csrf");
     let r = m
@@ -227,22 +296,47 @@ async fn portal(backend: Backend) {
     let end = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 365))
         .strftime("%Y-%m-%d")
         .to_string();
-    let mut shown = String::new();
-    for _ in 0..100 {
-        shown = ana.get("/my-access").await.text;
-        if shown.contains("delivered") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let shown = until(&mut ana, "/my-access", "delivered").await;
     assert!(
         shown.contains("delivered") && shown.contains(&end),
         "{shown}"
     );
-    // Signing out ends it; the pages send the browser to sign in again.
-    let csrf = hidden(&shown, "csrf");
-    assert_eq!(ana.form("/sign-out", &[("csrf", &csrf)]).await.status, 303);
-    assert_eq!(ana.get("/my-access").await.status, 303);
+    // The package is listed (and found by name) among what Ana may request.
+    let list = ana.get("/access-packages?search=partner").await;
+    assert!(
+        list.text.contains(&format!("/access-packages/{pkg}")),
+        "{}",
+        list.text
+    );
+    let none = ana.get("/access-packages?search=nothing-like-it").await;
+    assert!(
+        !none.text.contains(&format!("/access-packages/{pkg}")),
+        "{}",
+        none.text
+    );
+    // Ana removes her own access (the policy lets her).
+    let remove = action(&shown, "/my-access/assignments/");
+    assert!(remove.ends_with("/remove"), "{remove}");
+    let r = ana
+        .form(&remove, &[("csrf", &hidden(&shown, "csrf"))])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    // Her last assignment ended: the guest entitlement management created for her is
+    // blocked at once, so her session ends and the pages send her to sign in.
+    let mut blocked = false;
+    for _ in 0..100 {
+        if ana.get("/my-access").await.status == 303 {
+            blocked = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(blocked, "the session outlived the guest's access");
+    let guest = &s
+        .get("/v1.0/users?$filter=mail eq 'ana@partner.example'")
+        .await
+        .body["value"][0];
+    assert_eq!(guest["accountEnabled"], false, "{guest}");
     s.stop().await;
 }
 
