@@ -63,13 +63,15 @@ pub async fn approvals(
         let requestor = users
             .first()
             .map(|u| {
-                format!(
-                    "{} ({})",
-                    u.display_name,
-                    u.mail
-                        .clone()
-                        .unwrap_or_else(|| u.user_principal_name.clone())
-                )
+                let address = u
+                    .mail
+                    .clone()
+                    .unwrap_or_else(|| u.user_principal_name.clone());
+                if u.display_name == address {
+                    address
+                } else {
+                    format!("{} ({address})", u.display_name)
+                }
             })
             .unwrap_or_default();
         let organization = match state.app.store.subject(r.target_id).await {

@@ -4,7 +4,7 @@
 //! Screenshots of each page land in a temporary folder; set `CONSULATE_SCREENSHOTS` to keep
 //! them (the README's screenshots come from `CONSULATE_SCREENSHOTS=docs/screenshots`).
 
-use crate::harness::{Backend, TestServer, temp_dir};
+use crate::harness::{Backend, ORGS, TestServer, temp_dir};
 use crate::lifecycle::{group_in_catalog, package_and_policy};
 use serde_json::json;
 
@@ -88,5 +88,86 @@ async fn a_partner_requests_access_in_a_real_browser() {
         .await
         .body["value"][0];
     assert_eq!(guest["userType"], "Guest", "{guest}");
+    s.stop().await;
+}
+
+/// An internal sponsor of the partner's organization approves in the browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sponsor_approves_in_a_real_browser() {
+    install().await;
+    let mail = temp_dir();
+    let mail_dir = mail.0.clone();
+    let s = TestServer::start_with(Backend::Sqlite, |c| c.mail_dir = Some(mail_dir))
+        .await
+        .unwrap();
+    let org = s.create_domain_org("Northwind", "northwind.example").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sam = s
+        .create_user("Sam Sponsor", "sam@consulate.example", false)
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s
+        .post(
+            &format!("{ORGS}/{org}/internalSponsors/$ref"),
+            json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/users/{sam}")}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = s
+        .req(
+            reqwest::Method::PUT,
+            &format!("/admin/v1/users/{sam}/password"),
+            Some(json!({"password": "sam's long passphrase"})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let (cat, _, role) = group_in_catalog(&s, "Launch", "Launch files", "launch").await;
+    let pkg = package_and_policy(
+        &s,
+        json!({"displayName": "Launch collaboration", "catalog": {"id": cat}}),
+        &role,
+        json!({"displayName": "Partners, approved by their sponsor", "allowedTargetScope": "allConfiguredConnectedOrganizationUsers",
+               "expiration": {"type": "afterDuration", "duration": "P90D"},
+               "requestorSettings": {"enableTargetsToSelfAddAccess": true},
+               "requestApprovalSettings": {"isApprovalRequiredForAdd": true, "isRequestorJustificationRequired": true,
+                   "stages": [{"primaryApprovers": [{"@odata.type": "#microsoft.graph.internalSponsors"}]}]}}),
+    )
+    .await;
+    let shots_tmp = temp_dir();
+    let shots = std::env::var("CONSULATE_SCREENSHOTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| shots_tmp.0.clone());
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = tokio::process::Command::new("node")
+        .arg("sponsor.mjs")
+        .current_dir(dir())
+        .env("BASE", &s.base)
+        .env("PACKAGE", &pkg)
+        .env("EMAIL", "kim@northwind.example")
+        .env("MAIL_DIR", &mail.0)
+        .env("SHOTS", &shots)
+        .env("SPONSOR", "sam@consulate.example")
+        .env("SPONSOR_PASSWORD", "sam's long passphrase")
+        .output()
+        .await
+        .expect("node");
+    assert!(
+        out.status.success(),
+        "the browser walk failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let audit = s
+        .get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Decide access package request'")
+        .await;
+    assert!(
+        audit.text.contains("sam@consulate.example"),
+        "{}",
+        audit.text
+    );
     s.stop().await;
 }
