@@ -158,3 +158,14 @@ impl App {
             .collect())
     }
 }
+
+impl App {
+    /// Users and active assignments per connected organization (for the admin center).
+    pub async fn organization_counts(
+        &self,
+        caller: &Caller,
+    ) -> ServiceResult<HashMap<Uuid, (i64, i64)>> {
+        authorize(caller, Operation::ReadConnectedOrganizations)?;
+        Ok(self.store.organization_counts().await?)
+    }
+}

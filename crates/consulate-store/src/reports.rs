@@ -80,3 +80,21 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// Per connected organization: the users entitlement management records as coming from
+    /// it, and their active assignments.
+    pub async fn organization_counts(
+        &self,
+    ) -> StoreResult<std::collections::HashMap<Uuid, (i64, i64)>> {
+        self.fetch_all(&Sql::new(
+            "SELECT s.connected_organization_id AS org, COUNT(DISTINCT s.user_id) AS users, COUNT(a.id) AS assignments \
+             FROM access_package_subjects s LEFT JOIN assignments a ON a.target_id = s.user_id AND a.state <> 'expired' \
+             WHERE s.connected_organization_id IS NOT NULL GROUP BY s.connected_organization_id",
+        ))
+        .await?
+        .iter()
+        .map(|r| Ok((r.uuid("org")?, (r.int("users")?, r.int("assignments")?))))
+        .collect()
+    }
+}

@@ -48,6 +48,13 @@ pub fn routes() -> Router<ApiState> {
             post(pages::remove_assignment),
         )
         .route("/approvals", get(pages::approvals))
+        .route("/admin", get(pages::admin_home))
+        .route("/admin/organizations", get(pages::organizations))
+        .route(
+            "/admin/organizations/new",
+            get(pages::new_organization).post(pages::new_organization_step),
+        )
+        .route("/admin/reports", get(pages::reports))
         .route("/approvals/{request}/{stage}", post(pages::decide))
 }
 

@@ -2,12 +2,16 @@
 //! access" ([`access`]), the approvals inbox ([`approvals`]); shared helpers here.
 
 mod access;
+mod admin;
 mod approvals;
 mod sign_in;
 
 pub use access::{
     cancel_request, extend_assignment, my_access, package_page, packages, remove_assignment,
     request_submit,
+};
+pub use admin::{
+    home as admin_home, new_organization, new_organization_step, organizations, reports,
 };
 pub use approvals::{approvals, decide};
 pub use sign_in::{

@@ -2,6 +2,7 @@
 //! schemas, driven over HTTP, and the `consulate` binary driven as a process.
 
 mod access_packages;
+mod admin_center;
 mod approvals;
 mod audit;
 mod authz_matrix;

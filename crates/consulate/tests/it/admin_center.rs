@@ -1,0 +1,257 @@
+//! The admin center over HTTP: connected organizations listed with their numbers, and the add
+//! wizard (basics → domain with its detected sign-in → sponsors → review and create).
+
+use crate::harness::{Backend, TestServer};
+use crate::sign_in::Browser;
+use reqwest::Method;
+use serde_json::json;
+
+fn hidden(html: &str, name: &str) -> String {
+    let at = html
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no {name} in {html}"));
+    let rest = &html[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+async fn admin_center(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
+    let admin = s
+        .get("/v1.0/users?$filter=userPrincipalName eq 'admin@consulate.example'")
+        .await
+        .body["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s
+        .req(
+            Method::PUT,
+            &format!("/admin/v1/users/{admin}/password"),
+            Some(json!({"password": "the admin's passphrase"})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    s.create_user("Mia Sponsor", "mia@consulate.example", false)
+        .await;
+    let mo = s
+        .create_user("Mo Member", "mo@consulate.example", false)
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.req(
+        Method::PUT,
+        &format!("/admin/v1/users/{mo}/password"),
+        Some(json!({"password": "mo's own passphrase"})),
+    )
+    .await;
+
+    let mut b = Browser::new(&s);
+    let r = b
+        .form(
+            "/sign-in/password",
+            &[
+                ("user_name", "admin@consulate.example"),
+                ("password", "the admin's passphrase"),
+                ("return_to", "/admin"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let home = b.get("/admin").await;
+    assert!(
+        home.text.contains("Connected organizations"),
+        "{}",
+        home.text
+    );
+    let list = b.get("/admin/organizations").await;
+    assert!(
+        list.text.contains("No connected organizations"),
+        "{}",
+        list.text
+    );
+
+    // The wizard.
+    let step1 = b.get("/admin/organizations/new").await;
+    let csrf = hidden(&step1.text, "csrf");
+    let r = b
+        .form(
+            "/admin/organizations/new",
+            &[
+                ("csrf", &csrf),
+                ("step", "1"),
+                ("action", "next"),
+                ("name", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(
+        r.text.contains("Give the organization a name"),
+        "{}",
+        r.text
+    );
+    let r = b
+        .form(
+            "/admin/organizations/new",
+            &[
+                ("csrf", &csrf),
+                ("step", "1"),
+                ("action", "next"),
+                ("name", "Fabrikam"),
+                ("description", "Our supplier"),
+            ],
+        )
+        .await;
+    assert!(r.text.contains("Step 2 of 4"), "{}", r.text);
+    let r = b
+        .form(
+            "/admin/organizations/new",
+            &[
+                ("csrf", &csrf),
+                ("step", "2"),
+                ("action", "lookup"),
+                ("name", "Fabrikam"),
+                ("description", "Our supplier"),
+                ("domain", "consulate.example"),
+            ],
+        )
+        .await;
+    assert!(r.text.contains("one of your own domains"), "{}", r.text);
+    let r = b
+        .form(
+            "/admin/organizations/new",
+            &[
+                ("csrf", &csrf),
+                ("step", "2"),
+                ("action", "next"),
+                ("name", "Fabrikam"),
+                ("description", "Our supplier"),
+                ("domain", "consulate.example"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    let r = b
+        .form(
+            "/admin/organizations/new",
+            &[
+                ("csrf", &csrf),
+                ("step", "2"),
+                ("action", "lookup"),
+                ("name", "Fabrikam"),
+                ("description", "Our supplier"),
+                ("domain", "Fabrikam.example"),
+            ],
+        )
+        .await;
+    assert!(
+        r.text.contains("one-time passcode sent by email"),
+        "{}",
+        r.text
+    );
+    let r = b
+        .form(
+            "/admin/organizations/new",
+            &[
+                ("csrf", &csrf),
+                ("step", "2"),
+                ("action", "next"),
+                ("name", "Fabrikam"),
+                ("description", "Our supplier"),
+                ("domain", "fabrikam.example"),
+            ],
+        )
+        .await;
+    assert!(r.text.contains("Step 3 of 4"), "{}", r.text);
+    let r = b
+        .form(
+            "/admin/organizations/new",
+            &[
+                ("csrf", &csrf),
+                ("step", "3"),
+                ("action", "next"),
+                ("name", "Fabrikam"),
+                ("description", "Our supplier"),
+                ("domain", "fabrikam.example"),
+                ("internal", "mia@consulate.example"),
+            ],
+        )
+        .await;
+    assert!(
+        r.text.contains("Step 4 of 4") && r.text.contains("mia@consulate.example"),
+        "{}",
+        r.text
+    );
+    let r = b
+        .form(
+            "/admin/organizations/new",
+            &[
+                ("step", "4"),
+                ("action", "create"),
+                ("name", "Fabrikam"),
+                ("domain", "fabrikam.example"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 403, "no CSRF token, nothing created: {}", r.text);
+    let r = b
+        .form(
+            "/admin/organizations/new",
+            &[
+                ("csrf", &csrf),
+                ("step", "4"),
+                ("action", "create"),
+                ("name", "Fabrikam"),
+                ("description", "Our supplier"),
+                ("domain", "fabrikam.example"),
+                ("internal", "mia@consulate.example"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let list = b.get("/admin/organizations?search=fabri").await;
+    assert!(
+        list.text.contains("Fabrikam") && list.text.contains("configured"),
+        "{}",
+        list.text
+    );
+    // Made through the API's rules: the organization and its sponsor are there.
+    let orgs = s.get("/v1.0/identityGovernance/entitlementManagement/connectedOrganizations?$filter=displayName eq 'Fabrikam'").await;
+    let org = orgs.body["value"][0]["id"].as_str().unwrap().to_owned();
+    let sponsors = s.get(&format!("/v1.0/identityGovernance/entitlementManagement/connectedOrganizations/{org}/internalSponsors")).await;
+    assert!(
+        sponsors.text.contains("mia@consulate.example"),
+        "{}",
+        sponsors.text
+    );
+    assert_eq!(b.get("/admin/reports").await.status, 200);
+
+    // A member without an administrator role is told no.
+    let mut m = Browser::new(&s);
+    m.form(
+        "/sign-in/password",
+        &[
+            ("user_name", "mo@consulate.example"),
+            ("password", "mo's own passphrase"),
+            ("return_to", "/admin"),
+        ],
+    )
+    .await;
+    let r = m.get("/admin/organizations").await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert!(r.text.contains("Insufficient privileges"), "{}", r.text);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_center_sqlite() {
+    admin_center(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_center_postgres() {
+    admin_center(Backend::Postgres).await;
+}
