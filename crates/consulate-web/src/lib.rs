@@ -55,6 +55,14 @@ pub fn routes() -> Router<ApiState> {
             get(pages::new_organization).post(pages::new_organization_step),
         )
         .route("/admin/reports", get(pages::reports))
+        .route(
+            "/admin/catalogs",
+            get(pages::catalogs).post(pages::create_catalog),
+        )
+        .route("/admin/catalogs/{id}", get(pages::catalog))
+        .route("/admin/catalogs/{id}/resources", post(pages::add_resource))
+        .route("/admin/catalogs/{id}/packages", post(pages::create_package))
+        .route("/admin/packages/{id}", get(pages::admin_package))
         .route("/approvals/{request}/{stage}", post(pages::decide))
 }
 

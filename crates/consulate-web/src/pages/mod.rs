@@ -4,6 +4,7 @@
 mod access;
 mod admin;
 mod approvals;
+mod catalog_admin;
 mod sign_in;
 
 pub use access::{
@@ -14,6 +15,9 @@ pub use admin::{
     home as admin_home, new_organization, new_organization_step, organizations, reports,
 };
 pub use approvals::{approvals, decide};
+pub use catalog_admin::{
+    add_resource, catalog, catalogs, create_catalog, create_package, package as admin_package,
+};
 pub use sign_in::{
     code_submit, home, password_submit, second_factor_submit, sign_in_page, sign_in_submit,
     sign_out,

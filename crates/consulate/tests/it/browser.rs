@@ -171,3 +171,77 @@ async fn a_sponsor_approves_in_a_real_browser() {
     );
     s.stop().await;
 }
+
+/// The walkthrough: the administrator builds the package in the admin center, the partner
+/// requests it through the link, the administrator sees it in the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_walkthrough_in_a_real_browser() {
+    install().await;
+    let mail = temp_dir();
+    let mail_dir = mail.0.clone();
+    let s = TestServer::start_with(Backend::Sqlite, |c| c.mail_dir = Some(mail_dir))
+        .await
+        .unwrap();
+    let admin = s
+        .get("/v1.0/users?$filter=userPrincipalName eq 'admin@consulate.example'")
+        .await
+        .body["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s
+        .req(
+            reqwest::Method::PUT,
+            &format!("/admin/v1/users/{admin}/password"),
+            Some(json!({"password": "the administrator's passphrase"})),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = s
+        .post(
+            "/v1.0/groups",
+            json!({"displayName": "Campaign files", "mailNickname": "campaign"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let shots_tmp = temp_dir();
+    let shots = std::env::var("CONSULATE_SCREENSHOTS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| shots_tmp.0.clone());
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = tokio::process::Command::new("node")
+        .arg("walkthrough.mjs")
+        .current_dir(dir())
+        .env("BASE", &s.base)
+        .env("ADMIN", "admin@consulate.example")
+        .env("ADMIN_PASSWORD", "the administrator's passphrase")
+        .env("GROUP", "Campaign files")
+        .env("EMAIL", "alex@gdi.example")
+        .env("DOMAIN", "gdi.example")
+        .env("MAIL_DIR", &mail.0)
+        .env("SHOTS", &shots)
+        .output()
+        .await
+        .expect("node");
+    assert!(
+        out.status.success(),
+        "the walkthrough failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // What the pages did is what the API shows.
+    let orgs = s
+        .get("/v1.0/identityGovernance/entitlementManagement/connectedOrganizations?$filter=displayName eq 'Graphic Design Institute'")
+        .await;
+    assert_eq!(
+        orgs.body["value"][0]["state"], "configured",
+        "{}",
+        orgs.text
+    );
+    let guest = &s
+        .get("/v1.0/users?$filter=mail eq 'alex@gdi.example'")
+        .await
+        .body["value"][0];
+    assert_eq!(guest["userType"], "Guest", "{guest}");
+    s.stop().await;
+}

@@ -1,0 +1,469 @@
+//! Admin center: catalogs (create, add groups), and the access package form (resource roles,
+//! who may request — with a connected organization added on the spot —, approval, requestor
+//! information, expiration), then the package's page with the My Access link to send.
+
+use super::{checked, message, sign_in_redirect};
+use crate::{Chrome, Session, explain, page, see_other, session};
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use consulate_api::state::ApiState;
+use consulate_app::access_packages::{RoleSelector, ScopeSelector};
+use consulate_app::connected_orgs::NewConnectedOrganization;
+use consulate_app::resources::{NewResourceRequest, ResourceRef};
+use consulate_core::access_package::NewAccessPackage;
+use consulate_core::catalog::NewCatalog;
+use consulate_core::connected_org::IdentitySource;
+use consulate_core::domain_name::DomainName;
+use consulate_core::policy::{
+    AllowedTargetScope, ApprovalSettings, ApprovalStage, Expiration, IsoDuration, PolicyDraft,
+    RequestorSettings, SubjectSet,
+};
+use consulate_core::resource::{OriginSystem, ResourceRequestType};
+use consulate_store::list::ListQuery;
+use uuid::Uuid;
+
+#[derive(Template)]
+#[template(path = "admin_catalogs.html")]
+struct CatalogsPage {
+    chrome: Chrome,
+    /// (id, name, enabled for external users)
+    catalogs: Vec<(String, String, bool)>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_catalog.html")]
+struct CatalogPage {
+    chrome: Chrome,
+    id: String,
+    name: String,
+    resources: Vec<String>,
+    groups: Vec<(String, String)>,
+    packages: Vec<(String, String)>,
+    roles: Vec<(String, String)>,
+    organizations: Vec<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "admin_package.html")]
+struct PackagePage {
+    chrome: Chrome,
+    name: String,
+    description: String,
+    link: String,
+    roles: Vec<String>,
+    policies: Vec<String>,
+}
+
+async fn signed_in(state: &ApiState, headers: &HeaderMap, path: &str) -> Result<Session, Response> {
+    session(state, headers)
+        .await
+        .ok_or_else(|| sign_in_redirect(path))
+}
+
+/// The value of a form field (the first one of that name).
+fn field(fields: &[(String, String)], name: &str) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default()
+}
+
+pub async fn catalogs(State(state): State<ApiState>, headers: HeaderMap) -> Response {
+    let s = match signed_in(&state, &headers, "/admin/catalogs").await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let q = ListQuery {
+        top: 500,
+        ..ListQuery::default()
+    };
+    match state.app.list_catalogs(&s.caller, &q).await {
+        Ok(p) => page(
+            &CatalogsPage {
+                chrome: s.chrome(),
+                catalogs: p
+                    .items
+                    .into_iter()
+                    .map(|c| (c.id.to_string(), c.display_name, c.is_externally_visible))
+                    .collect(),
+            },
+            StatusCode::OK,
+        ),
+        Err(e) => message(s.chrome(), StatusCode::FORBIDDEN, "Catalogs", explain(&e)),
+    }
+}
+
+pub async fn create_catalog(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let s = match signed_in(&state, &headers, "/admin/catalogs").await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Some(refused) = checked(&state, &headers, &s, &field(&fields, "csrf")) {
+        return refused;
+    }
+    let new = NewCatalog {
+        display_name: field(&fields, "name"),
+        description: Some(field(&fields, "description")),
+        state: None,
+        is_externally_visible: Some(field(&fields, "external") == "on"),
+    };
+    match state.app.create_catalog(&s.caller, new).await {
+        Ok(c) => see_other(&format!("/admin/catalogs/{}", c.id)),
+        Err(e) => message(
+            s.chrome(),
+            StatusCode::BAD_REQUEST,
+            "Not created",
+            explain(&e),
+        ),
+    }
+}
+
+pub async fn catalog(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let s = match signed_in(&state, &headers, &format!("/admin/catalogs/{id}")).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return see_other("/admin/catalogs");
+    };
+    match catalog_page(&state, &s, id).await {
+        Ok(p) => page(&p, StatusCode::OK),
+        Err(e) => message(s.chrome(), StatusCode::NOT_FOUND, "Catalog", explain(&e)),
+    }
+}
+
+async fn catalog_page(
+    state: &ApiState,
+    s: &Session,
+    id: Uuid,
+) -> Result<CatalogPage, consulate_app::ServiceError> {
+    let app = &state.app;
+    let c = app.get_catalog(&s.caller, id).await?;
+    let resources = app
+        .list_catalog_resources(&s.caller, id, &ListQuery::default())
+        .await?;
+    let roles = app
+        .list_catalog_resource_roles(&s.caller, id, &ListQuery::default())
+        .await?;
+    let groups = app
+        .list_groups(
+            &s.caller,
+            &ListQuery {
+                top: 500,
+                ..ListQuery::default()
+            },
+        )
+        .await
+        .map(|p| p.items)
+        .unwrap_or_default();
+    let packages = app.access_packages_in_catalogs(&s.caller, &[id]).await?;
+    let organizations = app
+        .list_connected_organizations(
+            &s.caller,
+            &ListQuery {
+                top: 500,
+                ..ListQuery::default()
+            },
+        )
+        .await
+        .map(|p| p.items)
+        .unwrap_or_default();
+    Ok(CatalogPage {
+        chrome: s.chrome(),
+        id: id.to_string(),
+        name: c.display_name,
+        resources: resources
+            .items
+            .iter()
+            .map(|r| r.display_name.clone())
+            .collect(),
+        groups: groups
+            .into_iter()
+            .map(|g| (g.id.to_string(), g.display_name))
+            .collect(),
+        packages: packages
+            .into_iter()
+            .map(|p| (p.id.to_string(), p.display_name))
+            .collect(),
+        roles: roles
+            .items
+            .iter()
+            .map(|(role, res)| {
+                (
+                    role.id.to_string(),
+                    format!("{} of {}", role.display_name, res.display_name),
+                )
+            })
+            .collect(),
+        organizations: organizations
+            .into_iter()
+            .map(|o| (o.id.to_string(), o.display_name))
+            .collect(),
+    })
+}
+
+pub async fn add_resource(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let s = match signed_in(&state, &headers, &format!("/admin/catalogs/{id}")).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Some(refused) = checked(&state, &headers, &s, &field(&fields, "csrf")) {
+        return refused;
+    }
+    let Ok(catalog) = Uuid::parse_str(&id) else {
+        return see_other("/admin/catalogs");
+    };
+    let new = NewResourceRequest {
+        request_type: ResourceRequestType::AdminAdd,
+        catalog_id: catalog,
+        resource: ResourceRef::Origin {
+            system: OriginSystem::AadGroup,
+            id: field(&fields, "group"),
+        },
+    };
+    match state.app.request_resource(&s.caller, new).await {
+        Ok(_) => see_other(&format!("/admin/catalogs/{catalog}")),
+        Err(e) => message(
+            s.chrome(),
+            StatusCode::BAD_REQUEST,
+            "Not added",
+            explain(&e),
+        ),
+    }
+}
+
+/// Creates the package with its roles and its policy (and the connected organization typed
+/// in, if any), then shows it.
+pub async fn create_package(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let s = match signed_in(&state, &headers, &format!("/admin/catalogs/{id}")).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Some(refused) = checked(&state, &headers, &s, &field(&fields, "csrf")) {
+        return refused;
+    }
+    let Ok(catalog) = Uuid::parse_str(&id) else {
+        return see_other("/admin/catalogs");
+    };
+    match build_package(&state, &s, catalog, &fields).await {
+        Ok(pkg) => see_other(&format!("/admin/packages/{pkg}")),
+        Err(e) => message(s.chrome(), StatusCode::BAD_REQUEST, "Not created", e),
+    }
+}
+
+async fn build_package(
+    state: &ApiState,
+    s: &Session,
+    catalog: Uuid,
+    fields: &[(String, String)],
+) -> Result<Uuid, String> {
+    let app = &state.app;
+    let e = |e: consulate_app::ServiceError| explain(&e);
+    // Who may request: decided (and an organization typed in created) before anything else.
+    let who = field(fields, "who");
+    let mut organization = Uuid::parse_str(&field(fields, "organization")).ok();
+    let (new_name, new_domain) = (
+        field(fields, "new_org_name"),
+        field(fields, "new_org_domain"),
+    );
+    if who == "organization" && !new_name.is_empty() {
+        let domain = DomainName::parse(&new_domain).map_err(|x| x.to_string())?;
+        let org = app
+            .create_connected_organization(
+                &s.caller,
+                NewConnectedOrganization {
+                    display_name: new_name,
+                    description: None,
+                    identity_sources: vec![IdentitySource::DomainIdentitySource {
+                        display_name: domain.to_string(),
+                        domain_name: domain,
+                    }],
+                    state: None,
+                },
+            )
+            .await
+            .map_err(e)?;
+        organization = Some(org.id);
+    }
+    let (scope, targets) = match who.as_str() {
+        "organization" => {
+            let org = organization.ok_or("Choose a connected organization, or add one.")?;
+            (
+                AllowedTargetScope::SpecificConnectedOrganizationUsers,
+                vec![SubjectSet::ConnectedOrganizationMembers {
+                    connected_organization_id: org,
+                    description: String::new(),
+                }],
+            )
+        }
+        "configured" => (
+            AllowedTargetScope::AllConfiguredConnectedOrganizationUsers,
+            vec![],
+        ),
+        "anyone" => (AllowedTargetScope::AllExternalUsers, vec![]),
+        _ => (AllowedTargetScope::AllMemberUsers, vec![]),
+    };
+    let approver = field(fields, "approver");
+    let primary = if field(fields, "sponsors") == "on" {
+        vec![SubjectSet::InternalSponsors]
+    } else if approver.is_empty() {
+        vec![]
+    } else {
+        let u = app
+            .store
+            .find_user(&approver)
+            .await
+            .map_err(|x| x.to_string())?
+            .ok_or(format!("{approver}: no such user"))?;
+        vec![SubjectSet::SingleUser {
+            user_id: u.id,
+            description: String::new(),
+        }]
+    };
+    let expiration = match field(fields, "days").as_str() {
+        "" => Expiration::NoExpiration,
+        d => {
+            let days: u32 = d
+                .parse()
+                .map_err(|_| "Days are a whole number.".to_owned())?;
+            Expiration::AfterDuration(
+                IsoDuration::parse("expiration", &format!("P{days}D"))
+                    .map_err(|x| x.to_string())?,
+            )
+        }
+    };
+    let package = app
+        .create_access_package(
+            &s.caller,
+            NewAccessPackage {
+                catalog_id: catalog,
+                display_name: field(fields, "name"),
+                description: Some(field(fields, "description")),
+                is_hidden: None,
+            },
+        )
+        .await
+        .map_err(e)?;
+    for role in fields.iter().filter(|(k, _)| k == "role").take(50) {
+        let role = Uuid::parse_str(&role.1).map_err(|_| "an unknown role".to_owned())?;
+        app.add_role_scope(
+            &s.caller,
+            package.id,
+            RoleSelector::Id(role),
+            ScopeSelector::Root,
+        )
+        .await
+        .map_err(e)?;
+    }
+    let approval = !primary.is_empty();
+    let draft = PolicyDraft {
+        access_package_id: package.id,
+        display_name: format!("{} request policy", package.display_name),
+        description: String::new(),
+        allowed_target_scope: scope,
+        specific_allowed_targets: targets,
+        expiration,
+        requestor_settings: RequestorSettings {
+            enable_targets_to_self_add_access: true,
+            enable_targets_to_self_remove_access: true,
+            ..RequestorSettings::default()
+        },
+        approval_settings: ApprovalSettings {
+            is_approval_required_for_add: approval,
+            is_approval_required_for_update: false,
+            is_requestor_justification_required: field(fields, "justification") == "on",
+            stages: if approval {
+                vec![ApprovalStage {
+                    duration_before_automatic_denial: None,
+                    duration_before_escalation: None,
+                    is_approver_justification_required: false,
+                    is_escalation_enabled: false,
+                    primary_approvers: primary,
+                    fallback_primary_approvers: vec![],
+                    escalation_approvers: vec![],
+                    fallback_escalation_approvers: vec![],
+                    approver_information_visibility: "default".into(),
+                }]
+            } else {
+                vec![]
+            },
+        },
+        review_settings: None,
+        automatic_request_settings: None,
+        is_assignment_notification_disabled: false,
+        questions: vec![],
+    };
+    app.save_policy(&s.caller, None, draft).await.map_err(e)?;
+    Ok(package.id)
+}
+
+pub async fn package(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let s = match signed_in(&state, &headers, &format!("/admin/packages/{id}")).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let Ok(id) = Uuid::parse_str(&id) else {
+        return see_other("/admin/catalogs");
+    };
+    let app = &state.app;
+    let shown = async {
+        let p = app.get_access_package(&s.caller, id).await?;
+        let roles = app.role_scopes(&s.caller, id).await?;
+        let policies = app
+            .policies_of_packages(&s.caller, std::slice::from_ref(&p))
+            .await?;
+        Ok::<_, consulate_app::ServiceError>((p, roles, policies))
+    }
+    .await;
+    match shown {
+        Ok((p, roles, policies)) => page(
+            &PackagePage {
+                chrome: s.chrome(),
+                link: format!("{}/access-packages/{}", state.public_url, p.id),
+                name: p.display_name,
+                description: p.description,
+                roles: roles
+                    .iter()
+                    .map(|r| format!("{} of {}", r.role.display_name, r.resource.display_name))
+                    .collect(),
+                policies: policies
+                    .iter()
+                    .map(|p| format!("{} ({})", p.display_name, p.allowed_target_scope.as_str()))
+                    .collect(),
+            },
+            StatusCode::OK,
+        ),
+        Err(e) => message(
+            s.chrome(),
+            StatusCode::NOT_FOUND,
+            "Access package",
+            explain(&e),
+        ),
+    }
+}
