@@ -55,6 +55,11 @@ pub fn routes() -> Router<ApiState> {
             get(pages::new_organization).post(pages::new_organization_step),
         )
         .route("/admin/reports", get(pages::reports))
+        .route("/admin/audit", get(pages::audit))
+        .route(
+            "/admin/settings",
+            get(pages::settings).post(pages::save_settings),
+        )
         .route(
             "/admin/catalogs",
             get(pages::catalogs).post(pages::create_catalog),

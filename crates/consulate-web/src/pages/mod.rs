@@ -4,6 +4,7 @@
 mod access;
 mod admin;
 mod approvals;
+mod audit_settings;
 mod catalog_admin;
 mod sign_in;
 
@@ -15,6 +16,7 @@ pub use admin::{
     home as admin_home, new_organization, new_organization_step, organizations, reports,
 };
 pub use approvals::{approvals, decide};
+pub use audit_settings::{audit, save_settings, settings};
 pub use catalog_admin::{
     add_resource, catalog, catalogs, create_catalog, create_package, package as admin_package,
 };

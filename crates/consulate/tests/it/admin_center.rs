@@ -229,6 +229,47 @@ async fn admin_center(backend: Backend) {
     );
     assert_eq!(b.get("/admin/reports").await.status, 200);
 
+    // The audit log, filtered, shows what the wizard did.
+    let audit = b.get("/admin/audit?activity=connected+organization").await;
+    assert!(
+        audit.text.contains("Create connected organization") && audit.text.contains("Fabrikam"),
+        "{}",
+        audit.text
+    );
+    assert!(!audit.text.contains("Set user password"), "{}", audit.text);
+    let audit = b.get("/admin/audit?since=2020-13-01").await;
+    assert_eq!(audit.status, 400);
+    // Settings: the external-user lifecycle.
+    let settings = b.get("/admin/settings").await;
+    assert!(settings.text.contains("value=\"30\""), "{}", settings.text);
+    let csrf = hidden(&settings.text, "csrf");
+    let r = b
+        .form(
+            "/admin/settings",
+            &[("csrf", &csrf), ("action", "blockSignIn"), ("days", "10")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let r = s
+        .get("/v1.0/identityGovernance/entitlementManagement/settings")
+        .await;
+    assert_eq!(
+        r.body["externalUserLifecycleAction"], "blockSignIn",
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        r.body["durationUntilExternalUserDeletedAfterBlocked"],
+        "P10D"
+    );
+    let r = b
+        .form(
+            "/admin/settings",
+            &[("csrf", &csrf), ("action", "shred"), ("days", "10")],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+
     // A member without an administrator role is told no.
     let mut m = Browser::new(&s);
     m.form(
