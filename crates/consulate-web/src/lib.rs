@@ -68,6 +68,11 @@ pub fn routes() -> Router<ApiState> {
         .route("/admin/catalogs/{id}/resources", post(pages::add_resource))
         .route("/admin/catalogs/{id}/packages", post(pages::create_package))
         .route("/admin/packages/{id}", get(pages::admin_package))
+        .route("/admin/packages/{id}/assignments", post(pages::assign))
+        .route(
+            "/admin/packages/{id}/assignments/{assignment}/remove",
+            post(pages::unassign),
+        )
         .route("/approvals/{request}/{stage}", post(pages::decide))
 }
 

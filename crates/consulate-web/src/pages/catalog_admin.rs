@@ -50,6 +50,10 @@ struct CatalogPage {
 #[template(path = "admin_package.html")]
 struct PackagePage {
     chrome: Chrome,
+    id: String,
+    /// (assignment id, user, state, ends)
+    assignments: Vec<(String, String, String, String)>,
+    policy_ids: Vec<String>,
     name: String,
     description: String,
     link: String,
@@ -281,6 +285,13 @@ async fn build_package(
 ) -> Result<Uuid, String> {
     let app = &state.app;
     let e = |e: consulate_app::ServiceError| explain(&e);
+    // The roles are checked before anything is written.
+    let roles: Vec<Uuid> = fields
+        .iter()
+        .filter(|(k, _)| k == "role")
+        .take(50)
+        .map(|(_, v)| Uuid::parse_str(v).map_err(|_| "an unknown role".to_owned()))
+        .collect::<Result<_, _>>()?;
     // Who may request: decided (and an organization typed in created) before anything else.
     let who = field(fields, "who");
     let mut organization = Uuid::parse_str(&field(fields, "organization")).ok();
@@ -366,8 +377,7 @@ async fn build_package(
         )
         .await
         .map_err(e)?;
-    for role in fields.iter().filter(|(k, _)| k == "role").take(50) {
-        let role = Uuid::parse_str(&role.1).map_err(|_| "an unknown role".to_owned())?;
+    for role in roles {
         app.add_role_scope(
             &s.caller,
             package.id,
@@ -438,13 +448,52 @@ pub async fn package(
         let policies = app
             .policies_of_packages(&s.caller, std::slice::from_ref(&p))
             .await?;
-        Ok::<_, consulate_app::ServiceError>((p, roles, policies))
+        let q = ListQuery {
+            filter: Some(consulate_core::filter::Filter::Compare {
+                field: consulate_core::filter::AssignmentField::AccessPackageId,
+                op: consulate_core::filter::Compare::Eq,
+                value: consulate_core::filter::Value::String(id.to_string()),
+            }),
+            top: 500,
+            ..ListQuery::default()
+        };
+        let assignments = app.list_assignments(&s.caller, false, &q).await?.items;
+        let ids: Vec<Uuid> = assignments.iter().map(|a| a.target_id).collect();
+        let users = app.store.users_by_ids(&ids).await.unwrap_or_default();
+        let rows = assignments
+            .iter()
+            .filter(|a| a.state.is_active())
+            .map(|a| {
+                let who = users
+                    .iter()
+                    .find(|u| u.id == a.target_id)
+                    .map(|u| {
+                        u.mail
+                            .clone()
+                            .unwrap_or_else(|| u.user_principal_name.clone())
+                    })
+                    .unwrap_or_default();
+                (
+                    a.id.to_string(),
+                    who,
+                    a.state.as_str().to_owned(),
+                    a.schedule
+                        .end
+                        .map(|e| e.strftime("%Y-%m-%d").to_string())
+                        .unwrap_or_else(|| "never".into()),
+                )
+            })
+            .collect::<Vec<_>>();
+        Ok::<_, consulate_app::ServiceError>((p, roles, policies, rows))
     }
     .await;
     match shown {
-        Ok((p, roles, policies)) => page(
+        Ok((p, roles, policies, rows)) => page(
             &PackagePage {
                 chrome: s.chrome(),
+                id: id.to_string(),
+                assignments: rows,
+                policy_ids: policies.iter().map(|p| p.id.to_string()).collect(),
                 link: format!("{}/access-packages/{}", state.public_url, p.id),
                 name: p.display_name,
                 description: p.description,
@@ -463,6 +512,97 @@ pub async fn package(
             s.chrome(),
             StatusCode::NOT_FOUND,
             "Access package",
+            explain(&e),
+        ),
+    }
+}
+
+/// Assigns the package directly to a user (`adminAdd` under the package's policy).
+pub async fn assign(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let s = match signed_in(&state, &headers, &format!("/admin/packages/{id}")).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Some(refused) = checked(&state, &headers, &s, &field(&fields, "csrf")) {
+        return refused;
+    }
+    let (Ok(package), Ok(policy)) = (
+        Uuid::parse_str(&id),
+        Uuid::parse_str(&field(&fields, "policy")),
+    ) else {
+        return see_other("/admin/catalogs");
+    };
+    let address = field(&fields, "user");
+    let user = match state.app.store.find_user(&address).await {
+        Ok(Some(u)) => u,
+        _ => {
+            return message(
+                s.chrome(),
+                StatusCode::BAD_REQUEST,
+                "Not assigned",
+                format!("{address}: no such user"),
+            );
+        }
+    };
+    let new = consulate_app::lifecycle::NewRequest {
+        request_type: consulate_core::request::RequestType::AdminAdd,
+        access_package_id: Some(package),
+        policy_id: Some(policy),
+        target_id: Some(user.id),
+        assignment_id: None,
+        justification: Some("Assigned in the admin center".into()),
+        answers: Vec::new(),
+        schedule: None,
+    };
+    match state.app.submit_request(&s.caller, new, None).await {
+        Ok(_) => see_other(&format!("/admin/packages/{package}")),
+        Err(e) => message(
+            s.chrome(),
+            StatusCode::BAD_REQUEST,
+            "Not assigned",
+            explain(&e),
+        ),
+    }
+}
+
+/// Removes an assignment (`adminRemove`).
+pub async fn unassign(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path((id, assignment)): Path<(String, String)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let s = match signed_in(&state, &headers, &format!("/admin/packages/{id}")).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Some(refused) = checked(&state, &headers, &s, &field(&fields, "csrf")) {
+        return refused;
+    }
+    let Ok(assignment) = Uuid::parse_str(&assignment) else {
+        return see_other(&format!("/admin/packages/{id}"));
+    };
+    let new = consulate_app::lifecycle::NewRequest {
+        request_type: consulate_core::request::RequestType::AdminRemove,
+        access_package_id: None,
+        policy_id: None,
+        target_id: None,
+        assignment_id: Some(assignment),
+        justification: Some("Removed in the admin center".into()),
+        answers: Vec::new(),
+        schedule: None,
+    };
+    match state.app.submit_request(&s.caller, new, None).await {
+        Ok(_) => see_other(&format!("/admin/packages/{id}")),
+        Err(e) => message(
+            s.chrome(),
+            StatusCode::BAD_REQUEST,
+            "Not removed",
             explain(&e),
         ),
     }

@@ -18,7 +18,8 @@ pub use admin::{
 pub use approvals::{approvals, decide};
 pub use audit_settings::{audit, save_settings, settings};
 pub use catalog_admin::{
-    add_resource, catalog, catalogs, create_catalog, create_package, package as admin_package,
+    add_resource, assign, catalog, catalogs, create_catalog, create_package,
+    package as admin_package, unassign,
 };
 pub use sign_in::{
     code_submit, home, password_submit, second_factor_submit, sign_in_page, sign_in_submit,

@@ -270,6 +270,119 @@ async fn admin_center(backend: Backend) {
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
 
+    // A catalog with a group, a package for members, a direct assignment and its removal.
+    let r = b
+        .form(
+            "/admin/catalogs",
+            &[
+                ("csrf", &csrf),
+                ("name", "Tools"),
+                ("description", "Internal tools"),
+                ("external", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let catalog_path = r
+        .headers
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let group = s
+        .post(
+            "/v1.0/groups",
+            json!({"displayName": "Tool users", "mailNickname": "toolusers"}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = b
+        .form(
+            &format!("{catalog_path}/resources"),
+            &[("csrf", &csrf), ("group", &group)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let catalog_page = b.get(&catalog_path).await;
+    assert!(
+        catalog_page.text.contains("Tool users"),
+        "{}",
+        catalog_page.text
+    );
+    let at = catalog_page
+        .text
+        .find("name=\"role\" value=\"")
+        .expect("a role to choose")
+        + 19;
+    let role = catalog_page.text[at..at + 36].to_owned();
+    let r = b
+        .form(
+            &format!("{catalog_path}/packages"),
+            &[
+                ("csrf", &csrf),
+                ("name", "Tool access"),
+                ("role", &role),
+                ("who", "members"),
+                ("days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let package_path = r
+        .headers
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let package_id = package_path.rsplit('/').next().unwrap().to_owned();
+    let package_page = b.get(&package_path).await;
+    assert!(
+        package_page
+            .text
+            .contains(&format!("/access-packages/{package_id}")),
+        "{}",
+        package_page.text
+    );
+    assert!(
+        package_page.text.contains("Member of Tool users")
+            && package_page.text.contains("allMemberUsers"),
+        "{}",
+        package_page.text
+    );
+    let r = b
+        .form(
+            &format!("{package_path}/assignments"),
+            &[
+                ("csrf", &csrf),
+                ("policy", &hidden(&package_page.text, "policy")),
+                ("user", "mia@consulate.example"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let package_page = b.get(&package_path).await;
+    assert!(
+        package_page.text.contains("mia@consulate.example"),
+        "{}",
+        package_page.text
+    );
+    let at = package_page.text.find("/assignments/").unwrap();
+    let remove = &package_page.text[package_page.text[..at].rfind('"').unwrap() + 1..];
+    let remove = remove[..remove.find('"').unwrap()].to_owned();
+    let r = b.form(&remove, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert!(
+        b.get(&package_path)
+            .await
+            .text
+            .contains("Nobody has this access package")
+    );
+
     // A member without an administrator role is told no.
     let mut m = Browser::new(&s);
     m.form(
