@@ -56,6 +56,11 @@ pub fn routes() -> Router<ApiState> {
         )
         .route("/admin/reports", get(pages::reports))
         .route("/admin/audit", get(pages::audit))
+        .route("/admin/sign-in", get(pages::sign_in_admin))
+        .route("/admin/sign-in/providers", post(pages::add_provider))
+        .route("/admin/sign-in/rules", post(pages::add_rule))
+        .route("/admin/sign-in/rules/{id}/delete", post(pages::delete_rule))
+        .route("/admin/sign-in/domains", post(pages::set_domains))
         .route(
             "/admin/settings",
             get(pages::settings).post(pages::save_settings),

@@ -7,6 +7,7 @@ mod approvals;
 mod audit_settings;
 mod catalog_admin;
 mod sign_in;
+mod sign_in_admin;
 
 pub use access::{
     cancel_request, extend_assignment, my_access, package_page, packages, remove_assignment,
@@ -24,6 +25,9 @@ pub use catalog_admin::{
 pub use sign_in::{
     code_submit, home, password_submit, second_factor_submit, sign_in_page, sign_in_submit,
     sign_out,
+};
+pub use sign_in_admin::{
+    add_provider, add_rule, delete_rule, overview as sign_in_admin, set_domains,
 };
 
 use crate::{Chrome, Session, page, see_other};

@@ -383,6 +383,75 @@ async fn admin_center(backend: Backend) {
             .contains("Nobody has this access package")
     );
 
+    // Sign-in for partners: a provider, a rule, the domain list.
+    let r = b
+        .form(
+            "/admin/sign-in/providers",
+            &[
+                ("csrf", &csrf),
+                ("name", "Contoso IdP"),
+                ("issuer", "https://idp.contoso.example"),
+                ("domains", "contoso.example"),
+                ("client_id", "consulate"),
+                ("client_secret", "s3cret-s3cret"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let r = b
+        .form(
+            "/admin/sign-in/rules",
+            &[
+                ("csrf", &csrf),
+                ("name", "Short sessions"),
+                ("minutes", "60"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let r = b
+        .form(
+            "/admin/sign-in/rules",
+            &[("csrf", &csrf), ("name", "Nothing"), ("minutes", "")],
+        )
+        .await;
+    assert_eq!(r.status, 400, "a rule must do something: {}", r.text);
+    let r = b
+        .form(
+            "/admin/sign-in/domains",
+            &[
+                ("csrf", &csrf),
+                ("mode", "deny"),
+                ("domains", "evil.example"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let overview = b.get("/admin/sign-in").await;
+    for seen in [
+        "Contoso IdP",
+        "https://idp.contoso.example",
+        "set up",
+        "Short sessions",
+        "sessions of at most 60 minutes",
+        "evil.example",
+    ] {
+        assert!(overview.text.contains(seen), "{seen}: {}", overview.text);
+    }
+    let at = overview.text.find("/admin/sign-in/rules/").unwrap();
+    let delete = overview.text[at..at + overview.text[at..].find('"').unwrap()].to_owned();
+    assert_eq!(b.form(&delete, &[("csrf", &csrf)]).await.status, 303);
+    assert!(
+        !b.get("/admin/sign-in")
+            .await
+            .text
+            .contains("Short sessions")
+    );
+    assert_eq!(
+        s.get("/admin/v1/collaborationDomains").await.body["mode"],
+        "deny"
+    );
+
     // A member without an administrator role is told no.
     let mut m = Browser::new(&s);
     m.form(
