@@ -2,8 +2,8 @@
 //! wizard (basics → domain with a live lookup of how its users sign in → sponsors → review),
 //! and the reports.
 
-use super::{checked, message, sign_in_redirect};
-use crate::{Chrome, Session, explain, page, see_other, session};
+use super::{checked, message, signed_in};
+use crate::{Chrome, Session, explain, page, see_other};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Query, State};
@@ -58,12 +58,6 @@ struct ReportsPage {
     chrome: Chrome,
     /// (organization, user, package, approved by, ends)
     rows: Vec<(String, String, String, String, String)>,
-}
-
-async fn signed_in(state: &ApiState, headers: &HeaderMap, path: &str) -> Result<Session, Response> {
-    session(state, headers)
-        .await
-        .ok_or_else(|| sign_in_redirect(path))
 }
 
 pub async fn home(State(state): State<ApiState>, headers: HeaderMap) -> Response {

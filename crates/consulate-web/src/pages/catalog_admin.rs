@@ -2,8 +2,8 @@
 //! who may request — with a connected organization added on the spot —, approval, requestor
 //! information, expiration), then the package's page with the My Access link to send.
 
-use super::{checked, message, sign_in_redirect};
-use crate::{Chrome, Session, explain, page, see_other, session};
+use super::{checked, field, message, signed_in};
+use crate::{Chrome, Session, explain, page, see_other};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
@@ -59,21 +59,6 @@ struct PackagePage {
     link: String,
     roles: Vec<String>,
     policies: Vec<String>,
-}
-
-async fn signed_in(state: &ApiState, headers: &HeaderMap, path: &str) -> Result<Session, Response> {
-    session(state, headers)
-        .await
-        .ok_or_else(|| sign_in_redirect(path))
-}
-
-/// The value of a form field (the first one of that name).
-fn field(fields: &[(String, String)], name: &str) -> String {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim().to_owned())
-        .unwrap_or_default()
 }
 
 pub async fn catalogs(State(state): State<ApiState>, headers: HeaderMap) -> Response {

@@ -124,3 +124,20 @@ fn notice(done: Option<&str>) -> Option<String> {
         _ => None,
     }
 }
+
+/// The admin center's session check: the signed-in person, or a redirect to sign in and
+/// come back to `path`.
+async fn signed_in(state: &ApiState, headers: &HeaderMap, path: &str) -> Result<Session, Response> {
+    crate::session(state, headers)
+        .await
+        .ok_or_else(|| sign_in_redirect(path))
+}
+
+/// The value of a form field (the first one of that name), trimmed.
+fn field(fields: &[(String, String)], name: &str) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.trim().to_owned())
+        .unwrap_or_default()
+}

@@ -1,8 +1,8 @@
 //! Admin center: identity providers partners sign in at, sign-in rules, and the domains that
 //! may collaborate.
 
-use super::{checked, message, sign_in_redirect};
-use crate::{Chrome, Session, explain, page, see_other, session};
+use super::{checked, field, message, signed_in};
+use crate::{Chrome, Session, explain, page, see_other};
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, State};
@@ -29,14 +29,8 @@ struct SignInAdminPage {
     domains: String,
 }
 
-async fn signed_in(state: &ApiState, headers: &HeaderMap) -> Result<Session, Response> {
-    session(state, headers)
-        .await
-        .ok_or_else(|| sign_in_redirect("/admin/sign-in"))
-}
-
 pub async fn overview(State(state): State<ApiState>, headers: HeaderMap) -> Response {
-    let s = match signed_in(&state, &headers).await {
+    let s = match signed_in(&state, &headers, "/admin/sign-in").await {
         Ok(s) => s,
         Err(r) => return r,
     };
@@ -130,20 +124,12 @@ fn join(d: &BTreeSet<DomainName>) -> String {
     d.iter().map(|d| d.as_str()).collect::<Vec<_>>().join(", ")
 }
 
-fn field(fields: &[(String, String)], name: &str) -> String {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.trim().to_owned())
-        .unwrap_or_default()
-}
-
 async fn checked_session(
     state: &ApiState,
     headers: &HeaderMap,
     fields: &[(String, String)],
 ) -> Result<Session, Response> {
-    let s = signed_in(state, headers).await?;
+    let s = signed_in(state, headers, "/admin/sign-in").await?;
     match checked(state, headers, &s, &field(fields, "csrf")) {
         Some(refused) => Err(refused),
         None => Ok(s),
