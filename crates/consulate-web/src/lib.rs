@@ -55,6 +55,15 @@ pub fn routes() -> Router<ApiState> {
             get(pages::new_organization).post(pages::new_organization_step),
         )
         .route("/admin/reports", get(pages::reports))
+        .route("/admin/organizations/{id}", get(pages::organization))
+        .route(
+            "/admin/organizations/{id}/state",
+            post(pages::organization_state),
+        )
+        .route(
+            "/admin/organizations/{id}/delete",
+            post(pages::delete_organization),
+        )
         .route("/admin/audit", get(pages::audit))
         .route("/admin/sign-in", get(pages::sign_in_admin))
         .route("/admin/sign-in/providers", post(pages::add_provider))

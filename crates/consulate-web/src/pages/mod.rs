@@ -14,7 +14,8 @@ pub use access::{
     request_submit,
 };
 pub use admin::{
-    home as admin_home, new_organization, new_organization_step, organizations, reports,
+    delete_organization, home as admin_home, new_organization, new_organization_step, organization,
+    organization_state, organizations, reports,
 };
 pub use approvals::{approvals, decide};
 pub use audit_settings::{audit, save_settings, settings};

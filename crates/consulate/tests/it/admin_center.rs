@@ -452,6 +452,38 @@ async fn admin_center(backend: Backend) {
         "deny"
     );
 
+    // One organization: state changes, and deletion.
+    let list = b.get("/admin/organizations").await;
+    let at = list
+        .text
+        .find(&format!("/admin/organizations/{org}"))
+        .expect("a link to the organization");
+    let org_path = list.text[at..at + list.text[at..].find('"').unwrap()].to_owned();
+    let org_page = b.get(&org_path).await;
+    assert!(
+        org_page.text.contains("mia@consulate.example") && org_page.text.contains("configured"),
+        "{}",
+        org_page.text
+    );
+    let r = b
+        .form(
+            &format!("{org_path}/state"),
+            &[("csrf", &csrf), ("state", "proposed")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert!(b.get(&org_path).await.text.contains("Make it configured"));
+    let r = b
+        .form(&format!("{org_path}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert!(
+        !b.get("/admin/organizations")
+            .await
+            .text
+            .contains("Fabrikam")
+    );
+
     // A member without an administrator role is told no.
     let mut m = Browser::new(&s);
     m.form(
