@@ -338,6 +338,57 @@ async fn build_package(
             description: String::new(),
         }]
     };
+    let second = match field(fields, "approver2").as_str() {
+        "" => None,
+        a => Some(
+            app.store
+                .find_user(a)
+                .await
+                .map_err(|x| x.to_string())?
+                .ok_or(format!("{a}: no such user"))?
+                .id,
+        ),
+    };
+    if second.is_some() && primary.is_empty() {
+        return Err("A second stage needs a first one.".into());
+    }
+    let question = field(fields, "question");
+    let questions = if question.is_empty() {
+        vec![]
+    } else {
+        let choices: Vec<String> = field(fields, "choices")
+            .split(',')
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_owned)
+            .collect();
+        vec![consulate_core::policy::Question {
+            id: app.ids.new_id(),
+            text: question,
+            sequence: 1,
+            is_required: true,
+            is_answer_editable: false,
+            localizations: vec![],
+            kind: if choices.is_empty() {
+                consulate_core::policy::QuestionKind::Text {
+                    is_single_line_question: true,
+                    regex_pattern: None,
+                }
+            } else {
+                consulate_core::policy::QuestionKind::MultipleChoice {
+                    is_multiple_selection_allowed: false,
+                    choices: choices
+                        .into_iter()
+                        .map(|c| consulate_core::policy::AnswerChoice {
+                            actual_value: c.to_lowercase(),
+                            text: c,
+                            localizations: vec![],
+                        })
+                        .collect(),
+                }
+            },
+        }]
+    };
     let expiration = match field(fields, "days").as_str() {
         "" => Expiration::NoExpiration,
         d => {
@@ -389,26 +440,35 @@ async fn build_package(
             is_approval_required_for_add: approval,
             is_approval_required_for_update: false,
             is_requestor_justification_required: field(fields, "justification") == "on",
-            stages: if approval {
-                vec![ApprovalStage {
-                    duration_before_automatic_denial: None,
-                    duration_before_escalation: None,
-                    is_approver_justification_required: false,
-                    is_escalation_enabled: false,
-                    primary_approvers: primary,
-                    fallback_primary_approvers: vec![],
-                    escalation_approvers: vec![],
-                    fallback_escalation_approvers: vec![],
-                    approver_information_visibility: "default".into(),
-                }]
-            } else {
-                vec![]
-            },
+            stages: [
+                Some(primary),
+                second.map(|u| {
+                    vec![SubjectSet::SingleUser {
+                        user_id: u,
+                        description: String::new(),
+                    }]
+                }),
+            ]
+            .into_iter()
+            .flatten()
+            .filter(|approvers| !approvers.is_empty())
+            .map(|approvers| ApprovalStage {
+                duration_before_automatic_denial: None,
+                duration_before_escalation: None,
+                is_approver_justification_required: false,
+                is_escalation_enabled: false,
+                primary_approvers: approvers,
+                fallback_primary_approvers: vec![],
+                escalation_approvers: vec![],
+                fallback_escalation_approvers: vec![],
+                approver_information_visibility: "default".into(),
+            })
+            .collect(),
         },
         review_settings: None,
         automatic_request_settings: None,
         is_assignment_notification_disabled: false,
-        questions: vec![],
+        questions,
     };
     app.save_policy(&s.caller, None, draft).await.map_err(e)?;
     Ok(package.id)

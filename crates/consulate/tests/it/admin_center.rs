@@ -452,6 +452,62 @@ async fn admin_center(backend: Backend) {
         "deny"
     );
 
+    // A package with a question (with choices) and two approval stages.
+    let r = b
+        .form(
+            &format!("{catalog_path}/packages"),
+            &[
+                ("csrf", &csrf),
+                ("name", "Tool admin"),
+                ("role", &role),
+                ("who", "members"),
+                ("approver", "mia@consulate.example"),
+                ("approver2", "admin@consulate.example"),
+                ("question", "Which team?"),
+                ("choices", "Blue, Red"),
+                ("days", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let admin_pkg = r
+        .headers
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let policy = &s.get(&format!("/v1.0/identityGovernance/entitlementManagement/assignmentPolicies?$filter=accessPackage/id eq '{admin_pkg}'&$expand=questions")).await.body["value"][0];
+    assert_eq!(
+        policy["requestApprovalSettings"]["stages"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "{policy}"
+    );
+    assert_eq!(policy["questions"][0]["text"], "Which team?", "{policy}");
+    assert_eq!(
+        policy["questions"][0]["choices"][1]["actualValue"], "red",
+        "{policy}"
+    );
+    assert_eq!(policy["expiration"]["type"], "noExpiration", "{policy}");
+    let r = b
+        .form(
+            &format!("{catalog_path}/packages"),
+            &[
+                ("csrf", &csrf),
+                ("name", "Odd"),
+                ("who", "members"),
+                ("approver2", "mia@consulate.example"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+
     // One organization: state changes, and deletion.
     let list = b.get("/admin/organizations").await;
     let at = list
