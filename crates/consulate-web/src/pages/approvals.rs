@@ -27,6 +27,8 @@ struct PendingStage {
 struct ApprovalsPage {
     chrome: Chrome,
     pending: Vec<PendingStage>,
+    /// (when, package, requester, decision, reason) of this person's decisions, newest first.
+    decided: Vec<(String, String, String, String, String)>,
 }
 
 pub async fn approvals(
@@ -107,7 +109,76 @@ pub async fn approvals(
             answers: r.answers.iter().map(|a| a.display_value.clone()).collect(),
         });
     }
-    page(&ApprovalsPage { chrome, pending }, StatusCode::OK)
+    let decided = decisions(&state, &s).await;
+    page(
+        &ApprovalsPage {
+            chrome,
+            pending,
+            decided,
+        },
+        StatusCode::OK,
+    )
+}
+
+/// The decisions this person made (up to the last 100 requests they could decide).
+async fn decisions(
+    state: &ApiState,
+    s: &crate::Session,
+) -> Vec<(String, String, String, String, String)> {
+    let consulate_core::access::CallerIdentity::User { user_id, .. } = s.caller.identity else {
+        return Vec::new();
+    };
+    let q = consulate_store::list::ListQuery {
+        top: 100,
+        ..consulate_store::list::ListQuery::default()
+    };
+    let Ok(page_of) = state
+        .app
+        .list_requests(&s.caller, Some("approver"), &q)
+        .await
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for r in page_of.items.iter().rev() {
+        let Ok(stages) = state.app.approval_stages(&s.caller, r.id).await else {
+            continue;
+        };
+        for v in stages
+            .iter()
+            .filter(|v| v.stage.reviewed_by == Some(user_id))
+        {
+            let package = state
+                .app
+                .store
+                .access_packages_by_ids(&[r.access_package_id])
+                .await
+                .ok()
+                .and_then(|p| p.into_iter().next())
+                .map(|p| p.display_name)
+                .unwrap_or_default();
+            let who = state
+                .app
+                .store
+                .users_by_ids(&[r.target_id])
+                .await
+                .ok()
+                .and_then(|u| u.into_iter().next())
+                .map(|u| u.mail.unwrap_or(u.user_principal_name))
+                .unwrap_or_default();
+            out.push((
+                v.stage
+                    .reviewed_at
+                    .map(|t| t.strftime("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_default(),
+                package,
+                who,
+                v.stage.review_result.clone(),
+                v.stage.justification.clone(),
+            ));
+        }
+    }
+    out
 }
 
 #[derive(Debug, Deserialize)]

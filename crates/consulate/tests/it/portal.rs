@@ -291,6 +291,14 @@ async fn portal(backend: Backend) {
         "{}",
         inbox.text
     );
+    for seen in [
+        "Your decisions",
+        "Approve",
+        "Known partner",
+        "ana@partner.example",
+    ] {
+        assert!(inbox.text.contains(seen), "{seen}: {}", inbox.text);
+    }
 
     // Ana sees her access, ending in a year.
     let end = (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * 365))
