@@ -65,6 +65,11 @@ pub fn routes() -> Router<ApiState> {
             post(pages::delete_organization),
         )
         .route("/admin/audit", get(pages::audit))
+        .route("/admin/directory", get(pages::directory))
+        .route(
+            "/admin/directory/users/{id}/revoke",
+            post(pages::revoke_user_sessions),
+        )
         .route("/admin/sign-in", get(pages::sign_in_admin))
         .route("/admin/sign-in/providers", post(pages::add_provider))
         .route("/admin/sign-in/rules", post(pages::add_rule))

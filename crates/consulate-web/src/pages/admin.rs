@@ -488,3 +488,104 @@ pub async fn delete_organization(
         Err(e) => message(s.chrome(), StatusCode::CONFLICT, "Not deleted", explain(&e)),
     }
 }
+
+#[derive(Template)]
+#[template(path = "admin_directory.html")]
+struct DirectoryPage {
+    chrome: Chrome,
+    search: String,
+    /// (id, name, user principal name, type, sign-in)
+    users: Vec<(String, String, String, String, String)>,
+    groups: Vec<String>,
+}
+
+/// Users (searched by name) and groups.
+pub async fn directory(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Query(q): Query<Search>,
+) -> Response {
+    let s = match signed_in(&state, &headers, "/admin/directory").await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let search: String = q.search.trim().chars().take(100).collect();
+    let users = state
+        .app
+        .list_users(
+            &s.caller,
+            &ListQuery {
+                search: (!search.is_empty()).then(|| search.clone()),
+                top: 200,
+                ..ListQuery::default()
+            },
+        )
+        .await;
+    let groups = state
+        .app
+        .list_groups(
+            &s.caller,
+            &ListQuery {
+                top: 200,
+                ..ListQuery::default()
+            },
+        )
+        .await;
+    match (users, groups) {
+        (Ok(u), Ok(g)) => page(
+            &DirectoryPage {
+                chrome: s.chrome(),
+                users: u
+                    .items
+                    .into_iter()
+                    .map(|u| {
+                        (
+                            u.id.to_string(),
+                            u.display_name,
+                            u.user_principal_name,
+                            u.user_type.as_str().to_owned(),
+                            if u.account_enabled {
+                                "allowed"
+                            } else {
+                                "blocked"
+                            }
+                            .to_owned(),
+                        )
+                    })
+                    .collect(),
+                groups: g.items.into_iter().map(|g| g.display_name).collect(),
+                search,
+            },
+            StatusCode::OK,
+        ),
+        (Err(e), _) | (_, Err(e)) => message(
+            s.chrome(),
+            StatusCode::FORBIDDEN,
+            "Users and groups",
+            explain(&e),
+        ),
+    }
+}
+
+/// Ends every session of a user (and the tokens acting for it).
+pub async fn revoke_user_sessions(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    Form(f): Form<StateForm>,
+) -> Response {
+    let s = match signed_in(&state, &headers, "/admin/directory").await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Some(refused) = checked(&state, &headers, &s, &f.csrf) {
+        return refused;
+    }
+    let Ok(user) = uuid::Uuid::parse_str(&id) else {
+        return see_other("/admin/directory");
+    };
+    match state.app.revoke_sign_in_sessions(&s.caller, user).await {
+        Ok(_) => see_other("/admin/directory"),
+        Err(e) => message(s.chrome(), StatusCode::FORBIDDEN, "Not done", explain(&e)),
+    }
+}

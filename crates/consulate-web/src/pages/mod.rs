@@ -14,8 +14,8 @@ pub use access::{
     request_submit,
 };
 pub use admin::{
-    delete_organization, home as admin_home, new_organization, new_organization_step, organization,
-    organization_state, organizations, reports,
+    delete_organization, directory, home as admin_home, new_organization, new_organization_step,
+    organization, organization_state, organizations, reports, revoke_user_sessions,
 };
 pub use approvals::{approvals, decide};
 pub use audit_settings::{audit, save_settings, settings};

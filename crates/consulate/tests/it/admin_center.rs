@@ -540,6 +540,39 @@ async fn admin_center(backend: Backend) {
             .contains("Fabrikam")
     );
 
+    // Users and groups; ending a user's sessions.
+    let dir = b.get("/admin/directory?search=mia").await;
+    assert!(
+        dir.text.contains("mia@consulate.example") && !dir.text.contains("mo@consulate.example"),
+        "{}",
+        dir.text
+    );
+    assert!(dir.text.contains("Tool users"), "{}", dir.text);
+    let mut mo_browser = Browser::new(&s);
+    mo_browser
+        .form(
+            "/sign-in/password",
+            &[
+                ("user_name", "mo@consulate.example"),
+                ("password", "mo's own passphrase"),
+                ("return_to", "/my-access"),
+            ],
+        )
+        .await;
+    assert_eq!(mo_browser.get("/my-access").await.status, 200);
+    let r = b
+        .form(
+            &format!("/admin/directory/users/{mo}/revoke"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(
+        mo_browser.get("/my-access").await.status,
+        303,
+        "the session ended"
+    );
+
     // A member without an administrator role is told no.
     let mut m = Browser::new(&s);
     m.form(
