@@ -33,6 +33,8 @@ struct PolicyChoice {
     justification_required: bool,
     approval: bool,
     questions: Vec<QuestionView>,
+    /// The policy lets requestors choose when their access starts and ends.
+    custom_schedule: bool,
 }
 
 fn question_view(q: &consulate_core::policy::Question) -> QuestionView {
@@ -139,6 +141,7 @@ async fn render_package(
                             .is_requestor_justification_required,
                         approval: pol.approval_settings.is_approval_required_for_add
                             && pol.allowed_target_scope != AllowedTargetScope::NotSpecified,
+                        custom_schedule: pol.requestor_settings.allow_custom_assignment_schedule,
                         questions: {
                             let mut qs = pol.questions.clone();
                             qs.sort_by_key(|q| q.sequence);
@@ -215,6 +218,26 @@ pub async fn request_submit(
         })
         .take(100)
         .collect();
+    // A chosen schedule: dates at the start of the day (UTC).
+    let date = |name: &str| -> Result<Option<jiff::Timestamp>, String> {
+        match field(name).trim() {
+            "" => Ok(None),
+            d => format!("{d}T00:00:00Z")
+                .parse::<jiff::Timestamp>()
+                .map(Some)
+                .map_err(|_| format!("{d} is not a date like 2026-12-01")),
+        }
+    };
+    let schedule = match (date("start"), date("end")) {
+        (Ok(None), Ok(None)) => None,
+        (Ok(start), Ok(end)) => Some(consulate_core::request::RequestedSchedule {
+            start,
+            expiration: end.map(consulate_core::policy::Expiration::AfterDateTime),
+        }),
+        (Err(e), _) | (_, Err(e)) => {
+            return render_package(&state, &s, package, Some(e)).await;
+        }
+    };
     let new = NewRequest {
         request_type: RequestType::UserAdd,
         access_package_id: Some(package),
@@ -223,7 +246,7 @@ pub async fn request_submit(
         assignment_id: None,
         justification: Some(field("justification")),
         answers,
-        schedule: None,
+        schedule,
     };
     match state.app.submit_request(&s.caller, new, None).await {
         Ok(_) => see_other("/my-access?done=requested"),

@@ -357,3 +357,103 @@ async fn portal_sqlite() {
 async fn portal_postgres() {
     portal(Backend::Postgres).await;
 }
+
+/// A policy that lets requestors choose their schedule: the chosen end is the assignment's,
+/// and a date outside the policy is explained.
+async fn chosen_schedule(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
+    let pia = s.create_user("Pia", "pia@consulate.example", false).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s
+        .req(
+            Method::PUT,
+            &format!("/admin/v1/users/{pia}/password"),
+            Some(json!({"password": "pia's long passphrase"})),
+        )
+        .await;
+    assert_eq!(r.status, 204);
+    let (cat, _, role) = group_in_catalog(&s, "Lab", "Lab files", "lab").await;
+    let pkg = package_and_policy(
+        &s,
+        json!({"displayName": "Lab access", "catalog": {"id": cat}}),
+        &role,
+        json!({"displayName": "Members, when they like", "allowedTargetScope": "allMemberUsers",
+               "expiration": {"type": "afterDuration", "duration": "P90D"},
+               "requestorSettings": {"enableTargetsToSelfAddAccess": true, "allowCustomAssignmentSchedule": true},
+               "requestApprovalSettings": {"isApprovalRequiredForAdd": false, "stages": []}}),
+    )
+    .await;
+    let mut b = Browser::new(&s);
+    let link = format!("/access-packages/{pkg}");
+    let r = b
+        .form(
+            "/sign-in/password",
+            &[
+                ("user_name", "pia@consulate.example"),
+                ("password", "pia's long passphrase"),
+                ("return_to", &link),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let page = b.get(&link).await;
+    assert!(
+        page.text.contains("name=\"end\" type=\"date\""),
+        "{}",
+        page.text
+    );
+    let (csrf, policy, action_path) = (
+        hidden(&page.text, "csrf"),
+        hidden(&page.text, "policy"),
+        action(&page.text, "/access-packages/"),
+    );
+    let day = |days: i64| {
+        (jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * days))
+            .strftime("%Y-%m-%d")
+            .to_string()
+    };
+    let r = b
+        .form(
+            &action_path,
+            &[("csrf", &csrf), ("policy", &policy), ("end", "31/12/2026")],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("not a date"), "{}", r.text);
+    let r = b
+        .form(
+            &action_path,
+            &[("csrf", &csrf), ("policy", &policy), ("end", &day(200))],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("may not last beyond"), "{}", r.text);
+    let end = day(10);
+    let r = b
+        .form(
+            &action_path,
+            &[("csrf", &csrf), ("policy", &policy), ("end", &end)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let shown = until(&mut b, "/my-access", "delivered").await;
+    assert!(
+        shown.contains("delivered") && shown.contains(&end),
+        "{shown}"
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chosen_schedule_sqlite() {
+    chosen_schedule(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chosen_schedule_postgres() {
+    chosen_schedule(Backend::Postgres).await;
+}
