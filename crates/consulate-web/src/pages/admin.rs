@@ -51,6 +51,7 @@ struct NewOrgPage {
     domain: String,
     detected: String,
     internal: String,
+    external: String,
 }
 
 #[derive(Template)]
@@ -142,6 +143,7 @@ pub async fn new_organization(State(state): State<ApiState>, headers: HeaderMap)
             domain: String::new(),
             detected: String::new(),
             internal: String::new(),
+            external: String::new(),
         },
         StatusCode::OK,
     )
@@ -163,6 +165,8 @@ pub struct WizardForm {
     domain: String,
     #[serde(default)]
     internal: String,
+    #[serde(default)]
+    external: String,
 }
 
 fn describe(lookup: &DomainLookup) -> String {
@@ -201,6 +205,7 @@ pub async fn new_organization_step(
         domain: f.domain.trim().to_lowercase(),
         detected: String::new(),
         internal: f.internal.trim().chars().take(4096).collect(),
+        external: f.external.trim().chars().take(4096).collect(),
     };
     let lookup = if view.domain.is_empty() {
         None
@@ -269,24 +274,25 @@ async fn create(state: &ApiState, s: &Session, view: NewOrgPage) -> Response {
         }
     };
     let mut problems = Vec::new();
-    for address in view
-        .internal
-        .split(['\n', ',', ';'])
-        .map(str::trim)
-        .filter(|a| !a.is_empty())
-    {
-        let found = state.app.store.find_user(address).await.ok().flatten();
+    let sponsors = [
+        (SponsorKind::Internal, view.internal.as_str()),
+        (SponsorKind::External, view.external.as_str()),
+    ];
+    let mut wanted: Vec<(SponsorKind, String)> = Vec::new();
+    for (kind, list) in sponsors {
+        for a in list.split(['\n', ',', ';']) {
+            if !a.trim().is_empty() {
+                wanted.push((kind, a.trim().to_owned()));
+            }
+        }
+    }
+    for (kind, address) in wanted {
+        let found = state.app.store.find_user(&address).await.ok().flatten();
         let result = match found {
             Some(u) => {
                 state
                     .app
-                    .add_sponsor(
-                        &s.caller,
-                        org.id,
-                        SponsorKind::Internal,
-                        RefKind::User,
-                        u.id,
-                    )
+                    .add_sponsor(&s.caller, org.id, kind, RefKind::User, u.id)
                     .await
             }
             None => {

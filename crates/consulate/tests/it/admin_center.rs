@@ -35,6 +35,12 @@ async fn admin_center(backend: Backend) {
     assert_eq!(r.status, 204, "{}", r.text);
     s.create_user("Mia Sponsor", "mia@consulate.example", false)
         .await;
+    s.create_user(
+        "Fred Fabrikam",
+        "fred_fabrikam.example#EXT#@consulate.example",
+        true,
+    )
+    .await;
     let mo = s
         .create_user("Mo Member", "mo@consulate.example", false)
         .await["id"]
@@ -177,6 +183,7 @@ async fn admin_center(backend: Backend) {
                 ("description", "Our supplier"),
                 ("domain", "fabrikam.example"),
                 ("internal", "mia@consulate.example"),
+                ("external", "fred_fabrikam.example#EXT#@consulate.example"),
             ],
         )
         .await;
@@ -208,6 +215,7 @@ async fn admin_center(backend: Backend) {
                 ("description", "Our supplier"),
                 ("domain", "fabrikam.example"),
                 ("internal", "mia@consulate.example"),
+                ("external", "fred_fabrikam.example#EXT#@consulate.example"),
             ],
         )
         .await;
@@ -221,6 +229,12 @@ async fn admin_center(backend: Backend) {
     // Made through the API's rules: the organization and its sponsor are there.
     let orgs = s.get("/v1.0/identityGovernance/entitlementManagement/connectedOrganizations?$filter=displayName eq 'Fabrikam'").await;
     let org = orgs.body["value"][0]["id"].as_str().unwrap().to_owned();
+    let external = s.get(&format!("/v1.0/identityGovernance/entitlementManagement/connectedOrganizations/{org}/externalSponsors")).await;
+    assert!(
+        external.text.contains("fred_fabrikam.example"),
+        "{}",
+        external.text
+    );
     let sponsors = s.get(&format!("/v1.0/identityGovernance/entitlementManagement/connectedOrganizations/{org}/internalSponsors")).await;
     assert!(
         sponsors.text.contains("mia@consulate.example"),
