@@ -181,6 +181,10 @@ pub struct LifecycleBenchArgs {
     /// Maximum database connections.
     #[arg(long, default_value_t = 8)]
     pub db_max_connections: u32,
+    /// Requests need one approval: measure the approvers' decisions (`PATCH …/stages/{id}`)
+    /// instead of auto-approved delivery.
+    #[arg(long)]
+    pub approvals: bool,
     /// Also write the markdown section to this file, replacing it.
     #[arg(long)]
     pub output: Option<PathBuf>,

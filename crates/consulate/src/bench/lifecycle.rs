@@ -60,6 +60,8 @@ struct Run {
     delivered: Duration,
     latency: Samples,
     rss: Option<u64>,
+    /// With `--approvals`: how long the decisions took, and their latencies.
+    approvals: Option<(Duration, Samples)>,
 }
 
 async fn measure(args: &LifecycleBenchArgs, database: &str) -> anyhow::Result<Run> {
@@ -123,11 +125,54 @@ async fn measure(args: &LifecycleBenchArgs, database: &str) -> anyhow::Result<Ru
         json!({"role": {"id": role}}),
     )
     .await?;
+    // With --approvals, one approver decides every request.
+    let approver = if args.approvals {
+        let system = Caller::system();
+        let u = running
+            .app
+            .create_user(
+                &system,
+                consulate_app::directory::NewUser {
+                    display_name: "Approver".into(),
+                    user_principal_name: "approver@consulate.example".into(),
+                    given_name: None,
+                    surname: None,
+                    mail: None,
+                    user_type: None,
+                    account_enabled: None,
+                    identities: Vec::new(),
+                    creation_type: None,
+                    external_user_state: None,
+                },
+            )
+            .await?;
+        let t = running
+            .app
+            .create_token(
+                &system,
+                "approver",
+                [Scope::EntitlementManagementReadWriteAll]
+                    .into_iter()
+                    .collect(),
+                Some(u.id),
+                None,
+            )
+            .await?;
+        Some((u.id, t.secret))
+    } else {
+        None
+    };
+    let approval = match &approver {
+        Some((id, _)) => {
+            json!({"isApprovalRequiredForAdd": true, "stages": [{"primaryApprovers": [{"@odata.type": "#microsoft.graph.singleUser", "userId": id}]}]})
+        }
+        None => json!({"isApprovalRequiredForAdd": false, "stages": []}),
+    };
     post(
         format!("{EM}/assignmentPolicies"),
-        json!({"displayName": "Members, no approval", "allowedTargetScope": "allMemberUsers",
+        json!({"displayName": "Members", "allowedTargetScope": "allMemberUsers",
         "requestorSettings": {"enableTargetsToSelfAddAccess": true},
-        "requestApprovalSettings": {"isApprovalRequiredForAdd": false, "stages": []},
+        "requestApprovalSettings": approval,
         "accessPackage": {"id": package}}),
     )
     .await?;
@@ -201,10 +246,11 @@ async fn measure(args: &LifecycleBenchArgs, database: &str) -> anyhow::Result<Ru
         let url = format!("{base}{EM}/assignmentRequests");
         workers.spawn(async move {
             let mut times = Vec::new();
+            let mut ids = Vec::new();
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 let Some(token) = tokens.get(i) else {
-                    return anyhow::Ok(times);
+                    return anyhow::Ok((times, ids));
                 };
                 let t = Instant::now();
                 let resp = http
@@ -219,14 +265,28 @@ async fn measure(args: &LifecycleBenchArgs, database: &str) -> anyhow::Result<Ru
                 if status != StatusCode::CREATED {
                     bail!("request {i}: {status}: {text}");
                 }
+                let v: Value = serde_json::from_str(&text)?;
+                ids.push(v["id"].as_str().context("a request id")?.to_owned());
             }
         });
     }
     let mut times = Vec::with_capacity(args.requests);
+    let mut request_ids = Vec::with_capacity(args.requests);
     while let Some(done) = workers.join_next().await {
-        times.extend(done??);
+        let (t, ids) = done??;
+        times.extend(t);
+        request_ids.extend(ids);
     }
     let submit = started.elapsed();
+    let approvals = match &approver {
+        Some((_, token)) => Some(decide_all(&http, &base, token, request_ids, args.clients).await?),
+        None => None,
+    };
+    let started = if approvals.is_some() {
+        Instant::now()
+    } else {
+        started
+    };
     let count_url =
         format!("{base}{EM}/assignments?$filter=state eq 'delivered'&$count=true&$top=1");
     loop {
@@ -253,7 +313,75 @@ async fn measure(args: &LifecycleBenchArgs, database: &str) -> anyhow::Result<Ru
         delivered,
         latency: Samples::new(times),
         rss,
+        approvals,
     })
+}
+
+/// Finds each request's stage (not measured), then approves them all from `clients`
+/// concurrent clients with the approver's token; returns the time and the latencies.
+async fn decide_all(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    requests: Vec<String>,
+    clients: usize,
+) -> anyhow::Result<(Duration, Samples)> {
+    progress(format_args!("lifecycle: finding {} stages", requests.len()));
+    let mut stages = Vec::with_capacity(requests.len());
+    for r in &requests {
+        let v: Value = http
+            .get(format!(
+                "{base}{EM}/accessPackageAssignmentApprovals/{r}/stages"
+            ))
+            .bearer_auth(token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let stage = v["value"][0]["id"].as_str().context("a stage")?.to_owned();
+        stages.push(format!(
+            "{base}{EM}/accessPackageAssignmentApprovals/{r}/stages/{stage}"
+        ));
+    }
+    progress(format_args!(
+        "lifecycle: {} approvals from {clients} clients",
+        stages.len()
+    ));
+    let stages: Arc<[String]> = stages.into();
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..clients {
+        let (http, next, stages, token) =
+            (http.clone(), next.clone(), stages.clone(), token.to_owned());
+        workers.spawn(async move {
+            let mut times = Vec::new();
+            let body = json!({"reviewResult": "Approve", "justification": "bench"});
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(url) = stages.get(i) else {
+                    return anyhow::Ok(times);
+                };
+                let t = Instant::now();
+                let resp = http
+                    .patch(url)
+                    .bearer_auth(&token)
+                    .json(&body)
+                    .send()
+                    .await?;
+                let status = resp.status();
+                times.push(t.elapsed());
+                if status != StatusCode::NO_CONTENT {
+                    bail!("approval {i}: {status}: {}", resp.text().await?);
+                }
+            }
+        });
+    }
+    let mut times = Vec::new();
+    while let Some(done) = workers.join_next().await {
+        times.extend(done??);
+    }
+    Ok((started.elapsed(), Samples::new(times)))
 }
 
 impl Run {
@@ -286,6 +414,15 @@ impl Run {
              when `assignments?$filter=state eq 'delivered'&$count=true` reaches the total.\n",
             args.requests, args.clients
         );
+        if self.approvals.is_some() {
+            let _ = writeln!(
+                out,
+                "With `--approvals` each request waits for one approver instead: after all are \
+                 submitted, the approver's decisions are sent from the same number of clients and \
+                 timed until every one is answered (204); \"delivered\" then counts from the first \
+                 decision.\n"
+            );
+        }
         let _ = writeln!(out, "| Measurement | Value |\n|---|--:|");
         let _ = writeln!(
             out,
@@ -314,6 +451,20 @@ impl Run {
             ms(self.latency.percentile(99.0)),
             ms(self.latency.max())
         );
+        if let Some((took, lat)) = &self.approvals {
+            let _ = writeln!(
+                out,
+                "| approvals (`PATCH …/stages/{{id}}`, 204) per second | {:.0}/s |",
+                n / took.as_secs_f64()
+            );
+            let _ = writeln!(
+                out,
+                "| approval latency p50 / p99 / max | {} / {} / {} |",
+                ms(lat.percentile(50.0)),
+                ms(lat.percentile(99.0)),
+                ms(lat.max())
+            );
+        }
         let _ = writeln!(
             out,
             "| RSS at the end | {} |",
