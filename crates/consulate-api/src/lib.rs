@@ -251,6 +251,10 @@ pub fn router_with(state: ApiState, extra: Router<ApiState>) -> Router {
             "/admin/v1/users/{id}/password",
             axum::routing::put(routes::local_sign_in::set_password),
         )
+        .route(
+            "/admin/v1/externalAuthenticators/{email}",
+            axum::routing::delete(routes::local_sign_in::reset_external_authenticator),
+        )
         .route("/auth/v1/sign-out", post(routes::sign_in::sign_out))
         .route(
             &routes::subjects::path(),

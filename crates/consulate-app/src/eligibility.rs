@@ -226,14 +226,24 @@ impl App {
         caller: &Caller,
         package: Uuid,
     ) -> ServiceResult<PackageForRequestor> {
-        let (allowed, refused) = self.applicable_policies(caller, package).await?;
+        let (mut allowed, refused) = self.applicable_policies(caller, package).await?;
         let p = self.store.access_package(package).await?;
         let requestor = self.requestor_for_caller(caller).await?;
+        let mut refusals: Vec<String> = refused.iter().map(|(_, d)| d.message()).collect();
+        // A sign-in rule for this package refuses before any policy could help.
+        match self.judge_request(caller, package).await {
+            Ok(()) => {}
+            Err(crate::ServiceError::Domain(e)) => {
+                allowed.clear();
+                refusals.insert(0, e.to_string());
+            }
+            Err(e) => return Err(e),
+        }
         Ok(PackageForRequestor {
             held: requestor.held_packages.contains(&package),
             package: p,
             allowed,
-            refusals: refused.iter().map(|(_, d)| d.message()).collect(),
+            refusals,
         })
     }
 }

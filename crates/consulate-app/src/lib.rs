@@ -14,6 +14,7 @@ pub mod catalogs;
 pub mod connected_orgs;
 mod delivery;
 pub mod directory;
+mod external_mfa;
 pub mod eligibility;
 mod expiry;
 mod extensions;

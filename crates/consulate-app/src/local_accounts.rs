@@ -86,7 +86,7 @@ fn totp(secret: &str) -> Option<totp_rs::TOTP> {
 }
 
 /// The time step a TOTP code matches (the current one or its neighbours), if any.
-fn totp_step(secret: &str, code: &str, now: jiff::Timestamp) -> Option<i64> {
+pub(crate) fn totp_step(secret: &str, code: &str, now: jiff::Timestamp) -> Option<i64> {
     let t = totp(secret)?;
     let current = now.as_second() / TOTP_STEP_SECONDS;
     let code = code.trim();
@@ -238,7 +238,9 @@ impl App {
         let flow_hash = hash(flow);
         let mut tx = self.store.begin().await?;
         let Some(c) = tx.mfa_challenge_for_update(&flow_hash).await? else {
-            return Ok(PasswordOutcome::Refused);
+            drop(tx);
+            // Not a member's challenge: perhaps a passcode sign-in's.
+            return self.external_second_factor(&flow_hash, totp_code).await;
         };
         let u = tx.user(c.user_id).await?;
         // Failures count per user across challenges, before the code is compared, so new
@@ -305,11 +307,7 @@ impl App {
             )
             .into());
         }
-        let mut bytes = [0u8; 20];
-        rand::rng().fill_bytes(&mut bytes);
-        let secret = totp_rs::Secret::Raw(bytes.to_vec())
-            .to_encoded()
-            .to_string();
+        let (secret, uri) = self.new_totp_secret(&upn).await?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         if tx.credentials_for_update(user).await?.totp_enabled {
@@ -327,21 +325,29 @@ impl App {
             target("user", user, Some(&upn)),
         );
         tx.commit(&[event]).await?;
+        Ok(TotpEnrollment { uri, secret })
+    }
+
+    /// A new TOTP secret and its `otpauth://` URI, labelled with this tenant and `account`.
+    pub(crate) async fn new_totp_secret(&self, account: &str) -> ServiceResult<(String, String)> {
+        let mut bytes = [0u8; 20];
+        rand::rng().fill_bytes(&mut bytes);
+        let secret = totp_rs::Secret::Raw(bytes.to_vec())
+            .to_encoded()
+            .to_string();
         let issuer = self
             .tenant()
             .await?
             .map(|t| t.display_name)
             .unwrap_or_else(|| "Consulate".into());
         let enc = |s: &str| percent_encode(s);
-        Ok(TotpEnrollment {
-            uri: format!(
-                "otpauth://totp/{}:{}?secret={secret}&issuer={}&algorithm=SHA1&digits=6&period={TOTP_STEP_SECONDS}",
-                enc(&issuer),
-                enc(&upn),
-                enc(&issuer)
-            ),
-            secret,
-        })
+        let uri = format!(
+            "otpauth://totp/{}:{}?secret={secret}&issuer={}&algorithm=SHA1&digits=6&period={TOTP_STEP_SECONDS}",
+            enc(&issuer),
+            enc(account),
+            enc(&issuer)
+        );
+        Ok((secret, uri))
     }
 
     /// Confirms enrolment with a current code: TOTP becomes required at sign-in, and ten
@@ -410,7 +416,7 @@ impl App {
 }
 
 /// Refuses an attempt that comes too soon after failures, or while locked.
-fn gate(
+pub(crate) fn gate(
     failures: i64,
     last: Option<jiff::Timestamp>,
     now: jiff::Timestamp,

@@ -4,6 +4,7 @@
 //! same whether or not the address may sign in. Identity is (issuer, subject): for a passcode
 //! the subject is the address the server proved control of.
 
+use crate::external_mfa::PasscodePlan;
 use crate::{App, ServiceResult, prop, target};
 use base64::Engine as _;
 use consulate_core::DomainError;
@@ -12,7 +13,7 @@ use consulate_core::audit::Category;
 use consulate_core::eligibility::{Requestor, RequestorKind, RequestorOrganization};
 use consulate_core::matching::SignInPath;
 use consulate_core::sign_in::{self, EMAIL_OTP_ISSUER, EXTERNAL_SESSION};
-use consulate_core::sign_in_rules::{SignInMethod, Verdict};
+use consulate_core::sign_in_rules::SignInMethod;
 use consulate_store::sign_in::{OtpCode, SessionRecord};
 use rand::{Rng as _, RngCore as _};
 use sha2::{Digest, Sha256};
@@ -36,6 +37,9 @@ pub enum OtpOutcome {
     Locked,
     /// The code was right, but a sign-in rule or the domain list refuses: why, in plain words.
     Blocked(String),
+    /// The code was right; a code from an authenticator app is needed next, in this same
+    /// flow. The first time, the app to register (shown once).
+    SecondFactor(Option<crate::local_accounts::TotpEnrollment>),
 }
 
 /// A session just created: the cookie value and the CSRF token, shown once.
@@ -50,6 +54,7 @@ pub struct NewSession {
 fn outside_context(s: &SessionRecord) -> Option<consulate_core::access::SignInContext> {
     let (method, mfa) = match s.method.as_str() {
         "emailOtp" => (SignInMethod::EmailOneTimePasscode, false),
+        "emailOtp+mfa" => (SignInMethod::EmailOneTimePasscode, true),
         "oidc" => (SignInMethod::IdentityProvider, false),
         "oidc+mfa" => (SignInMethod::IdentityProvider, true),
         _ => return None,
@@ -257,27 +262,22 @@ impl App {
     /// Checks a passcode submitted in sign-in flow `flow`. At most five submissions per code
     /// are compared, even when they arrive at once; failures slow the address down and, after
     /// a hundred in a row, lock it for a day.
-    pub async fn verify_email_otp(&self, flow: &str, code: &str) -> ServiceResult<OtpOutcome> {
+    /// With `step_up`, a second factor is asked for even when no rule needs it yet (a
+    /// package's rule will).
+    pub async fn verify_email_otp(
+        &self,
+        flow: &str,
+        code: &str,
+        step_up: bool,
+    ) -> ServiceResult<OtpOutcome> {
         bounded(flow)?;
         let now = self.clock.now();
         let presented: String = code.trim().chars().take(16).collect();
         // The rules for this address, decided before the transaction (they read the store).
         let judged_email = self.store.code_email_of_flow(&hash(flow)).await?;
-        let verdict = match &judged_email {
-            Some(email) => Some(
-                self.judge_external(
-                    (EMAIL_OTP_ISSUER, email),
-                    SignInMethod::EmailOneTimePasscode,
-                    false,
-                    None,
-                )
-                .await?,
-            ),
+        let plan = match &judged_email {
+            Some(email) => Some(self.plan_passcode_sign_in(email, step_up).await?),
             None => None,
-        };
-        let cap = match &verdict {
-            Some(Verdict::Allow { max_session }) => *max_session,
-            _ => None,
         };
         let mut tx = self.store.begin().await?;
         let Some(stored) = tx.latest_code_of_flow(&hash(flow)).await? else {
@@ -335,30 +335,62 @@ impl App {
                         // A newer code for another address arrived meanwhile: start again.
                         refuse(&mut t, "the sign-in changed while it was checked");
                         OtpOutcome::Refused
-                    } else if let Some(Verdict::Refuse { reason, .. }) = &verdict {
-                        tx.clear_failures(&ident).await?;
-                        refuse(&mut t, &format!("refused by a sign-in rule: {reason}"));
-                        OtpOutcome::Blocked(reason.clone())
                     } else {
                         tx.clear_failures(&ident).await?;
-                        let session = self
-                            .open_session(
-                                &mut tx,
-                                (EMAIL_OTP_ISSUER, &stored.email, Some(&stored.email)),
-                                "emailOtp",
-                                now,
-                                cap,
-                            )
-                            .await?;
-                        t.modified_properties
-                            .push(prop("result", None, Some("signed in".into())));
-                        OtpOutcome::SignedIn(session)
+                        match plan {
+                            Some(PasscodePlan::Refuse(reason)) => {
+                                refuse(&mut t, &format!("refused by a sign-in rule: {reason}"));
+                                OtpOutcome::Blocked(reason)
+                            }
+                            Some(PasscodePlan::SecondFactor(cap)) => {
+                                let enrollment = self
+                                    .begin_passcode_second_factor(
+                                        &mut tx,
+                                        &hash(flow),
+                                        &stored.email,
+                                        cap,
+                                        now,
+                                    )
+                                    .await?;
+                                t.modified_properties.push(prop(
+                                    "result",
+                                    None,
+                                    Some("second factor needed".into()),
+                                ));
+                                OtpOutcome::SecondFactor(enrollment)
+                            }
+                            None => {
+                                refuse(&mut t, "the sign-in changed while it was checked");
+                                OtpOutcome::Refused
+                            }
+                            Some(PasscodePlan::Open(cap)) => {
+                                let session = self
+                                    .open_session(
+                                        &mut tx,
+                                        (EMAIL_OTP_ISSUER, &stored.email, Some(&stored.email)),
+                                        "emailOtp",
+                                        now,
+                                        cap,
+                                    )
+                                    .await?;
+                                t.modified_properties.push(prop(
+                                    "result",
+                                    None,
+                                    Some("signed in".into()),
+                                ));
+                                OtpOutcome::SignedIn(session)
+                            }
+                        }
                     }
                 }
             }
         };
         let (name, op) = match outcome {
             OtpOutcome::SignedIn(_) => ("Sign in with email one-time passcode", "signIn.otp"),
+            OtpOutcome::SecondFactor(_) => (
+                "Check email one-time passcode: second factor needed",
+                "signIn.otp.secondFactor",
+            ),
             OtpOutcome::Locked => ("Refuse sign-in: locked", "signIn.otp.locked"),
             _ => (
                 "Refuse sign-in with email one-time passcode",

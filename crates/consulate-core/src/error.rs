@@ -23,6 +23,7 @@ pub enum ObjectKind {
     AssignmentRequest,
     Assignment,
     ApprovalStage,
+    Authenticator,
 }
 
 impl fmt::Display for ObjectKind {
@@ -46,6 +47,7 @@ impl fmt::Display for ObjectKind {
             ObjectKind::AssignmentRequest => "accessPackageAssignmentRequest",
             ObjectKind::Assignment => "accessPackageAssignment",
             ObjectKind::ApprovalStage => "approvalStage",
+            ObjectKind::Authenticator => "authenticator",
         })
     }
 }

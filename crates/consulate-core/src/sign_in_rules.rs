@@ -188,7 +188,7 @@ pub fn evaluate(rules: &[SignInRule], domains: &CollaborationDomains, a: &Attemp
         if r.require_mfa && !a.mfa {
             let how = match a.method {
                 SignInMethod::EmailOneTimePasscode => {
-                    "This needs multi-factor authentication, which an email passcode does not give: sign in through your organization with its second factor."
+                    "This needs multi-factor authentication: sign in again with your email passcode and a code from your authenticator app."
                 }
                 SignInMethod::IdentityProvider => {
                     "This needs multi-factor authentication: sign in again at your organization and complete its second factor."

@@ -18,6 +18,7 @@ pub mod audit;
 pub mod catalog_roles;
 pub mod catalogs;
 pub mod directory;
+pub mod external_mfa;
 pub mod filter_sql;
 mod group_commit;
 pub mod identity_providers;
@@ -235,6 +236,12 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         name: "sign_in_rules",
         sqlite: include_str!("../../../migrations/sqlite/0015_sign_in_rules.sql"),
         postgres: include_str!("../../../migrations/postgres/0015_sign_in_rules.sql"),
+    },
+    EmbeddedMigration {
+        version: 16,
+        name: "external_authenticators",
+        sqlite: include_str!("../../../migrations/sqlite/0016_external_authenticators.sql"),
+        postgres: include_str!("../../../migrations/postgres/0016_external_authenticators.sql"),
     },
 ];
 

@@ -157,3 +157,19 @@ pub async fn set_password(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Removes the authenticator app of someone who signs in with an email passcode (a lost
+/// device); their next sign-in registers a new one (user administrators).
+#[utoipa::path(delete, path = "/admin/v1/externalAuthenticators/{email}", tag = "sign-in", params(("email" = String, Path)),
+    responses((status = 204), (status = 400), (status = 403), (status = 404)))]
+pub async fn reset_external_authenticator(
+    State(state): State<ApiState>,
+    Auth(caller): Auth,
+    Path(email): Path<String>,
+) -> ApiResult<StatusCode> {
+    state
+        .app
+        .reset_external_authenticator(&caller, &email)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -31,8 +31,13 @@ pub struct EmailBody {
 /// A code typed at sign-in.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct CodeBody {
     pub code: String,
+    /// Ask for the second factor even when no rule needs it at sign-in (a package's rule
+    /// will at request time).
+    #[serde(default)]
+    pub step_up: bool,
 }
 
 /// Where an address signs in: at its home identity provider, with an email one-time
@@ -110,8 +115,17 @@ pub async fn verify_email_otp(
         )
     };
     let flow = read_cookie(&headers, flow_cookie(&state)).ok_or_else(refused)?;
-    let mut r = match state.app.verify_email_otp(&flow, &body.code).await? {
+    let mut r = match state
+        .app
+        .verify_email_otp(&flow, &body.code, body.step_up)
+        .await?
+    {
         OtpOutcome::SignedIn(s) => signed_in(&state, &s),
+        OtpOutcome::SecondFactor(enrollment) => Json(json!({
+            "secondFactorRequired": true,
+            "authenticatorToRegister": enrollment.map(|e| json!({"secret": e.secret, "otpauthUri": e.uri})),
+        }))
+        .into_response(),
         OtpOutcome::Refused => return Err(refused()),
         OtpOutcome::Wait(d) => wait(d),
         OtpOutcome::Locked => locked(),

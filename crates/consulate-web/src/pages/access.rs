@@ -85,6 +85,13 @@ struct PackagePage {
     held: bool,
     policies: Vec<PolicyChoice>,
     refusals: Vec<String>,
+    /// A rule needs a second factor this sign-in did not give: offer to sign in again.
+    step_up: bool,
+}
+
+/// Whether a refusal asks for the authenticator app (a passcode sign-in can step up).
+fn asks_for_authenticator(why: &str) -> bool {
+    why.contains("authenticator app")
 }
 
 struct AssignmentRow {
@@ -120,6 +127,7 @@ async fn render_package(
     error: Option<String>,
 ) -> Response {
     let mut chrome = s.chrome();
+    let error_asks = error.as_deref().is_some_and(asks_for_authenticator);
     chrome.error = error;
     match state.app.package_for_requestor(&s.caller, id).await {
         Ok(p) => page(
@@ -149,6 +157,7 @@ async fn render_package(
                         },
                     })
                     .collect(),
+                step_up: error_asks || p.refusals.iter().any(|r| asks_for_authenticator(r)),
                 refusals: p.refusals,
             },
             StatusCode::OK,

@@ -22,6 +22,7 @@ struct SignInPage {
     chrome: Chrome,
     return_to: String,
     email: String,
+    step_up: bool,
 }
 
 #[derive(Template)]
@@ -30,6 +31,7 @@ struct CodePage {
     chrome: Chrome,
     return_to: String,
     email: String,
+    step_up: bool,
 }
 
 #[derive(Template)]
@@ -45,6 +47,10 @@ struct PasswordPage {
 struct SecondFactorPage {
     chrome: Chrome,
     return_to: String,
+    /// Passcode sign-ins have no recovery codes (an administrator resets a lost device).
+    recovery: bool,
+    /// The authenticator app to register, shown once: (secret, otpauth URI).
+    enrollment: Option<(String, String)>,
 }
 
 pub async fn home(State(state): State<ApiState>, headers: HeaderMap) -> Response {
@@ -58,6 +64,12 @@ pub async fn home(State(state): State<ApiState>, headers: HeaderMap) -> Response
 pub struct ReturnTo {
     #[serde(default)]
     return_to: Option<String>,
+    #[serde(default)]
+    step_up: Option<String>,
+}
+
+fn flag(v: &str) -> bool {
+    matches!(v, "1" | "true" | "on")
 }
 
 pub async fn sign_in_page(Query(q): Query<ReturnTo>) -> Response {
@@ -69,6 +81,7 @@ pub async fn sign_in_page(Query(q): Query<ReturnTo>) -> Response {
             )
             .into(),
             email: String::new(),
+            step_up: q.step_up.as_deref().is_some_and(flag),
         },
         StatusCode::OK,
     )
@@ -79,6 +92,8 @@ pub struct EmailForm {
     email: String,
     #[serde(default)]
     return_to: String,
+    #[serde(default)]
+    step_up: String,
 }
 
 /// The email step: home-realm discovery decides where the person signs in.
@@ -100,6 +115,7 @@ pub async fn sign_in_submit(
                 },
                 return_to: return_to.clone(),
                 email: f.email.clone(),
+                step_up: flag(&f.step_up),
             },
             StatusCode::BAD_REQUEST,
         )
@@ -146,6 +162,7 @@ pub async fn sign_in_submit(
                     chrome: Chrome::default(),
                     return_to,
                     email,
+                    step_up: flag(&f.step_up),
                 },
                 StatusCode::OK,
             );
@@ -186,6 +203,8 @@ pub struct CodeForm {
     email: String,
     #[serde(default)]
     return_to: String,
+    #[serde(default)]
+    step_up: String,
 }
 
 pub async fn code_submit(
@@ -206,6 +225,7 @@ pub async fn code_submit(
                 },
                 return_to: return_to.clone(),
                 email: f.email.clone(),
+                step_up: flag(&f.step_up),
             },
             status,
         )
@@ -216,8 +236,21 @@ pub async fn code_submit(
             StatusCode::BAD_REQUEST,
         );
     };
-    match state.app.verify_email_otp(&flow, &f.code).await {
+    match state
+        .app
+        .verify_email_otp(&flow, &f.code, flag(&f.step_up))
+        .await
+    {
         Ok(OtpOutcome::SignedIn(s)) => signed_in(&state, &s, &return_to),
+        Ok(OtpOutcome::SecondFactor(enrollment)) => page(
+            &SecondFactorPage {
+                chrome: Chrome::default(),
+                return_to: return_to.clone(),
+                recovery: false,
+                enrollment: enrollment.map(|e| (e.secret, e.uri)),
+            },
+            StatusCode::OK,
+        ),
         Ok(OtpOutcome::Refused) => again(
             "The code is wrong, used or expired. Check it, or start again for a new one.".into(),
             StatusCode::BAD_REQUEST,
@@ -273,6 +306,8 @@ fn password_outcome(
                 &SecondFactorPage {
                     chrome: Chrome::default(),
                     return_to: return_to.clone(),
+                    recovery: true,
+                    enrollment: None,
                 },
                 StatusCode::OK,
             );
@@ -342,6 +377,9 @@ pub struct SecondFactorForm {
     recovery_code: String,
     #[serde(default)]
     return_to: String,
+    /// Whether the page offered recovery codes (members' sign-ins).
+    #[serde(default)]
+    recovery: String,
 }
 
 pub async fn second_factor_submit(
@@ -373,6 +411,8 @@ pub async fn second_factor_submit(
                     ..Chrome::default()
                 },
                 return_to,
+                recovery: flag(&f.recovery),
+                enrollment: None,
             },
             StatusCode::BAD_REQUEST,
         ),

@@ -51,6 +51,11 @@ const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/admin/v1/collaborationDomains", EmRead),
     ("PUT", "/admin/v1/collaborationDomains", EmWrite),
     ("PUT", "/admin/v1/users/{id}/password", UsersWrite),
+    (
+        "DELETE",
+        "/admin/v1/externalAuthenticators/{email}",
+        UsersWrite,
+    ),
     ("POST", "/auth/v1/authenticator", SignedIn),
     ("POST", "/auth/v1/authenticator/confirm", SignedIn),
     ("POST", "/auth/v1/discovery", Public),

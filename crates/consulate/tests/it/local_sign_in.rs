@@ -6,11 +6,11 @@ use crate::sign_in::Browser;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-fn step_now() -> i64 {
+pub fn step_now() -> i64 {
     jiff::Timestamp::now().as_second() / 30
 }
 
-fn totp_at(secret: &str, step: i64) -> String {
+pub fn totp_at(secret: &str, step: i64) -> String {
     let bytes = totp_rs::Secret::Encoded(secret.to_owned())
         .to_bytes()
         .unwrap();

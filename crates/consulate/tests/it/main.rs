@@ -16,6 +16,7 @@ mod directory;
 mod eligibility;
 mod errors;
 mod extensions;
+mod external_mfa;
 mod external_users;
 mod harness;
 mod lifecycle;
