@@ -427,15 +427,42 @@ enum Persona {
     Anonymous,
     BlockedGuest,
     Member,
+    /// A member named as approver in a policy.
+    Approver,
+    /// A member who owns one catalog.
+    CatalogOwner,
     External,
+    /// Someone from an organization in the proposed state.
+    ExternalProposed,
     AppRead,
     AppWrite,
     Admin,
 }
 
+const PERSONAS: [Persona; 10] = [
+    Persona::Anonymous,
+    Persona::BlockedGuest,
+    Persona::Member,
+    Persona::Approver,
+    Persona::CatalogOwner,
+    Persona::External,
+    Persona::ExternalProposed,
+    Persona::AppRead,
+    Persona::AppWrite,
+    Persona::Admin,
+];
+
+/// Tenant-wide settings no catalog role reaches.
+fn tenant_wide(path: &str) -> bool {
+    path.starts_with("/admin/")
+        || path.contains("/connectedOrganizations")
+        || path.contains("/settings")
+        || path.ends_with("/reprocess")
+}
+
 /// Whether `persona` may use a route under `rule`: Some(true) allowed, Some(false) denied,
 /// None when it depends on the object (catalog roles, being an approver).
-fn expected(rule: Rule, persona: Persona) -> Option<bool> {
+fn expected(rule: Rule, persona: Persona, path: &str) -> Option<bool> {
     use Persona::*;
     match (rule, persona) {
         (Public, _) => None,
@@ -444,8 +471,11 @@ fn expected(rule: Rule, persona: Persona) -> Option<bool> {
         (_, Admin) => Some(true),
         (EmRead, AppRead | AppWrite) => Some(true),
         // Members see what their catalog roles reach (none here: empty lists).
-        (EmRead, Member) => None,
+        (EmRead, Member | Approver) => None,
         (EmWrite, AppWrite) => Some(true),
+        // A catalog owner reads and changes inside the catalog, nothing tenant-wide.
+        (EmWrite, CatalogOwner) if tenant_wide(path) => Some(false),
+        (EmRead | EmWrite, CatalogOwner) => None,
         _ => Some(false),
     }
 }
@@ -540,6 +570,11 @@ async fn every_route_by_every_kind_of_caller() {
     let app_read = app(&[Scope::EntitlementManagementReadAll]).await;
     let app_write = app(&[Scope::EntitlementManagementReadWriteAll]).await;
     let mut external = Browser::new(&s);
+    let mut proposed = Browser::new(&s);
+    let ann = s.create_user("Ann", "ann@consulate.example", false).await["id"].clone();
+    let approver = s.delegated_token("ann@consulate.example", &all).await;
+    let olga = s.create_user("Olga", "olga@consulate.example", false).await;
+    let owner = s.delegated_token("olga@consulate.example", &all).await;
     // Something partners may request, so that they may sign in.
     let (cat, _, role) =
         crate::lifecycle::group_in_catalog(&s, "Partner work", "Partner space", "pspace").await;
@@ -566,23 +601,36 @@ async fn every_route_by_every_kind_of_caller() {
                "accessPackage": {"id": pkg}}),
     )
     .await;
+    crate::lifecycle::created(
+        &s,
+        "/v1.0/identityGovernance/entitlementManagement/assignmentPolicies",
+        json!({"displayName": "Anyone", "allowedTargetScope": "allExternalUsers",
+               "requestorSettings": {"enableTargetsToSelfAddAccess": true},
+               "requestApprovalSettings": {"isApprovalRequiredForAdd": true, "stages": [{"primaryApprovers": [{"@odata.type": "#microsoft.graph.singleUser", "userId": ann}]}]},
+               "accessPackage": {"id": pkg}}),
+    )
+    .await;
+    crate::lifecycle::created(
+        &s,
+        "/v1.0/roleManagement/entitlementManagement/roleAssignments",
+        json!({"principalId": olga["id"], "roleDefinitionId": "ae79f266-94d4-4dab-b730-feca7e132178",
+               "appScopeId": format!("/AccessPackageCatalog/{cat}")}),
+    )
+    .await;
+    let r = s.post("/v1.0/identityGovernance/entitlementManagement/connectedOrganizations", json!({"displayName": "Maybe", "state": "proposed", "identitySources": [{"@odata.type": "#microsoft.graph.domainIdentitySource", "domainName": "maybe.example", "displayName": "maybe.example"}]})).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["state"], "proposed", "{}", r.text);
     external.sign_in(&sink, "pat@partner.example").await;
     let csrf = external.csrf.clone().unwrap();
+    proposed.sign_in(&sink, "max@maybe.example").await;
+    let proposed_csrf = proposed.csrf.clone().unwrap();
 
     let mut unauthorized = Vec::new();
     for (method, path, rule) in ROUTES {
         let target = concrete(path);
         let m = Method::from_bytes(method.as_bytes()).unwrap();
         let body = (m != Method::GET && m != Method::DELETE).then(|| json!({}));
-        for persona in [
-            Persona::Anonymous,
-            Persona::BlockedGuest,
-            Persona::Member,
-            Persona::External,
-            Persona::AppRead,
-            Persona::AppWrite,
-            Persona::Admin,
-        ] {
+        for persona in PERSONAS {
             let r = match persona {
                 Persona::Anonymous => s.req_with(m.clone(), &target, body.clone(), None).await,
                 Persona::BlockedGuest => {
@@ -591,6 +639,24 @@ async fn every_route_by_every_kind_of_caller() {
                 }
                 Persona::Member => {
                     s.req_with(m.clone(), &target, body.clone(), Some(&member))
+                        .await
+                }
+                Persona::Approver => {
+                    s.req_with(m.clone(), &target, body.clone(), Some(&approver))
+                        .await
+                }
+                Persona::CatalogOwner => {
+                    s.req_with(m.clone(), &target, body.clone(), Some(&owner))
+                        .await
+                }
+                Persona::ExternalProposed => {
+                    proposed
+                        .send(
+                            m.clone(),
+                            &target,
+                            body.clone(),
+                            &[("x-csrf-token", &proposed_csrf)],
+                        )
                         .await
                 }
                 Persona::AppRead => {
@@ -614,7 +680,7 @@ async fn every_route_by_every_kind_of_caller() {
                 r.status,
                 r.text
             );
-            match expected(*rule, persona) {
+            match expected(*rule, persona, path) {
                 Some(false) => {
                     let anonymous = matches!(persona, Persona::Anonymous | Persona::BlockedGuest);
                     if (200..300).contains(&r.status) || (anonymous && r.status != 401) {
