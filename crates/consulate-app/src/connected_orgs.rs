@@ -97,9 +97,16 @@ impl App {
                     return Err(DomainError::invalid("identitySources", format!("'{d}' is a verified domain of this tenant; its users are members, not a connected organization")).into());
                 }
                 if let IdentitySource::DomainIdentitySource { .. } = s
-                    && let Some(a) = self.store.domain_authority(d).await?
+                    && let Some(p) = self.store.domain_provider(d).await?
                 {
-                    authorities.insert(d.clone(), a);
+                    match p.authority() {
+                        Some(a) => {
+                            authorities.insert(d.clone(), a);
+                        }
+                        None => {
+                            return Err(DomainError::invalid("identitySources", format!("'{d}' is where the social provider '{}' signs people in; they are individuals, not an organization, so no connected organization is defined by it", p.display_name)).into());
+                        }
+                    }
                 }
             }
             if let (Some(tid), Some(t)) = (s.tenant_id(), &tenant)

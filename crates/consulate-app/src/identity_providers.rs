@@ -21,6 +21,12 @@ pub enum DomainLookup {
         issuer_uri: String,
         display_name: String,
     },
+    /// A social provider's domain: people sign in there as individuals; no connected
+    /// organization can be defined by it.
+    Social {
+        issuer_uri: String,
+        display_name: String,
+    },
     /// Nobody known: users sign in with an email one-time passcode.
     OneTimePasscode,
     /// One of this tenant's own verified domains.
@@ -34,6 +40,7 @@ impl App {
         display_name: &str,
         kind: ProviderKind,
         domains: &[String],
+        social: bool,
     ) -> ServiceResult<KnownIdentityProvider> {
         authorize(caller, Operation::WriteConnectedOrganizations)?;
         let p = KnownIdentityProvider::new(
@@ -41,11 +48,19 @@ impl App {
             display_name,
             kind,
             domains,
+            social,
             self.clock.now(),
         )?;
         let mut tx = self.store.begin().await?;
         tx.insert_identity_provider(&p).await?;
         let mut t = crate::target("identityProvider", p.id, Some(&p.display_name));
+        if p.social {
+            t.modified_properties.push(ModifiedProperty {
+                display_name: "isSocial".into(),
+                old_value: None,
+                new_value: Some("true".into()),
+            });
+        }
         t.modified_properties.push(ModifiedProperty {
             display_name: "domains".into(),
             old_value: None,
@@ -104,7 +119,21 @@ impl App {
         {
             return Ok((d, DomainLookup::ThisTenant));
         }
-        let found = match self.store.domain_authority(&d).await? {
+        let provider = self.store.domain_provider(&d).await?;
+        if let Some(p) = provider.as_ref().filter(|p| p.social) {
+            let issuer_uri = match &p.kind {
+                ProviderKind::Federation { issuer_uri } => issuer_uri.clone(),
+                ProviderKind::Tenant { tenant_id } => tenant_id.clone(),
+            };
+            return Ok((
+                d,
+                DomainLookup::Social {
+                    issuer_uri,
+                    display_name: p.display_name.clone(),
+                },
+            ));
+        }
+        let found = match provider.and_then(|p| p.authority()) {
             Some(DomainAuthority::Tenant {
                 tenant_id,
                 display_name,

@@ -166,13 +166,18 @@ impl App {
         issuer: &str,
         subject: &str,
     ) -> ServiceResult<Requestor> {
-        let organization = self
-            .match_principal(&external_sign_in_path(issuer, subject))
-            .await?
-            .map(|m| RequestorOrganization {
-                id: m.organization_id,
-                state: m.state,
-            });
+        // People signed in at a social provider are individuals: no organization.
+        let social = issuer != EMAIL_OTP_ISSUER && self.store.is_social_issuer(issuer).await?;
+        let organization = if social {
+            None
+        } else {
+            self.match_principal(&external_sign_in_path(issuer, subject))
+                .await?
+                .map(|m| RequestorOrganization {
+                    id: m.organization_id,
+                    state: m.state,
+                })
+        };
         Ok(Requestor {
             kind: RequestorKind::External,
             user_id: None,

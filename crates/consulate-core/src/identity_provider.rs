@@ -24,6 +24,10 @@ pub struct KnownIdentityProvider {
     pub display_name: String,
     pub kind: ProviderKind,
     pub domains: Vec<DomainName>,
+    /// A social provider (consumer accounts, such as Google or Facebook): it signs people in
+    /// but speaks for no organization, so it is authoritative for no domain and its users
+    /// match no connected organization; its domains only route sign-in there.
+    pub social: bool,
     pub created_date_time: Timestamp,
 }
 
@@ -37,6 +41,7 @@ impl KnownIdentityProvider {
         display_name: &str,
         kind: ProviderKind,
         domains: &[String],
+        social: bool,
         now: Timestamp,
     ) -> DomainResult<Self> {
         let display_name = text::display_name("displayName", display_name)?;
@@ -48,6 +53,12 @@ impl KnownIdentityProvider {
                 issuer_uri: normalize_issuer_uri(&issuer_uri)?,
             },
         };
+        if social && matches!(kind, ProviderKind::Tenant { .. }) {
+            return Err(DomainError::invalid(
+                "isSocial",
+                "a tenant is an organization's directory, not a social provider; register social providers by issuer",
+            ));
+        }
         if domains.is_empty() || domains.len() > MAX_PROVIDER_DOMAINS {
             return Err(DomainError::invalid(
                 "domains",
@@ -65,13 +76,17 @@ impl KnownIdentityProvider {
             display_name,
             kind,
             domains: parsed,
+            social,
             created_date_time: now,
         })
     }
 
-    /// The authority this provider holds over its domains.
-    pub fn authority(&self) -> DomainAuthority {
-        match &self.kind {
+    /// The authority this provider holds over its domains (none for a social provider).
+    pub fn authority(&self) -> Option<DomainAuthority> {
+        if self.social {
+            return None;
+        }
+        Some(match &self.kind {
             ProviderKind::Tenant { tenant_id } => DomainAuthority::Tenant {
                 tenant_id: tenant_id.clone(),
                 display_name: self.display_name.clone(),
@@ -80,7 +95,7 @@ impl KnownIdentityProvider {
                 issuer_uri: issuer_uri.clone(),
                 display_name: self.display_name.clone(),
             },
-        }
+        })
     }
 }
 
@@ -102,6 +117,7 @@ mod tests {
                 "graphicdesigninstitute.com".into(),
                 "gdi.example".into(),
             ],
+            false,
             now,
         )
         .unwrap();
@@ -114,6 +130,7 @@ mod tests {
                     tenant_id: "nope".into()
                 },
                 &["a.com".into()],
+                false,
                 now
             )
             .is_err()
@@ -126,9 +143,35 @@ mod tests {
                     issuer_uri: "https://idp.a.com".into()
                 },
                 &[],
+                false,
                 now
             )
             .is_err()
+        );
+        let social = |kind| {
+            KnownIdentityProvider::new(
+                Uuid::nil(),
+                "Social",
+                kind,
+                &["gmail.com".into()],
+                true,
+                now,
+            )
+        };
+        assert!(
+            social(ProviderKind::Tenant {
+                tenant_id: "0ab4f2b5-1c64-4e13-a9f7-2b5f3c9f8a01".into()
+            })
+            .is_err()
+        );
+        let google = social(ProviderKind::Federation {
+            issuer_uri: "https://accounts.google.com".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            google.authority(),
+            None,
+            "social providers speak for no domain"
         );
     }
 }

@@ -33,6 +33,7 @@ fn provider_from_row(r: &Row, domains: Vec<DomainName>) -> StoreResult<KnownIden
         display_name: r.text("display_name")?,
         kind,
         domains,
+        social: r.boolean("social")?,
         created_date_time: r.timestamp("created_at")?,
     })
 }
@@ -43,7 +44,7 @@ fn parse_domain(s: &str) -> StoreResult<DomainName> {
 
 impl Store {
     pub async fn identity_providers(&self) -> StoreResult<Vec<KnownIdentityProvider>> {
-        let rows = self.fetch_all(&Sql::new("SELECT id, display_name, kind, tenant_id, issuer_uri, created_at FROM identity_providers ORDER BY display_name, id")).await?;
+        let rows = self.fetch_all(&Sql::new("SELECT id, display_name, kind, tenant_id, issuer_uri, social, created_at FROM identity_providers ORDER BY display_name, id")).await?;
         let domain_rows = self
             .fetch_all(&Sql::new(
                 "SELECT provider_id, domain FROM identity_provider_domains ORDER BY domain",
@@ -60,22 +61,47 @@ impl Store {
             .collect()
     }
 
-    /// Who is authoritative for `domain`, if a known provider is.
-    pub async fn domain_authority(
+    /// The known provider that claims `domain` (authoritative for it, or for a social
+    /// provider, where its users sign in), without its other domains.
+    pub async fn domain_provider(
         &self,
         domain: &DomainName,
-    ) -> StoreResult<Option<DomainAuthority>> {
+    ) -> StoreResult<Option<KnownIdentityProvider>> {
         let row = self
             .fetch_optional(
                 &Sql::new(
-                    "SELECT p.id, p.display_name, p.kind, p.tenant_id, p.issuer_uri, p.created_at FROM identity_provider_domains d \
+                    "SELECT p.id, p.display_name, p.kind, p.tenant_id, p.issuer_uri, p.social, p.created_at FROM identity_provider_domains d \
                      JOIN identity_providers p ON p.id = d.provider_id WHERE d.domain = $1",
                 )
                 .bind(domain.as_str()),
             )
             .await?;
-        row.map(|r| provider_from_row(&r, Vec::new()).map(|p| p.authority()))
+        row.map(|r| provider_from_row(&r, vec![domain.clone()]))
             .transpose()
+    }
+
+    /// Who is authoritative for `domain`, if a known provider is (social ones never are).
+    pub async fn domain_authority(
+        &self,
+        domain: &DomainName,
+    ) -> StoreResult<Option<DomainAuthority>> {
+        Ok(self
+            .domain_provider(domain)
+            .await?
+            .and_then(|p| p.authority()))
+    }
+
+    /// Whether `issuer` is a registered social provider's.
+    pub async fn is_social_issuer(&self, issuer: &str) -> StoreResult<bool> {
+        Ok(self
+            .fetch_optional(
+                &Sql::new(
+                    "SELECT 1 AS one FROM identity_providers WHERE issuer_uri = $1 AND social",
+                )
+                .bind(issuer),
+            )
+            .await?
+            .is_some())
     }
 
     /// Every domain a known provider is authoritative for.
@@ -98,12 +124,13 @@ impl WriteTx {
             }
         };
         self.execute(
-            &Sql::new("INSERT INTO identity_providers (id, display_name, kind, tenant_id, issuer_uri, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+            &Sql::new("INSERT INTO identity_providers (id, display_name, kind, tenant_id, issuer_uri, social, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
                 .bind(p.id)
                 .bind(p.display_name.as_str())
                 .bind(kind)
                 .bind(tenant_id)
                 .bind(issuer)
+                .bind(p.social)
                 .bind(micros(p.created_date_time)),
         )
         .await

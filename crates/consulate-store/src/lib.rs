@@ -243,6 +243,12 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         sqlite: include_str!("../../../migrations/sqlite/0016_external_authenticators.sql"),
         postgres: include_str!("../../../migrations/postgres/0016_external_authenticators.sql"),
     },
+    EmbeddedMigration {
+        version: 17,
+        name: "social_identity_providers",
+        sqlite: include_str!("../../../migrations/sqlite/0017_social_identity_providers.sql"),
+        postgres: include_str!("../../../migrations/postgres/0017_social_identity_providers.sql"),
+    },
 ];
 
 /// How many migrations the binary carries (and a migrated database has applied).

@@ -26,6 +26,8 @@ pub struct IdentityProviderDto {
     pub tenant_id: Option<String>,
     pub issuer_uri: Option<String>,
     pub domains: Vec<String>,
+    /// A social provider: signs people in as individuals, speaks for no domain.
+    pub is_social: bool,
     pub created_date_time: String,
 }
 
@@ -44,6 +46,7 @@ impl From<&KnownIdentityProvider> for IdentityProviderDto {
             tenant_id,
             issuer_uri,
             domains: p.domains.iter().map(|d| d.to_string()).collect(),
+            is_social: p.social,
             created_date_time: crate::wire::timestamp(p.created_date_time),
         }
     }
@@ -60,6 +63,10 @@ pub struct CreateIdentityProvider {
     #[serde(default)]
     pub issuer_uri: Option<String>,
     pub domains: Vec<String>,
+    /// A social provider (consumer accounts): its domains route sign-in there, and its users
+    /// match no connected organization.
+    #[serde(default)]
+    pub is_social: bool,
 }
 
 /// List known identity providers.
@@ -103,7 +110,13 @@ pub async fn create_provider(
     };
     let p = state
         .app
-        .add_identity_provider(&caller, &body.display_name, kind, &body.domains)
+        .add_identity_provider(
+            &caller,
+            &body.display_name,
+            kind,
+            &body.domains,
+            body.is_social,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(IdentityProviderDto::from(&p))))
 }
@@ -129,7 +142,7 @@ pub struct LookupQuery {
 
 /// What authentication type a domain would get as a connected organization.
 #[utoipa::path(get, path = "/admin/v1/domainLookup", tag = "admin", params(("domain" = String, Query)),
-    responses((status = 200, description = "{domain, authenticationType: tenant|federation|oneTimePasscode|thisTenant, …}"), (status = 400)))]
+    responses((status = 200, description = "{domain, authenticationType: tenant|federation|social|oneTimePasscode|thisTenant, …}"), (status = 400)))]
 pub async fn domain_lookup(
     State(state): State<ApiState>,
     Auth(caller): Auth,
@@ -148,6 +161,12 @@ pub async fn domain_lookup(
             display_name,
         } => {
             json!({ "domain": domain.as_str(), "authenticationType": "federation", "issuerUri": issuer_uri, "displayName": display_name })
+        }
+        DomainLookup::Social {
+            issuer_uri,
+            display_name,
+        } => {
+            json!({ "domain": domain.as_str(), "authenticationType": "social", "issuerUri": issuer_uri, "displayName": display_name })
         }
         DomainLookup::OneTimePasscode => {
             json!({ "domain": domain.as_str(), "authenticationType": "oneTimePasscode", "displayName": domain.as_str() })

@@ -61,6 +61,12 @@ pub async fn discovery(
             issuer_uri,
             display_name,
         } => json!({"method": "federated", "issuer": issuer_uri, "displayName": display_name}),
+        DomainLookup::Social {
+            issuer_uri,
+            display_name,
+        } => {
+            json!({"method": "federated", "social": true, "issuer": issuer_uri, "displayName": display_name})
+        }
         DomainLookup::OneTimePasscode => json!({"method": "emailOneTimePasscode"}),
         DomainLookup::ThisTenant => json!({"method": "member"}),
     };

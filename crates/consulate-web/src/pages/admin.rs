@@ -177,6 +177,9 @@ fn describe(lookup: &DomainLookup) -> String {
         DomainLookup::Federation { display_name, .. } => {
             format!("users sign in at their identity provider ({display_name})")
         }
+        DomainLookup::Social { display_name, .. } => format!(
+            "people sign in at the social provider {display_name} as individuals; no organization can be defined by this domain"
+        ),
         DomainLookup::OneTimePasscode => {
             "users sign in with a one-time passcode sent by email".into()
         }
@@ -230,6 +233,10 @@ pub async fn new_organization_step(
         (2, _) if lookup == Some(DomainLookup::ThisTenant) => again(
             view,
             "That is one of your own domains; partners have their own.".into(),
+        ),
+        (2, _) if matches!(lookup, Some(DomainLookup::Social { .. })) => again(
+            view,
+            "That domain belongs to a social provider: its people are individuals, not an organization.".into(),
         ),
         (2, _) if lookup.is_none() => {
             again(view, "Type the domain of the organization's users.".into())

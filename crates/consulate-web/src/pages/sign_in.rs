@@ -138,7 +138,9 @@ pub async fn sign_in_submit(
             },
             StatusCode::OK,
         ),
-        DomainLookup::Tenant { .. } | DomainLookup::Federation { .. } => {
+        DomainLookup::Tenant { .. }
+        | DomainLookup::Federation { .. }
+        | DomainLookup::Social { .. } => {
             match state.app.sign_in_provider_for(&domain).await {
                 Ok(Some(p)) => see_other(&format!(
                     "/auth/v1/oidc/{p}/start?returnTo={}&loginHint={}",

@@ -56,7 +56,11 @@ pub async fn overview(State(state): State<ApiState>, headers: HeaderMap) -> Resp
             .flatten()
             .is_some();
         rows.push((
-            p.display_name,
+            if p.social {
+                format!("{} (social)", p.display_name)
+            } else {
+                p.display_name
+            },
             match p.kind {
                 ProviderKind::Federation { issuer_uri } => issuer_uri,
                 ProviderKind::Tenant { tenant_id } => format!("tenant {tenant_id}"),
@@ -160,6 +164,7 @@ pub async fn add_provider(
                 issuer_uri: field(&fields, "issuer"),
             },
             &domains,
+            field(&fields, "social") == "on",
         )
         .await;
     let result = match added {

@@ -33,5 +33,6 @@ mod resources;
 mod sign_in;
 mod sign_in_rules;
 mod smtp_sink;
+mod social;
 mod sponsors;
 mod tokens;
