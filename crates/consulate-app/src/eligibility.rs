@@ -231,7 +231,7 @@ impl App {
         let requestor = self.requestor_for_caller(caller).await?;
         let mut refusals: Vec<String> = refused.iter().map(|(_, d)| d.message()).collect();
         // A sign-in rule for this package refuses before any policy could help.
-        match self.judge_request(caller, package).await {
+        match self.judge_request(caller, package, false).await {
             Ok(()) => {}
             Err(crate::ServiceError::Domain(e)) => {
                 allowed.clear();

@@ -154,7 +154,7 @@ impl App {
                     None => self.requestor_for_user(user_id).await?,
                 };
                 // Sign-in rules for this package apply again, to sessions from outside.
-                self.judge_request(caller, package_id).await?;
+                self.judge_request(caller, package_id, true).await?;
                 let ix = self.eligibility_index().await?;
                 let verdicts = ix.explain(&requestor, package_id).unwrap_or_default();
                 let chosen = match new.policy_id {

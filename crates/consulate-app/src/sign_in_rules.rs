@@ -168,7 +168,13 @@ impl App {
     }
 
     /// At request time: the rules for the package asked for, for a session from outside.
-    pub(crate) async fn judge_request(&self, caller: &Caller, package: Uuid) -> ServiceResult<()> {
+    /// With `record`, a refusal is written to the audit trail (a request was attempted).
+    pub(crate) async fn judge_request(
+        &self,
+        caller: &Caller,
+        package: Uuid,
+        record: bool,
+    ) -> ServiceResult<()> {
         let Some(ctx) = &caller.sign_in else {
             return Ok(());
         };
@@ -182,7 +188,30 @@ impl App {
             .await?
         {
             Verdict::Allow { .. } => Ok(()),
-            Verdict::Refuse { reason, .. } => Err(DomainError::forbidden(reason).into()),
+            Verdict::Refuse { reason, rule } => {
+                if record {
+                    let mut t = crate::target("accessPackage", package, None);
+                    t.modified_properties.push(crate::prop(
+                        "refusedBy",
+                        None,
+                        Some(
+                            rule.map_or_else(|| "collaboration domains".into(), |r| r.to_string()),
+                        ),
+                    ));
+                    t.modified_properties
+                        .push(crate::prop("reason", None, Some(reason.clone())));
+                    let event = self.event(
+                        caller,
+                        consulate_core::audit::Category::EntitlementManagement,
+                        "Refuse request: sign-in rule",
+                        "signInRule.refuseRequest",
+                        t,
+                    );
+                    let tx = self.store.begin().await?;
+                    tx.commit(&[event]).await?;
+                }
+                Err(DomainError::forbidden(reason).into())
+            }
         }
     }
 }

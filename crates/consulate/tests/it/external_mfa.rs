@@ -94,6 +94,15 @@ async fn external_mfa(backend: Backend) {
     let r = plain.post(&requests, ask.clone()).await;
     assert_eq!(r.status, 403, "{}", r.text);
     assert!(r.text.contains("authenticator app"), "{}", r.text);
+    let audit = s
+        .get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Refuse request: sign-in rule'")
+        .await;
+    assert_eq!(
+        audit.body["value"].as_array().unwrap().len(),
+        1,
+        "the refusal is in the audit trail: {}",
+        audit.text
+    );
 
     // In the portal, the package page says why and offers to sign in again with the app;
     // that sign-in asks for the app to register.
