@@ -155,6 +155,15 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Known identity providers (partner tenants and federated OpenID Connect providers)
+    /// and the domains they sign in, through a server's API.
+    #[command(name = "identity-provider", visible_alias = "idp")]
+    IdentityProvider {
+        #[command(flatten)]
+        server: ServerArgs,
+        #[command(subcommand)]
+        command: IdentityProviderCommand,
+    },
     /// Print the OpenAPI document.
     Openapi,
     /// Measure list/search latency, principal matching and bulk-create throughput against
@@ -579,4 +588,67 @@ pub struct QuickPolicy {
     /// Requestors must give a justification.
     #[arg(long)]
     pub justification: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdentityProviderCommand {
+    /// List known identity providers with their domains.
+    List,
+    /// Register a partner tenant or a federated identity provider for some domains.
+    Add {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        authority: ProviderAuthority,
+        /// A domain whose users this provider signs in; repeatable.
+        #[arg(long = "domain", value_name = "DOMAIN", required = true)]
+        domains: Vec<String>,
+        /// A social provider (consumer accounts): its users match no connected organization.
+        #[arg(long)]
+        social: bool,
+    },
+    /// Register Consulate as a client of a provider, so its users can sign in there.
+    SignIn {
+        /// The identity provider's id.
+        id: String,
+        /// The client id Consulate was registered with at the provider.
+        #[arg(long)]
+        client_id: String,
+        #[command(flatten)]
+        secret: ClientSecretArg,
+        /// For a multi-tenant issuer: a tenant whose users may sign in; repeatable.
+        #[arg(long = "allowed-tenant", value_name = "TENANT_ID")]
+        allowed_tenants: Vec<String>,
+    },
+    /// Remove a known identity provider.
+    Remove {
+        /// The identity provider's id.
+        id: String,
+    },
+}
+
+/// Who signs a provider's users in: a partner tenant or an OpenID Connect issuer.
+#[derive(Debug, Clone, Args)]
+#[group(required = true, multiple = false)]
+pub struct ProviderAuthority {
+    /// A partner tenant's id.
+    #[arg(long)]
+    pub tenant_id: Option<String>,
+    /// The issuer URL of a federated OpenID Connect provider.
+    #[arg(long, value_name = "URL")]
+    pub issuer: Option<String>,
+}
+
+/// Where the client secret is read from (never the command line, which shell history and
+/// `ps` would show).
+#[derive(Debug, Clone, Args)]
+#[group(required = true, multiple = false)]
+pub struct ClientSecretArg {
+    /// A file holding the client secret on one line (- for standard input).
+    #[arg(long, value_name = "PATH")]
+    pub client_secret_file: Option<PathBuf>,
+    /// An environment variable holding the client secret.
+    #[arg(long, value_name = "VAR")]
+    pub client_secret_env: Option<String>,
 }

@@ -37,6 +37,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Catalog { server, command } => crate::catalog_cli::run(server, command).await,
         Command::Package { server, command } => crate::catalog_cli::package(server, command).await,
         Command::Policy { server, command } => crate::catalog_cli::policy(server, command).await,
+        Command::IdentityProvider { server, command } => crate::idp_cli::run(server, command).await,
         Command::Openapi => {
             print!("{}", consulate_api::openapi::document_json());
             Ok(ExitCode::SUCCESS)

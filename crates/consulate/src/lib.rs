@@ -8,4 +8,5 @@ pub mod catalog_cli;
 pub mod cli;
 pub mod client;
 pub mod commands;
+pub mod idp_cli;
 pub mod server;

@@ -450,3 +450,201 @@ async fn package_and_policy_commands_follow_the_walkthrough() {
     assert_eq!(code, 0, "{err}");
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identity_provider_commands_over_the_api() {
+    let s = TestServer::sqlite().await;
+    let run = |args: Vec<String>| {
+        let mut all: Vec<String> = vec![
+            "idp".into(),
+            "--server".into(),
+            s.base.clone(),
+            "--token".into(),
+            s.token.clone(),
+        ];
+        all.extend(args);
+        async move {
+            let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+            consulate(&refs).await
+        }
+    };
+    let v = |a: &[&str]| a.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let issuer = "https://idp.fabrikam.example/";
+
+    // A federation for two domains; stdout is the new id alone.
+    let (code, out, err) = run(v(&[
+        "add",
+        "--name",
+        "Fabrikam",
+        "--issuer",
+        issuer,
+        "--domain",
+        "fabrikam.example",
+        "--domain",
+        "fabrikam-labs.example",
+    ]))
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let id = out.trim().to_owned();
+    let uuid = uuid::Uuid::parse_str(&id).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert!(err.contains("federation"), "{err}");
+    let tenant = "0ab4f2b5-1c64-4e13-a9f7-2b5f3c9f8a01";
+    // A partner tenant, under the command's full name and with the server from the environment.
+    let (code, _, err) = consulate(&[
+        "identity-provider",
+        "--server",
+        &s.base,
+        "--token",
+        &s.token,
+        "add",
+        "--name",
+        "Woodgrove",
+        "--tenant-id",
+        tenant,
+        "--domain",
+        "woodgrove.example",
+    ])
+    .await;
+    assert_eq!(code, 0, "{err}");
+
+    // Listed as a table and as JSON.
+    let (code, out, err) = run(v(&["list"])).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.starts_with("ID") && out.contains("TENANT / ISSUER"),
+        "{out}"
+    );
+    let row = out.lines().find(|l| l.starts_with(&id)).expect(&out);
+    assert!(
+        row.contains("Fabrikam")
+            && row.contains("federation")
+            && row.contains(issuer)
+            && row.contains("fabrikam.example")
+            && row.contains("fabrikam-labs.example"),
+        "{out}"
+    );
+    let row = out.lines().find(|l| l.contains("Woodgrove")).expect(&out);
+    assert!(row.contains("tenant") && row.contains(tenant), "{out}");
+    let (code, out, err) = run(v(&["list", "--json"])).await;
+    assert_eq!(code, 0, "{err}");
+    let list: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let fab = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id.as_str())
+        .expect(&out);
+    assert_eq!(fab["kind"], "federation");
+    assert_eq!(fab["issuerUri"], issuer);
+    let mut domains: Vec<&str> = fab["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    domains.sort_unstable();
+    assert_eq!(domains, ["fabrikam-labs.example", "fabrikam.example"]);
+
+    // Sign-in, the secret read from a file (its line ending dropped) and never echoed.
+    let secret = "fabrikam-client-secret-7f3a";
+    let dir = crate::harness::temp_dir();
+    let file = dir.0.join("client-secret");
+    std::fs::write(&file, format!("{secret}\n")).unwrap();
+    let (code, out, err) = run(vec![
+        "sign-in".into(),
+        id.clone(),
+        "--client-id".into(),
+        "consulate".into(),
+        "--client-secret-file".into(),
+        file.to_string_lossy().into_owned(),
+        "--allowed-tenant".into(),
+        tenant.into(),
+    ])
+    .await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("sign-in configured"), "{out}");
+    assert!(!out.contains(secret) && !err.contains(secret));
+    let client = s
+        .running_app()
+        .store
+        .provider_client(uuid)
+        .await
+        .unwrap()
+        .expect("sign-in configured");
+    assert_eq!(client.client_id, "consulate");
+    assert_eq!(client.client_secret, secret);
+    assert_eq!(client.allowed_tenants, vec![tenant.to_owned()]);
+
+    // The domains now sign in through the federation.
+    for d in ["fabrikam.example", "fabrikam-labs.example"] {
+        let r = s.get(&format!("/admin/v1/domainLookup?domain={d}")).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["authenticationType"], "federation", "{}", r.text);
+        assert_eq!(r.body["issuerUri"], issuer);
+    }
+
+    // Removed: gone from the list, and the domains fall back to one-time passcodes.
+    let (code, out, err) = run(v(&["remove", &id])).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("removed"), "{out}");
+    let (_, out, _) = run(v(&["list"])).await;
+    assert!(!out.contains(&id) && out.contains("Woodgrove"), "{out}");
+    let r = s
+        .get("/admin/v1/domainLookup?domain=fabrikam.example")
+        .await;
+    assert_eq!(
+        r.body["authenticationType"], "oneTimePasscode",
+        "{}",
+        r.text
+    );
+
+    // Errors: the server's message and a non-zero exit.
+    let (code, _, err) = run(v(&["remove", &id])).await;
+    assert_ne!(code, 0);
+    assert!(err.contains("404") && err.contains(&id), "{err}");
+    let (code, _, err) = run(v(&[
+        "sign-in",
+        &id,
+        "--client-id",
+        "consulate",
+        "--client-secret-file",
+        &file.to_string_lossy(),
+    ]))
+    .await;
+    assert_ne!(code, 0);
+    assert!(err.contains("404") && err.contains(&id), "{err}");
+    // Usage errors, refused before any request.
+    let (code, _, err) = run(v(&[
+        "add",
+        "--name",
+        "Both",
+        "--tenant-id",
+        tenant,
+        "--issuer",
+        issuer,
+        "--domain",
+        "both.example",
+    ]))
+    .await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("cannot be used with"), "{err}");
+    let (code, _, err) = run(v(&["sign-in", &id, "--client-id", "consulate"])).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--client-secret-file"), "{err}");
+    let (code, _, err) = run(v(&[
+        "sign-in",
+        &id,
+        "--client-id",
+        "consulate",
+        "--client-secret-env",
+        "CONSULATE_TEST_UNSET_SECRET",
+    ]))
+    .await;
+    assert_ne!(code, 0);
+    assert!(
+        err.contains("CONSULATE_TEST_UNSET_SECRET is not set"),
+        "{err}"
+    );
+    s.stop().await;
+}
