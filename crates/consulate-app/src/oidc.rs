@@ -5,15 +5,22 @@
 //! when an unknown key id appears), issuer, audience, expiry (two minutes of skew) and nonce;
 //! a multi-tenant issuer signs in only the tenants allowed. The principal is (issuer,
 //! subject), or (tenant, object id) for a multi-tenant issuer; the email claim never is.
+//! When a member of the directory holds that identity, this is the member signing in at the
+//! organization's own provider: a member's session, without the rules for people from
+//! outside. A blocked user holding it is refused.
 
-use crate::sign_in::{NewSession, TENANT_SEPARATOR, bounded, hash, random_secret};
+use crate::sign_in::{
+    NewSession, SESSION_PREFIX, TENANT_SEPARATOR, bounded, csrf_token_of, hash, random_secret,
+};
 use crate::{App, ServiceResult, prop, target};
 use base64::Engine as _;
 use consulate_core::DomainError;
 use consulate_core::access::{Caller, Operation, authorize};
 use consulate_core::audit::Category;
+use consulate_core::directory::UserType;
 use consulate_core::identity_provider::ProviderKind;
 use consulate_store::oidc::{OidcFlow, ProviderClient};
+use consulate_store::sign_in::SessionRecord;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -29,6 +36,9 @@ const CLOCK_SKEW_SECONDS: u64 = 120;
 const CACHE_FOR: Duration = Duration::from_secs(3600);
 /// Largest response read from a provider.
 const MAX_RESPONSE: usize = 256 * 1024;
+/// The session method of a member signed in at the organization's own provider.
+const MEMBER_METHOD: &str = "memberOidc";
+const MEMBER_METHOD_MFA: &str = "memberOidc+mfa";
 
 #[derive(Debug, Clone, Deserialize)]
 struct Metadata {
@@ -99,6 +109,44 @@ fn b64(bytes: &[u8]) -> String {
 
 fn enc(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// A member's session after signing in at the organization's own provider: a member's
+/// lifetime, and a method that is not one of the sign-in methods of people from outside (so
+/// their rules do not apply again when the member requests access).
+async fn open_member_session(
+    tx: &mut consulate_store::WriteTx,
+    p: &Federated,
+    now: jiff::Timestamp,
+) -> ServiceResult<NewSession> {
+    let secret = random_secret(SESSION_PREFIX);
+    let csrf_token = csrf_token_of(&secret);
+    let life = consulate_core::sign_in::MEMBER_SESSION;
+    let expires_at = now + jiff::SignedDuration::try_from(life.absolute).unwrap_or_default();
+    tx.insert_session(&SessionRecord {
+        id_hash: hash(&secret),
+        issuer: p.issuer.clone(),
+        subject: p.subject.clone(),
+        email: p.email.clone(),
+        method: if p.mfa {
+            MEMBER_METHOD_MFA
+        } else {
+            MEMBER_METHOD
+        }
+        .to_owned(),
+        csrf_hash: hash(&csrf_token),
+        created_at: now,
+        last_seen_at: now,
+        idle_seconds: life.idle.as_secs() as i64,
+        expires_at,
+        revoked_at: None,
+    })
+    .await?;
+    Ok(NewSession {
+        secret,
+        csrf_token,
+        expires_at,
+    })
 }
 
 /// The issuer a registered provider must present.
@@ -361,17 +409,32 @@ impl App {
             failed("this sign-in was not started here, or was already used; start again")
         })?;
         let mut outcome = self.finish_oidc(&f, callback, code, iss).await;
-        // The sign-in rules and the domain list, decided before the transaction.
+        // Who holds the identity, the sign-in rules and the domain list, decided before the
+        // transaction. A member signing in at the organization's own provider is no one from
+        // outside: the rules for people from outside do not apply. A blocked user does not
+        // sign in.
         let mut cap = None;
+        let mut member = false;
         if let Ok(p) = &outcome {
-            let method = consulate_core::sign_in_rules::SignInMethod::IdentityProvider;
-            match self
-                .judge_external((&p.issuer, &p.subject), method, p.mfa, None)
-                .await?
-            {
-                consulate_core::sign_in_rules::Verdict::Allow { max_session } => cap = max_session,
-                consulate_core::sign_in_rules::Verdict::Refuse { reason, .. } => {
-                    outcome = Err(DomainError::forbidden(reason));
+            let holder = self.store.user_by_identity(&p.issuer, &p.subject).await?;
+            match holder {
+                Some(u) if !u.account_enabled => {
+                    outcome = Err(failed("the account is blocked"));
+                }
+                Some(u) if u.user_type == UserType::Member => member = true,
+                _ => {
+                    let method = consulate_core::sign_in_rules::SignInMethod::IdentityProvider;
+                    match self
+                        .judge_external((&p.issuer, &p.subject), method, p.mfa, None)
+                        .await?
+                    {
+                        consulate_core::sign_in_rules::Verdict::Allow { max_session } => {
+                            cap = max_session
+                        }
+                        consulate_core::sign_in_rules::Verdict::Refuse { reason, .. } => {
+                            outcome = Err(DomainError::forbidden(reason));
+                        }
+                    }
                 }
             }
         }
@@ -388,16 +451,21 @@ impl App {
                     t.modified_properties
                         .push(prop("asserted email", None, Some(e.clone())));
                 }
-                let method = if p.mfa { "oidc+mfa" } else { "oidc" };
-                let session = self
-                    .open_session(
+                let session = if member {
+                    t.modified_properties
+                        .push(prop("userType", None, Some("Member".into())));
+                    open_member_session(&mut tx, &p, now).await?
+                } else {
+                    let method = if p.mfa { "oidc+mfa" } else { "oidc" };
+                    self.open_session(
                         &mut tx,
                         (&p.issuer, &p.subject, p.email.as_deref()),
                         method,
                         now,
                         cap,
                     )
-                    .await?;
+                    .await?
+                };
                 Ok((session, f.return_to.clone()))
             }
             Err(e) => {

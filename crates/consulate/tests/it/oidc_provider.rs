@@ -44,12 +44,21 @@ async fn install() {
 }
 
 impl OidcProvider {
-    /// Starts a provider with these clients and accounts (account id -> claims).
+    /// Starts a provider with these clients and accounts (account id -> claims), on a free
+    /// port.
     pub async fn start(clients: &Value, accounts: &Value) -> OidcProvider {
+        Self::start_on(0, clients, accounts).await
+    }
+
+    /// Starts a provider on `port` (0: a free one). Each start signs with a new key, so a
+    /// provider started again on the port of a stopped one is the same issuer with rotated
+    /// keys.
+    pub async fn start_on(port: u16, clients: &Value, accounts: &Value) -> OidcProvider {
         install().await;
         let mut child = tokio::process::Command::new("node")
             .arg("provider.js")
             .current_dir(dir())
+            .env("PORT", port.to_string())
             .env("CLIENTS", clients.to_string())
             .env("ACCOUNTS", accounts.to_string())
             .stdout(Stdio::piped())
@@ -75,5 +84,19 @@ impl OidcProvider {
         // Keep reading its output: a closed pipe would end the provider at its next line.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         OidcProvider { issuer, child }
+    }
+
+    /// The port the provider listens on.
+    pub fn port(&self) -> u16 {
+        self.issuer
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse().ok())
+            .expect("the issuer names a port")
+    }
+
+    /// Ends the provider and waits until it has exited (its port is free again).
+    pub async fn stop(mut self) {
+        let _ = self.child.start_kill();
+        let _ = self.child.wait().await;
     }
 }

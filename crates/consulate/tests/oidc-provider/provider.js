@@ -3,18 +3,31 @@
 //   CLIENTS   JSON array of clients (client_id, client_secret, redirect_uris)
 //   ACCOUNTS  JSON object: account id -> extra claims (email, tid, name, amr, ...)
 // The login step signs in the account named by the authorization request's login_hint, so
-// tests choose who signs in without a form. Prints "issuer <url>" once it listens.
+// tests choose who signs in without a form. Listens on PORT (any free port when unset) and
+// prints "issuer <url>" once it does. Every start signs with a new RSA key under a new key
+// id, so a restart on the same port is the same issuer with rotated keys.
+import crypto from 'node:crypto';
 import http from 'node:http';
 import Provider from 'oidc-provider';
 
 const clients = JSON.parse(process.env.CLIENTS || '[]');
 const accounts = JSON.parse(process.env.ACCOUNTS || '{}');
+const port = Number(process.env.PORT || 0);
+
+const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signingKey = {
+  ...privateKey.export({ format: 'jwk' }),
+  kid: crypto.randomUUID(),
+  use: 'sig',
+  alg: 'RS256',
+};
 
 const server = http.createServer();
-server.listen(0, '127.0.0.1', () => {
+server.listen(port, '127.0.0.1', () => {
   const issuer = `http://127.0.0.1:${server.address().port}`;
   const provider = new Provider(issuer, {
     clients,
+    jwks: { keys: [signingKey] },
     async findAccount(ctx, id) {
       if (!accounts[id]) return undefined;
       return { accountId: id, async claims() { return { sub: id, ...accounts[id] }; } };
