@@ -252,6 +252,12 @@ pub fn router_with(state: ApiState, extra: Router<ApiState>) -> Router {
             axum::routing::put(routes::local_sign_in::set_password),
         )
         .route(
+            "/admin/v1/termsOfUse",
+            get(routes::terms::get_terms).put(routes::terms::set_terms),
+        )
+        .route("/auth/v1/terms", get(routes::terms::my_terms))
+        .route("/auth/v1/terms/accept", post(routes::terms::accept))
+        .route(
             "/admin/v1/externalAuthenticators/{email}",
             axum::routing::delete(routes::local_sign_in::reset_external_authenticator),
         )

@@ -32,6 +32,7 @@ mod reprocess;
 pub mod resources;
 pub mod sign_in;
 pub mod sign_in_rules;
+pub mod terms;
 mod user_relations;
 
 use consulate_core::audit::{AuditEvent, Category, TargetResource};

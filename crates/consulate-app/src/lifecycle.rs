@@ -155,6 +155,7 @@ impl App {
                 };
                 // Sign-in rules for this package apply again, to sessions from outside.
                 self.judge_request(caller, package_id, true).await?;
+                self.require_terms(caller).await?;
                 let ix = self.eligibility_index().await?;
                 let verdicts = ix.explain(&requestor, package_id).unwrap_or_default();
                 let chosen = match new.policy_id {

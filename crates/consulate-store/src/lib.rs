@@ -37,6 +37,7 @@ pub mod sign_in_rules;
 pub mod sql;
 pub mod subjects;
 pub mod tenant;
+pub mod terms;
 pub mod tokens;
 pub mod user_relations;
 
@@ -248,6 +249,12 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
         name: "social_identity_providers",
         sqlite: include_str!("../../../migrations/sqlite/0017_social_identity_providers.sql"),
         postgres: include_str!("../../../migrations/postgres/0017_social_identity_providers.sql"),
+    },
+    EmbeddedMigration {
+        version: 18,
+        name: "terms_of_use",
+        sqlite: include_str!("../../../migrations/sqlite/0018_terms_of_use.sql"),
+        postgres: include_str!("../../../migrations/postgres/0018_terms_of_use.sql"),
     },
 ];
 

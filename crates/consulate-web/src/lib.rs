@@ -79,6 +79,7 @@ pub fn routes() -> Router<ApiState> {
             "/admin/settings",
             get(pages::settings).post(pages::save_settings),
         )
+        .route("/admin/settings/terms", post(pages::save_terms))
         .route(
             "/admin/catalogs",
             get(pages::catalogs).post(pages::create_catalog),

@@ -21,6 +21,7 @@ pub mod role_management;
 pub mod sign_in;
 pub mod sign_in_rules;
 pub mod subjects;
+pub mod terms;
 pub mod users;
 
 use crate::error::ApiError;

@@ -87,6 +87,8 @@ struct PackagePage {
     refusals: Vec<String>,
     /// A rule needs a second factor this sign-in did not give: offer to sign in again.
     step_up: bool,
+    /// Terms of use still to accept: (text, version).
+    terms: Option<(String, String)>,
 }
 
 /// Whether a refusal asks for the authenticator app (a passcode sign-in can step up).
@@ -129,6 +131,17 @@ async fn render_package(
     let mut chrome = s.chrome();
     let error_asks = error.as_deref().is_some_and(asks_for_authenticator);
     chrome.error = error;
+    let terms = match state.app.terms_pending(&s.caller).await {
+        Ok(t) => t.map(|t| (t.text, t.version)),
+        Err(e) => {
+            return message(
+                s.chrome(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "My access",
+                explain(&e),
+            );
+        }
+    };
     match state.app.package_for_requestor(&s.caller, id).await {
         Ok(p) => page(
             &PackagePage {
@@ -159,6 +172,7 @@ async fn render_package(
                     .collect(),
                 step_up: error_asks || p.refusals.iter().any(|r| asks_for_authenticator(r)),
                 refusals: p.refusals,
+                terms,
             },
             StatusCode::OK,
         ),
@@ -257,6 +271,12 @@ pub async fn request_submit(
         answers,
         schedule,
     };
+    let accepted = field("accept_terms");
+    if !accepted.is_empty()
+        && let Err(e) = state.app.accept_terms(&s.caller, &accepted).await
+    {
+        return render_package(&state, &s, package, Some(explain(&e))).await;
+    }
     match state.app.submit_request(&s.caller, new, None).await {
         Ok(_) => see_other("/my-access?done=requested"),
         Err(e) => render_package(&state, &s, package, Some(explain(&e))).await,

@@ -31,6 +31,8 @@ struct SettingsPage {
     chrome: Chrome,
     action: String,
     days: String,
+    /// The terms of use people from outside accept (empty: none).
+    terms: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -164,10 +166,22 @@ pub async fn settings(State(state): State<ApiState>, headers: HeaderMap) -> Resp
     let Some(s) = session(&state, &headers).await else {
         return sign_in_redirect("/admin/settings");
     };
+    let terms = match state.app.terms_of_use().await {
+        Ok(t) => t.map(|t| t.text).unwrap_or_default(),
+        Err(e) => {
+            return message(
+                s.chrome(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Settings",
+                explain(&e),
+            );
+        }
+    };
     match state.app.settings(&s.caller).await {
         Ok(v) => page(
             &SettingsPage {
                 chrome: s.chrome(),
+                terms,
                 action: v.external_user_lifecycle_action.as_str().into(),
                 days: (v
                     .duration_until_external_user_deleted_after_blocked
@@ -218,6 +232,37 @@ pub async fn save_settings(
             s.chrome(),
             StatusCode::BAD_REQUEST,
             "Not saved",
+            explain(&e),
+        ),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TermsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    text: String,
+}
+
+/// Saves the terms of use (an empty text removes them).
+pub async fn save_terms(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Form(f): Form<TermsForm>,
+) -> Response {
+    let Some(s) = session(&state, &headers).await else {
+        return sign_in_redirect("/admin/settings");
+    };
+    if let Some(refused) = checked(&state, &headers, &s, &f.csrf) {
+        return refused;
+    }
+    match state.app.set_terms_of_use(&s.caller, &f.text).await {
+        Ok(_) => see_other("/admin/settings"),
+        Err(e) => message(
+            s.chrome(),
+            StatusCode::BAD_REQUEST,
+            "Terms not saved",
             explain(&e),
         ),
     }

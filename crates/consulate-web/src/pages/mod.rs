@@ -18,7 +18,7 @@ pub use admin::{
     organization, organization_state, organizations, reports, revoke_user_sessions,
 };
 pub use approvals::{approvals, decide};
-pub use audit_settings::{audit, save_settings, settings};
+pub use audit_settings::{audit, save_settings, save_terms, settings};
 pub use catalog_admin::{
     add_resource, assign, catalog, catalogs, create_catalog, create_package,
     package as admin_package, unassign,

@@ -51,6 +51,10 @@ const ROUTES: &[(&str, &str, Rule)] = &[
     ("GET", "/admin/v1/collaborationDomains", EmRead),
     ("PUT", "/admin/v1/collaborationDomains", EmWrite),
     ("PUT", "/admin/v1/users/{id}/password", UsersWrite),
+    ("GET", "/admin/v1/termsOfUse", EmRead),
+    ("PUT", "/admin/v1/termsOfUse", EmWrite),
+    ("GET", "/auth/v1/terms", SignedIn),
+    ("POST", "/auth/v1/terms/accept", SignedIn),
     (
         "DELETE",
         "/admin/v1/externalAuthenticators/{email}",

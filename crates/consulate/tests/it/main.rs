@@ -35,4 +35,5 @@ mod sign_in_rules;
 mod smtp_sink;
 mod social;
 mod sponsors;
+mod terms;
 mod tokens;

@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::json;
 
 /// The value of a hidden input named `name` in a page.
-fn hidden(html: &str, name: &str) -> String {
+pub fn hidden(html: &str, name: &str) -> String {
     let at = html
         .find(&format!("name=\"{name}\" value=\""))
         .unwrap_or_else(|| panic!("no {name} in {html}"));
@@ -20,7 +20,7 @@ fn hidden(html: &str, name: &str) -> String {
 }
 
 /// The first form action starting with `prefix`.
-fn action(html: &str, prefix: &str) -> String {
+pub fn action(html: &str, prefix: &str) -> String {
     let at = html
         .find(&format!("action=\"{prefix}"))
         .unwrap_or_else(|| panic!("no form for {prefix} in {html}"));
