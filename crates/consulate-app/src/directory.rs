@@ -209,6 +209,10 @@ impl App {
         patch: UserPatch,
     ) -> ServiceResult<User> {
         authorize(caller, Operation::WriteUsers)?;
+        if patch.identities.is_some() {
+            self.guard_privileged_credentials(caller, id, "changes the sign-in identities")
+                .await?;
+        }
         let mut tx = self.store.begin().await?;
         let mut u = tx.user(id).await?;
         let before = u.clone();

@@ -115,25 +115,8 @@ impl App {
     ) -> ServiceResult<()> {
         authorize(caller, Operation::WriteUsers)?;
         sign_in::check_password(password)?;
-        // Setting the password of someone holding a directory role takes a Global
-        // Administrator (or the system): a user administrator must not become an admin.
-        let roles = self.store.user_roles(user).await?;
-        let privileged = match caller.identity {
-            CallerIdentity::System => true,
-            CallerIdentity::User { .. } => caller
-                .roles
-                .contains(&consulate_core::access::DirectoryRole::GlobalAdministrator),
-            CallerIdentity::Application { .. } => caller
-                .scopes
-                .contains(&consulate_core::access::Scope::RoleManagementReadWriteDirectory),
-            CallerIdentity::External { .. } => false,
-        };
-        if !roles.is_empty() && !privileged {
-            return Err(DomainError::forbidden(
-                "only a Global Administrator sets the password of a user who holds a directory role",
-            )
-            .into());
-        }
+        self.guard_privileged_credentials(caller, user, "sets the password")
+            .await?;
         let hashed = hash_password(password)?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
@@ -150,6 +133,34 @@ impl App {
             target("user", user, Some(&u.user_principal_name)),
         );
         tx.commit(&[event]).await?;
+        Ok(())
+    }
+
+    /// Changing how someone holding a directory role signs in (a password, a sign-in
+    /// identity) takes a Global Administrator (or the system): a user administrator must not
+    /// make themselves an administrator by giving an admin their own credentials.
+    pub(crate) async fn guard_privileged_credentials(
+        &self,
+        caller: &Caller,
+        user: Uuid,
+        what: &str,
+    ) -> ServiceResult<()> {
+        let privileged = match caller.identity {
+            CallerIdentity::System => true,
+            CallerIdentity::User { .. } => caller
+                .roles
+                .contains(&consulate_core::access::DirectoryRole::GlobalAdministrator),
+            CallerIdentity::Application { .. } => caller
+                .scopes
+                .contains(&consulate_core::access::Scope::RoleManagementReadWriteDirectory),
+            CallerIdentity::External { .. } => false,
+        };
+        if !privileged && !self.store.user_roles(user).await?.is_empty() {
+            return Err(DomainError::forbidden(format!(
+                "only a Global Administrator {what} of a user who holds a directory role"
+            ))
+            .into());
+        }
         Ok(())
     }
 

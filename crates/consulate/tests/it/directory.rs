@@ -209,3 +209,122 @@ async fn users_are_addressable_by_user_principal_name() {
     assert_error(&s.get("/v1.0/users/not-an-id").await, 404, "itemNotFound");
     s.stop().await;
 }
+
+/// Gives `user` a directory role the governed way: a package granting it, assigned by an
+/// administrator, delivered.
+async fn grant_directory_role(s: &TestServer, user: &str, template: &str, name: &str) {
+    use crate::lifecycle::{EM, group_in_catalog, package_and_policy, wait_for};
+    let (cat, _, member) = group_in_catalog(s, name, name, &name.to_lowercase()).await;
+    let pkg = package_and_policy(
+        s,
+        json!({"displayName": name, "catalog": {"id": cat}}),
+        &member,
+        json!({"displayName": "Admins assign", "allowedTargetScope": "notSpecified",
+               "requestApprovalSettings": {"isApprovalRequiredForAdd": false, "stages": []}}),
+    )
+    .await;
+    let r = s
+        .post(
+            &format!("{EM}/resourceRequests"),
+            json!({"requestType": "adminAdd", "catalog": {"id": cat},
+                   "resource": {"originId": template, "originSystem": "DirectoryRole"}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let resources = s
+        .get(&format!(
+            "{EM}/catalogs/{cat}/resources?$expand=roles&$filter=originSystem eq 'DirectoryRole'"
+        ))
+        .await;
+    let role = resources.body["value"][0]["roles"][0]["id"].clone();
+    let r = s
+        .post(
+            &format!("{EM}/accessPackages/{pkg}/resourceRoleScopes"),
+            json!({"role": {"id": role}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let policy = s
+        .get(&format!("{EM}/accessPackages/{pkg}/assignmentPolicies"))
+        .await
+        .body["value"][0]["id"]
+        .clone();
+    let r = s
+        .post(
+            &format!("{EM}/assignmentRequests"),
+            json!({"requestType": "adminAdd", "assignment": {"accessPackageId": pkg, "targetId": user, "assignmentPolicyId": policy}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    wait_for(
+        s,
+        &format!("{EM}/assignmentRequests/{}", r.body["id"].as_str().unwrap()),
+        "delivered",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_administrators_cannot_take_over_administrators() {
+    let s = TestServer::sqlite().await;
+    let id = |v: serde_json::Value| v["id"].as_str().unwrap().to_owned();
+    let uma = id(s.create_user("Uma", "uma@consulate.example", false).await);
+    let gil = id(s.create_user("Gil", "gil@consulate.example", false).await);
+    let pat = id(s.create_user("Pat", "pat@consulate.example", false).await);
+    grant_directory_role(
+        &s,
+        &uma,
+        "fe930be7-5e62-47db-91af-98c3a49a38b1",
+        "UserAdmins",
+    )
+    .await;
+    grant_directory_role(&s, &gil, "f2ef992c-3afb-46b9-b7cf-a126ee74c451", "Readers").await;
+    let token = s
+        .delegated_token("uma@consulate.example", &consulate_core::access::Scope::ALL)
+        .await;
+    // Uma's own passcode identity on a role holder would let her sign in as them.
+    let mine = json!({"identities": [{"signInType": "emailAddress", "issuer": "mail", "issuerAssignedId": "uma.private@example.org"}]});
+    let r = s
+        .req_with(
+            reqwest::Method::PATCH,
+            &format!("/v1.0/users/{gil}"),
+            Some(mine.clone()),
+            Some(&token),
+        )
+        .await;
+    assert_error(&r, 403, "accessDenied");
+    assert!(r.text.contains("Global Administrator"), "{}", r.text);
+    let r = s
+        .req_with(
+            reqwest::Method::PUT,
+            &format!("/admin/v1/users/{gil}/password"),
+            Some(json!({"password": "a long enough passphrase"})),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert!(
+        s.get(&format!("/v1.0/users/{gil}")).await.body["identities"]
+            .as_array()
+            .is_none_or(|a| a.is_empty()),
+        "nothing changed"
+    );
+    // Users without a role are hers to manage; a Global Administrator manages anyone.
+    let r = s
+        .req_with(
+            reqwest::Method::PATCH,
+            &format!("/v1.0/users/{pat}"),
+            Some(mine),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = s
+        .patch(
+            &format!("/v1.0/users/{gil}"),
+            json!({"identities": [{"signInType": "emailAddress", "issuer": "mail", "issuerAssignedId": "gil@example.org"}]}),
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    s.stop().await;
+}
