@@ -487,7 +487,10 @@ impl App {
                 scopes: Scope::ALL.into_iter().collect(),
                 roles: self.store.user_roles(u.id).await?,
                 catalog_roles: self.store.catalog_roles_of(u.id).await?,
-                sign_in: outside_context(&s),
+                // Members are not people from outside, however the session began.
+                sign_in: (u.user_type != consulate_core::directory::UserType::Member)
+                    .then(|| outside_context(&s))
+                    .flatten(),
             },
             None => Caller {
                 identity: CallerIdentity::External {
