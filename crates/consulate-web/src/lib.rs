@@ -86,9 +86,17 @@ pub fn routes() -> Router<ApiState> {
         )
         .route("/admin/catalogs/{id}", get(pages::catalog))
         .route("/admin/catalogs/{id}/resources", post(pages::add_resource))
+        .route(
+            "/admin/catalogs/{id}/resources/{resource}/remove",
+            post(pages::remove_resource),
+        )
         .route("/admin/catalogs/{id}/packages", post(pages::create_package))
         .route("/admin/packages/{id}", get(pages::admin_package))
         .route("/admin/packages/{id}/assignments", post(pages::assign))
+        .route(
+            "/admin/packages/{id}/policies/{policy}",
+            get(pages::edit_policy).post(pages::save_policy),
+        )
         .route(
             "/admin/packages/{id}/assignments/{assignment}/remove",
             post(pages::unassign),

@@ -1,25 +1,27 @@
-//! Admin center: catalogs (create, add groups), and the access package form (resource roles,
-//! who may request — with a connected organization added on the spot —, approval, requestor
-//! information, expiration), then the package's page with the My Access link to send.
+//! Admin center: catalogs (create, add and remove groups), and the access package form
+//! (resource roles, who may request — with a connected organization added on the spot —,
+//! approval, requestor information, expiration), then the package's page with the My Access
+//! link to send and its policies to edit.
 
-use super::{checked, field, message, signed_in};
+use super::{Done, checked, field, message, signed_in};
 use crate::{Chrome, Session, explain, page, see_other};
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use consulate_api::state::ApiState;
 use consulate_app::access_packages::{RoleSelector, ScopeSelector};
 use consulate_app::connected_orgs::NewConnectedOrganization;
 use consulate_app::resources::{NewResourceRequest, ResourceRef};
+use consulate_core::DomainError;
 use consulate_core::access_package::NewAccessPackage;
 use consulate_core::catalog::NewCatalog;
 use consulate_core::connected_org::IdentitySource;
 use consulate_core::domain_name::DomainName;
 use consulate_core::policy::{
-    AllowedTargetScope, ApprovalSettings, ApprovalStage, Expiration, IsoDuration, PolicyDraft,
-    RequestorSettings, SubjectSet,
+    AllowedTargetScope, ApprovalSettings, ApprovalStage, Expiration, IsoDuration,
+    MAX_ASSIGNMENT_DAYS, PolicyDraft, RequestorSettings, SubjectSet,
 };
 use consulate_core::resource::{OriginSystem, ResourceRequestType};
 use consulate_store::list::ListQuery;
@@ -39,7 +41,8 @@ struct CatalogPage {
     chrome: Chrome,
     id: String,
     name: String,
-    resources: Vec<String>,
+    /// (resource id, name)
+    resources: Vec<(String, String)>,
     groups: Vec<(String, String)>,
     packages: Vec<(String, String)>,
     roles: Vec<(String, String)>,
@@ -58,7 +61,8 @@ struct PackagePage {
     description: String,
     link: String,
     roles: Vec<String>,
-    policies: Vec<String>,
+    /// (policy id, name, who may request)
+    policies: Vec<(String, String, String)>,
 }
 
 pub async fn catalogs(State(state): State<ApiState>, headers: HeaderMap) -> Response {
@@ -119,6 +123,7 @@ pub async fn catalog(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(done): Query<Done>,
 ) -> Response {
     let s = match signed_in(&state, &headers, &format!("/admin/catalogs/{id}")).await {
         Ok(s) => s,
@@ -128,7 +133,12 @@ pub async fn catalog(
         return see_other("/admin/catalogs");
     };
     match catalog_page(&state, &s, id).await {
-        Ok(p) => page(&p, StatusCode::OK),
+        Ok(mut p) => {
+            if done.done.as_deref() == Some("removed") {
+                p.chrome.notice = Some("The resource was removed from the catalog.".into());
+            }
+            page(&p, StatusCode::OK)
+        }
         Err(e) => message(s.chrome(), StatusCode::NOT_FOUND, "Catalog", explain(&e)),
     }
 }
@@ -176,7 +186,7 @@ async fn catalog_page(
         resources: resources
             .items
             .iter()
-            .map(|r| r.display_name.clone())
+            .map(|r| (r.id.to_string(), r.display_name.clone()))
             .collect(),
         groups: groups
             .into_iter()
@@ -235,6 +245,169 @@ pub async fn add_resource(
             "Not added",
             explain(&e),
         ),
+    }
+}
+
+/// Removes a resource from the catalog (`adminRemove`). When the removal is refused — an
+/// access package still grants one of the resource's roles — the catalog page says why, and
+/// the resource stays.
+pub async fn remove_resource(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    Path((id, resource)): Path<(String, String)>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let s = match signed_in(&state, &headers, &format!("/admin/catalogs/{id}")).await {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    if let Some(refused) = checked(&state, &headers, &s, &field(&fields, "csrf")) {
+        return refused;
+    }
+    let Ok(catalog) = Uuid::parse_str(&id) else {
+        return see_other("/admin/catalogs");
+    };
+    let Ok(resource) = Uuid::parse_str(&resource) else {
+        return see_other(&format!("/admin/catalogs/{catalog}"));
+    };
+    let new = NewResourceRequest {
+        request_type: ResourceRequestType::AdminRemove,
+        catalog_id: catalog,
+        resource: ResourceRef::Resource(resource),
+    };
+    let Err(e) = state.app.request_resource(&s.caller, new).await else {
+        return see_other(&format!("/admin/catalogs/{catalog}?done=removed"));
+    };
+    let status = status_of(&e);
+    match catalog_page(&state, &s, catalog).await {
+        Ok(mut p) => {
+            let name = p
+                .resources
+                .iter()
+                .find(|(r, _)| *r == resource.to_string())
+                .map(|(_, name)| name.clone());
+            let why = match (&e, name) {
+                (consulate_app::ServiceError::Domain(DomainError::Conflict { .. }), Some(name)) => {
+                    still_granted(&state, &s, catalog, resource, &name)
+                        .await
+                        .unwrap_or_else(|| explain(&e))
+                }
+                _ => explain(&e),
+            };
+            p.chrome.error = Some(why);
+            page(&p, status)
+        }
+        Err(_) => message(s.chrome(), status, "Not removed", explain(&e)),
+    }
+}
+
+/// The status of a page that shows a refusal.
+pub(super) fn status_of(e: &consulate_app::ServiceError) -> StatusCode {
+    use consulate_app::ServiceError::{Domain, Internal};
+    match e {
+        Domain(DomainError::NotFound { .. }) => StatusCode::NOT_FOUND,
+        Domain(DomainError::Forbidden { .. }) => StatusCode::FORBIDDEN,
+        Domain(DomainError::Conflict { .. }) => StatusCode::CONFLICT,
+        Domain(_) => StatusCode::BAD_REQUEST,
+        Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Why a resource cannot leave its catalog, in plain words: which access packages grant
+/// which of its roles. `None` when no package of the catalog grants one (any more).
+async fn still_granted(
+    state: &ApiState,
+    s: &Session,
+    catalog: Uuid,
+    resource: Uuid,
+    name: &str,
+) -> Option<String> {
+    let app = &state.app;
+    let packages = app
+        .access_packages_in_catalogs(&s.caller, &[catalog])
+        .await
+        .ok()?;
+    let mut grants = Vec::new();
+    for p in packages {
+        let Ok(scopes) = app.role_scopes(&s.caller, p.id).await else {
+            continue;
+        };
+        let mut roles: Vec<String> = scopes
+            .into_iter()
+            .filter(|r| r.resource.id == resource)
+            .map(|r| r.role.display_name)
+            .collect();
+        roles.dedup();
+        if !roles.is_empty() {
+            grants.push((p.display_name, roles));
+        }
+    }
+    let (packages, roles) = match grants.as_slice() {
+        [] => return None,
+        [(_, roles)] if roles.len() == 1 => ("access package", "role"),
+        [_] => ("access package", "roles"),
+        _ => ("access packages", "roles"),
+    };
+    let granted = grants
+        .iter()
+        .map(|(p, roles)| format!("“{p}” grants {}", roles.join(" and ")))
+        .collect::<Vec<_>>()
+        .join("; ");
+    Some(format!(
+        "“{name}” was not removed from the catalog, because the {packages} using it still \
+         grant its {roles} ({granted}). Remove the {roles} from the {packages} first, then \
+         remove the resource."
+    ))
+}
+
+/// The user an address (user principal name or mail) names, for an approver field.
+pub(super) async fn user_named(state: &ApiState, address: &str) -> Result<Uuid, String> {
+    match state.app.store.find_user(address).await {
+        Ok(Some(u)) => Ok(u.id),
+        Ok(None) => Err(format!(
+            "No user has the address {address} (as user principal name or mail)."
+        )),
+        Err(e) => Err(explain(&e.into())),
+    }
+}
+
+/// Assignments that end a number of days after they start: 1 to [`MAX_ASSIGNMENT_DAYS`].
+pub(super) fn expiration_in_days(days: &str) -> Result<Expiration, String> {
+    let out_of_range = || {
+        format!(
+            "Assignments can last 1 to {MAX_ASSIGNMENT_DAYS} days; give a whole number of days in that range."
+        )
+    };
+    let days: i64 = days.trim().parse().map_err(|_| out_of_range())?;
+    if !(1..=MAX_ASSIGNMENT_DAYS).contains(&days) {
+        return Err(out_of_range());
+    }
+    IsoDuration::parse("expiration", &format!("P{days}D"))
+        .map(Expiration::AfterDuration)
+        .map_err(|x| x.to_string())
+}
+
+/// An approval stage with these primary approvers, and the defaults the admin center uses for
+/// everything else.
+pub(super) fn approval_stage(approvers: Vec<SubjectSet>) -> ApprovalStage {
+    ApprovalStage {
+        duration_before_automatic_denial: None,
+        duration_before_escalation: None,
+        is_approver_justification_required: false,
+        is_escalation_enabled: false,
+        primary_approvers: approvers,
+        fallback_primary_approvers: vec![],
+        escalation_approvers: vec![],
+        fallback_escalation_approvers: vec![],
+        approver_information_visibility: "default".into(),
+    }
+}
+
+/// One user, as an approver.
+pub(super) fn single_user(user_id: Uuid) -> SubjectSet {
+    SubjectSet::SingleUser {
+        user_id,
+        description: String::new(),
     }
 }
 
@@ -327,27 +500,11 @@ async fn build_package(
     } else if approver.is_empty() {
         vec![]
     } else {
-        let u = app
-            .store
-            .find_user(&approver)
-            .await
-            .map_err(|x| x.to_string())?
-            .ok_or(format!("{approver}: no such user"))?;
-        vec![SubjectSet::SingleUser {
-            user_id: u.id,
-            description: String::new(),
-        }]
+        vec![single_user(user_named(state, &approver).await?)]
     };
     let second = match field(fields, "approver2").as_str() {
         "" => None,
-        a => Some(
-            app.store
-                .find_user(a)
-                .await
-                .map_err(|x| x.to_string())?
-                .ok_or(format!("{a}: no such user"))?
-                .id,
-        ),
+        a => Some(user_named(state, a).await?),
     };
     if second.is_some() && primary.is_empty() {
         return Err("A second stage needs a first one.".into());
@@ -391,15 +548,7 @@ async fn build_package(
     };
     let expiration = match field(fields, "days").as_str() {
         "" => Expiration::NoExpiration,
-        d => {
-            let days: u32 = d
-                .parse()
-                .map_err(|_| "Days are a whole number.".to_owned())?;
-            Expiration::AfterDuration(
-                IsoDuration::parse("expiration", &format!("P{days}D"))
-                    .map_err(|x| x.to_string())?,
-            )
-        }
+        d => expiration_in_days(d)?,
     };
     let package = app
         .create_access_package(
@@ -440,30 +589,12 @@ async fn build_package(
             is_approval_required_for_add: approval,
             is_approval_required_for_update: false,
             is_requestor_justification_required: field(fields, "justification") == "on",
-            stages: [
-                Some(primary),
-                second.map(|u| {
-                    vec![SubjectSet::SingleUser {
-                        user_id: u,
-                        description: String::new(),
-                    }]
-                }),
-            ]
-            .into_iter()
-            .flatten()
-            .filter(|approvers| !approvers.is_empty())
-            .map(|approvers| ApprovalStage {
-                duration_before_automatic_denial: None,
-                duration_before_escalation: None,
-                is_approver_justification_required: false,
-                is_escalation_enabled: false,
-                primary_approvers: approvers,
-                fallback_primary_approvers: vec![],
-                escalation_approvers: vec![],
-                fallback_escalation_approvers: vec![],
-                approver_information_visibility: "default".into(),
-            })
-            .collect(),
+            stages: [Some(primary), second.map(|u| vec![single_user(u)])]
+                .into_iter()
+                .flatten()
+                .filter(|approvers| !approvers.is_empty())
+                .map(approval_stage)
+                .collect(),
         },
         review_settings: None,
         automatic_request_settings: None,
@@ -478,6 +609,7 @@ pub async fn package(
     State(state): State<ApiState>,
     headers: HeaderMap,
     Path(id): Path<String>,
+    Query(done): Query<Done>,
 ) -> Response {
     let s = match signed_in(&state, &headers, &format!("/admin/packages/{id}")).await {
         Ok(s) => s,
@@ -535,7 +667,11 @@ pub async fn package(
     match shown {
         Ok((p, roles, policies, rows)) => page(
             &PackagePage {
-                chrome: s.chrome(),
+                chrome: Chrome {
+                    notice: (done.done.as_deref() == Some("policy"))
+                        .then(|| "The policy was saved.".to_owned()),
+                    ..s.chrome()
+                },
                 id: id.to_string(),
                 assignments: rows,
                 policy_ids: policies.iter().map(|p| p.id.to_string()).collect(),
@@ -548,7 +684,13 @@ pub async fn package(
                     .collect(),
                 policies: policies
                     .iter()
-                    .map(|p| format!("{} ({})", p.display_name, p.allowed_target_scope.as_str()))
+                    .map(|p| {
+                        (
+                            p.id.to_string(),
+                            p.display_name.clone(),
+                            p.allowed_target_scope.as_str().to_owned(),
+                        )
+                    })
                     .collect(),
             },
             StatusCode::OK,

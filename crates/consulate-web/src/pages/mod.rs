@@ -6,6 +6,7 @@ mod admin;
 mod approvals;
 mod audit_settings;
 mod catalog_admin;
+mod policy_admin;
 mod sign_in;
 mod sign_in_admin;
 
@@ -21,8 +22,9 @@ pub use approvals::{approvals, decide};
 pub use audit_settings::{audit, save_settings, save_terms, settings};
 pub use catalog_admin::{
     add_resource, assign, catalog, catalogs, create_catalog, create_package,
-    package as admin_package, unassign,
+    package as admin_package, remove_resource, unassign,
 };
+pub use policy_admin::{edit_policy, save_policy};
 pub use sign_in::{
     code_submit, home, password_submit, second_factor_submit, sign_in_page, sign_in_submit,
     sign_out,

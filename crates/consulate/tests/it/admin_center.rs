@@ -1,5 +1,6 @@
 //! The admin center over HTTP: connected organizations listed with their numbers, and the add
-//! wizard (basics → domain with its detected sign-in → sponsors → review and create).
+//! wizard (basics → domain with its detected sign-in → sponsors → review and create); catalogs
+//! (adding and removing resources), access packages and editing their policies.
 
 use crate::harness::{Backend, TestServer};
 use crate::sign_in::Browser;
@@ -521,6 +522,289 @@ async fn admin_center(backend: Backend) {
         )
         .await;
     assert_eq!(r.status, 400, "{}", r.text);
+    let policy_id = policy["id"].as_str().unwrap().to_owned();
+    let question_id = policy["questions"][0]["id"].as_str().unwrap().to_owned();
+
+    // Removing resources from the catalog: a free one goes; one the packages grant stays,
+    // and the page says why.
+    let catalog_id = catalog_path.rsplit('/').next().unwrap().to_owned();
+    let spare = s
+        .post(
+            "/v1.0/groups",
+            json!({"displayName": "Spare group", "mailNickname": "spare"}),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = b
+        .form(
+            &format!("{catalog_path}/resources"),
+            &[("csrf", &csrf), ("group", &spare)],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let resources_url =
+        format!("/v1.0/identityGovernance/entitlementManagement/catalogs/{catalog_id}/resources");
+    let resources = s.get(&resources_url).await;
+    let resource_id = |name: &str| {
+        resources.body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["displayName"] == name)
+            .unwrap_or_else(|| panic!("no {name} in {}", resources.text))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let remove_spare = format!(
+        "{catalog_path}/resources/{}/remove",
+        resource_id("Spare group")
+    );
+    let remove_tools = format!(
+        "{catalog_path}/resources/{}/remove",
+        resource_id("Tool users")
+    );
+    let catalog_page = b.get(&catalog_path).await;
+    assert!(
+        catalog_page
+            .text
+            .contains(&format!("action=\"{remove_spare}\""))
+            && catalog_page
+                .text
+                .contains("aria-label=\"Remove Spare group from the catalog\">Remove</button>"),
+        "{}",
+        catalog_page.text
+    );
+    let r = b.form(&remove_spare, &[]).await;
+    assert_eq!(r.status, 403, "no CSRF token, nothing removed: {}", r.text);
+    assert!(s.get(&resources_url).await.text.contains("Spare group"));
+    let r = b.form(&remove_spare, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let back = r
+        .headers
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let catalog_page = b.get(&back).await;
+    assert!(
+        catalog_page
+            .text
+            .contains("The resource was removed from the catalog.")
+            && !catalog_page.text.contains(&remove_spare),
+        "{}",
+        catalog_page.text
+    );
+    let resources = s.get(&resources_url).await;
+    assert!(
+        !resources.text.contains("Spare group") && resources.text.contains("Tool users"),
+        "{}",
+        resources.text
+    );
+    let r = b.form(&remove_tools, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert!(
+        r.text
+            .contains("role=\"alert\">“Tool users” was not removed from the catalog")
+            && r.text.contains("“Tool access” grants Member")
+            && r.text.contains("“Tool admin” grants Member")
+            && r.text.contains(&remove_tools),
+        "the catalog page, with the reason: {}",
+        r.text
+    );
+    assert!(
+        s.get(&resources_url).await.text.contains("Tool users"),
+        "kept"
+    );
+
+    // Editing the "Tool admin" policy: the form's settings change, the rest stays.
+    let admin_pkg_path = format!("/admin/packages/{admin_pkg}");
+    let edit_path = format!("{admin_pkg_path}/policies/{policy_id}");
+    let pkg_page = b.get(&admin_pkg_path).await;
+    assert!(
+        pkg_page.text.contains(&format!("href=\"{edit_path}\"")),
+        "{}",
+        pkg_page.text
+    );
+    let edit = b.get(&edit_path).await;
+    assert_eq!(edit.status, 200, "{}", edit.text);
+    for shown in [
+        "value=\"Tool admin request policy\"",
+        "id=\"accept\" name=\"accept\" value=\"on\" checked",
+        "id=\"approval\" name=\"approval\" value=\"on\" checked",
+        "value=\"mia@consulate.example\"",
+        "id=\"expires-never\" name=\"expires\" value=\"never\" checked",
+        "Questions for requestors: 1",
+        "Approval stages: 2",
+    ] {
+        assert!(edit.text.contains(shown), "{shown}: {}", edit.text);
+    }
+    assert_eq!(hidden(&edit.text, "version"), "1");
+    let policy_url = format!(
+        "/v1.0/identityGovernance/entitlementManagement/assignmentPolicies/{policy_id}?$expand=questions"
+    );
+    let r = b
+        .form(
+            &edit_path,
+            &[
+                ("csrf", &csrf),
+                ("version", "1"),
+                ("name", "Tool admin requests"),
+                ("description", "Reviewed by Mo"),
+                ("approval", "on"),
+                ("approver", "mo@consulate.example"),
+                ("justification", "on"),
+                ("expires", "days"),
+                ("days", "90"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    assert_eq!(
+        r.headers.get("location").unwrap(),
+        &format!("{admin_pkg_path}?done=policy")
+    );
+    let pkg_page = b.get(&format!("{admin_pkg_path}?done=policy")).await;
+    assert!(
+        pkg_page.text.contains("The policy was saved.")
+            && pkg_page.text.contains("Tool admin requests"),
+        "{}",
+        pkg_page.text
+    );
+    let saved = s.get(&policy_url).await.body;
+    assert_eq!(saved["displayName"], "Tool admin requests", "{saved}");
+    assert_eq!(saved["description"], "Reviewed by Mo", "{saved}");
+    assert_eq!(
+        saved["requestorSettings"]["enableTargetsToSelfAddAccess"], false,
+        "{saved}"
+    );
+    let approval = &saved["requestApprovalSettings"];
+    assert_eq!(approval["isApprovalRequiredForAdd"], true, "{saved}");
+    assert_eq!(
+        approval["isRequestorJustificationRequired"], true,
+        "{saved}"
+    );
+    assert_eq!(approval["stages"].as_array().unwrap().len(), 2, "{saved}");
+    assert_eq!(
+        approval["stages"][0]["primaryApprovers"][0]["userId"], mo,
+        "{saved}"
+    );
+    assert_eq!(
+        approval["stages"][1]["primaryApprovers"][0]["userId"], admin,
+        "the second stage is kept: {saved}"
+    );
+    assert_eq!(saved["expiration"]["type"], "afterDuration", "{saved}");
+    assert_eq!(saved["expiration"]["duration"], "P90D", "{saved}");
+    assert_eq!(saved["allowedTargetScope"], "allMemberUsers", "{saved}");
+    assert_eq!(saved["questions"][0]["id"], question_id.as_str(), "{saved}");
+    assert_eq!(saved["questions"][0]["text"], "Which team?", "{saved}");
+    assert_eq!(
+        saved["questions"][0]["choices"].as_array().unwrap().len(),
+        2,
+        "{saved}"
+    );
+    // A new version, recorded in the audit log.
+    let audit = s
+        .get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Update access package assignment policy'")
+        .await;
+    assert!(
+        audit.text.contains("Tool admin requests")
+            && audit.text.contains("version=1")
+            && audit.text.contains("version=2"),
+        "{}",
+        audit.text
+    );
+    let edit = b.get(&edit_path).await;
+    assert_eq!(hidden(&edit.text, "version"), "2");
+    assert!(
+        edit.text.contains("value=\"mo@consulate.example\"")
+            && edit.text.contains(
+                "id=\"days\" name=\"days\" type=\"text\" inputmode=\"numeric\" value=\"90\""
+            ),
+        "{}",
+        edit.text
+    );
+    // Bad input: the form again, with the error and what was typed; nothing saved.
+    for (name, approver, days, error) in [
+        ("", "mo@consulate.example", "90", "Give the policy a name."),
+        (
+            "Tool admin requests",
+            "nobody@consulate.example",
+            "90",
+            "No user has the address nobody@consulate.example",
+        ),
+        (
+            "Tool admin requests",
+            "mo@consulate.example",
+            "4000",
+            "1 to 3650 days",
+        ),
+        (
+            "Tool admin requests",
+            "mo@consulate.example",
+            "0",
+            "1 to 3650 days",
+        ),
+        ("Tool admin requests", "", "90", "name the approver"),
+    ] {
+        let r = b
+            .form(
+                &edit_path,
+                &[
+                    ("csrf", &csrf),
+                    ("version", "2"),
+                    ("name", name),
+                    ("description", "Typed, not saved"),
+                    ("accept", "on"),
+                    ("approval", "on"),
+                    ("approver", approver),
+                    ("expires", "days"),
+                    ("days", days),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, 400, "{error}: {}", r.text);
+        assert!(
+            r.text.contains(error)
+                && r.text.contains("aria-invalid=\"true\"")
+                && r.text.contains("Typed, not saved")
+                && r.text.contains(&format!("value=\"{days}\"")),
+            "{error}: {}",
+            r.text
+        );
+    }
+    let r = b
+        .form(
+            &edit_path,
+            &[
+                ("csrf", &csrf),
+                ("version", "1"),
+                ("name", "Stale"),
+                ("approval", "on"),
+                ("approver", "mo@consulate.example"),
+                ("expires", "never"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 409, "an edit of an older version: {}", r.text);
+    assert!(
+        r.text.contains("Someone else changed this policy") && r.text.contains("value=\"Stale\""),
+        "{}",
+        r.text
+    );
+    assert_eq!(hidden(&r.text, "version"), "2");
+    let r = b
+        .form(
+            &edit_path,
+            &[("version", "2"), ("name", "No token"), ("expires", "never")],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.text);
+    assert_eq!(s.get(&policy_url).await.body, saved, "unchanged");
 
     // One organization: state changes, and deletion.
     let list = b.get("/admin/organizations").await;
