@@ -6,6 +6,7 @@
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
+import { audit, auditFindings } from './a11y.mjs';
 
 const { BASE, ADMIN, ADMIN_PASSWORD, GROUP, EMAIL, DOMAIN, MAIL_DIR, SHOTS } = process.env;
 const fail = (m) => { console.error(`FAILED: ${m}`); process.exit(1); };
@@ -31,11 +32,14 @@ try {
   const admin = await (await browser.newContext()).newPage();
   const shot = (p, name) => p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   await admin.goto(`${BASE}/admin/catalogs`);
+  await audit(admin, 'sign-in');
   await admin.getByLabel('Email address').fill(ADMIN);
   await admin.getByRole('button', { name: 'Continue' }).click();
+  await audit(admin, 'password');
   await admin.getByLabel('Password').fill(ADMIN_PASSWORD);
   await admin.getByRole('button', { name: 'Sign in' }).click();
   await admin.waitForURL('**/admin/catalogs');
+  await audit(admin, 'admin catalogs');
   // Catalog, enabled for external users.
   await admin.getByLabel('Name').fill('Marketing');
   await admin.getByRole('button', { name: 'Create catalog' }).click();
@@ -53,20 +57,24 @@ try {
   await admin.getByLabel('Requestors must give a justification').check();
   await admin.getByLabel(/Assignments end after/).fill('365');
   await shot(admin, 'admin-new-package');
+  await audit(admin, 'admin catalog and package form');
   await admin.getByRole('button', { name: 'Create access package' }).click();
   await admin.waitForURL('**/admin/packages/*');
   const link = await admin.getByLabel(/My Access link/).inputValue();
   if (!link.startsWith(`${BASE}/access-packages/`)) fail(`not a link: ${link}`);
   await shot(admin, 'admin-package');
+  await audit(admin, 'admin package');
 
   // The partner.
   const partner = await (await browser.newContext()).newPage();
   await partner.goto(link);
   await partner.getByLabel('Email address').fill(EMAIL);
   await partner.getByRole('button', { name: 'Continue' }).click();
+  await audit(partner, 'passcode');
   await partner.getByLabel('Code').fill(await codeFor(EMAIL));
   await partner.getByRole('button', { name: 'Sign in' }).click();
   await partner.waitForURL(link);
+  await audit(partner, 'access package');
   await partner.getByLabel(/Why do you need this/).fill('Spring campaign');
   await partner.getByRole('button', { name: 'Request access' }).click();
   await partner.waitForURL('**/my-access**');
@@ -74,6 +82,7 @@ try {
     await partner.waitForTimeout(100);
     await partner.reload();
   }
+  await audit(partner, 'my access');
   const mine = await partner.locator('main').innerText();
   const end = new Date(Date.now() + 365 * 86400e3).toISOString().slice(0, 10);
   if (!mine.includes('delivered') || !mine.includes(end)) fail(`no assignment ending ${end}: ${mine}`);
@@ -85,8 +94,16 @@ try {
     if (!report.includes(seen)) fail(`the report does not show ${seen}: ${report}`);
   }
   await shot(admin, 'admin-reports');
+  await audit(admin, 'admin reports');
   await admin.goto(`${BASE}/admin/organizations`);
   await shot(admin, 'admin-organizations');
+  for (const page of ['/admin', '/admin/organizations', '/admin/organizations/new', '/admin/settings',
+    '/admin/sign-in', '/admin/audit', '/admin/directory', '/access-packages', '/approvals']) {
+    await admin.goto(`${BASE}${page}`);
+    await audit(admin, page);
+  }
+  const findings = auditFindings();
+  if (findings.length) fail(`accessibility:\n${findings.join('\n')}`);
   console.log('ok');
 } finally {
   await browser.close();
