@@ -64,6 +64,18 @@ pub fn routes() -> Router<ApiState> {
             "/admin/organizations/{id}/delete",
             post(pages::delete_organization),
         )
+        .route(
+            "/admin/organizations/{id}/edit",
+            post(pages::edit_organization),
+        )
+        .route(
+            "/admin/organizations/{id}/sponsors/{kind}",
+            post(pages::add_sponsor),
+        )
+        .route(
+            "/admin/organizations/{id}/sponsors/{kind}/{sponsor}/remove",
+            post(pages::remove_sponsor),
+        )
         .route("/admin/audit", get(pages::audit))
         .route("/admin/directory", get(pages::directory))
         .route(

@@ -2,7 +2,7 @@
 //! wizard (basics → domain with a live lookup of how its users sign in → sponsors → review),
 //! and the reports.
 
-use super::{checked, message, signed_in};
+use super::{CsrfForm, checked, message, signed_in};
 use crate::{Chrome, Session, explain, page, see_other};
 use askama::Template;
 use axum::Form;
@@ -358,151 +358,6 @@ pub async fn reports(State(state): State<ApiState>, headers: HeaderMap) -> Respo
 }
 
 #[derive(Template)]
-#[template(path = "admin_org.html")]
-struct OrgPage {
-    chrome: Chrome,
-    id: String,
-    name: String,
-    description: String,
-    state: String,
-    sources: String,
-    internal: String,
-    external: String,
-}
-
-fn sponsor_names(s: &[consulate_app::connected_orgs::Sponsor]) -> String {
-    s.iter()
-        .map(|s| match s {
-            consulate_app::connected_orgs::Sponsor::User(u) => u.user_principal_name.clone(),
-            consulate_app::connected_orgs::Sponsor::Group(g) => g.display_name.clone(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// One connected organization: its sign-in, sponsors, state, and deletion.
-pub async fn organization(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    axum::extract::Path(id): axum::extract::Path<String>,
-) -> Response {
-    let s = match signed_in(&state, &headers, &format!("/admin/organizations/{id}")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let Ok(id) = uuid::Uuid::parse_str(&id) else {
-        return see_other("/admin/organizations");
-    };
-    let app = &state.app;
-    let shown = async {
-        let o = app.get_connected_organization(&s.caller, id).await?;
-        let internal = app
-            .list_sponsors(&s.caller, id, SponsorKind::Internal, 100, None)
-            .await?
-            .0;
-        let external = app
-            .list_sponsors(&s.caller, id, SponsorKind::External, 100, None)
-            .await?
-            .0;
-        Ok::<_, consulate_app::ServiceError>((o, internal, external))
-    }
-    .await;
-    match shown {
-        Ok((o, internal, external)) => page(
-            &OrgPage {
-                chrome: s.chrome(),
-                id: o.id.to_string(),
-                sources: consulate_app::connected_orgs::describe_sources(&o.identity_sources),
-                name: o.display_name,
-                description: o.description,
-                state: o.state.as_str().into(),
-                internal: sponsor_names(&internal),
-                external: sponsor_names(&external),
-            },
-            StatusCode::OK,
-        ),
-        Err(e) => message(
-            s.chrome(),
-            StatusCode::NOT_FOUND,
-            "Connected organization",
-            explain(&e),
-        ),
-    }
-}
-
-#[derive(Debug, Deserialize)]
-pub struct StateForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    state: String,
-}
-
-pub async fn organization_state(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    axum::extract::Path(id): axum::extract::Path<String>,
-    Form(f): Form<StateForm>,
-) -> Response {
-    let s = match signed_in(&state, &headers, &format!("/admin/organizations/{id}")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    if let Some(refused) = checked(&state, &headers, &s, &f.csrf) {
-        return refused;
-    }
-    let Ok(org) = uuid::Uuid::parse_str(&id) else {
-        return see_other("/admin/organizations");
-    };
-    let patch = consulate_core::connected_org::ConnectedOrganizationPatch {
-        display_name: None,
-        description: None,
-        identity_sources: None,
-        state: consulate_core::connected_org::ConnectedOrganizationState::parse(&f.state).ok(),
-    };
-    match state
-        .app
-        .update_connected_organization(&s.caller, org, patch)
-        .await
-    {
-        Ok(_) => see_other(&format!("/admin/organizations/{org}")),
-        Err(e) => message(
-            s.chrome(),
-            StatusCode::BAD_REQUEST,
-            "Not changed",
-            explain(&e),
-        ),
-    }
-}
-
-/// Deletes an organization; when something still refers to it, says what.
-pub async fn delete_organization(
-    State(state): State<ApiState>,
-    headers: HeaderMap,
-    axum::extract::Path(id): axum::extract::Path<String>,
-    Form(f): Form<StateForm>,
-) -> Response {
-    let s = match signed_in(&state, &headers, &format!("/admin/organizations/{id}")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    if let Some(refused) = checked(&state, &headers, &s, &f.csrf) {
-        return refused;
-    }
-    let Ok(org) = uuid::Uuid::parse_str(&id) else {
-        return see_other("/admin/organizations");
-    };
-    match state
-        .app
-        .delete_connected_organization(&s.caller, org)
-        .await
-    {
-        Ok(()) => see_other("/admin/organizations"),
-        Err(e) => message(s.chrome(), StatusCode::CONFLICT, "Not deleted", explain(&e)),
-    }
-}
-
-#[derive(Template)]
 #[template(path = "admin_directory.html")]
 struct DirectoryPage {
     chrome: Chrome,
@@ -585,7 +440,7 @@ pub async fn revoke_user_sessions(
     State(state): State<ApiState>,
     headers: HeaderMap,
     axum::extract::Path(id): axum::extract::Path<String>,
-    Form(f): Form<StateForm>,
+    Form(f): Form<CsrfForm>,
 ) -> Response {
     let s = match signed_in(&state, &headers, "/admin/directory").await {
         Ok(s) => s,

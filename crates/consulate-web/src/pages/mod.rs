@@ -6,6 +6,7 @@ mod admin;
 mod approvals;
 mod audit_settings;
 mod catalog_admin;
+mod org_admin;
 mod policy_admin;
 mod sign_in;
 mod sign_in_admin;
@@ -15,14 +16,18 @@ pub use access::{
     request_submit,
 };
 pub use admin::{
-    delete_organization, directory, home as admin_home, new_organization, new_organization_step,
-    organization, organization_state, organizations, reports, revoke_user_sessions,
+    directory, home as admin_home, new_organization, new_organization_step, organizations, reports,
+    revoke_user_sessions,
 };
 pub use approvals::{approvals, decide};
 pub use audit_settings::{audit, save_settings, save_terms, settings};
 pub use catalog_admin::{
     add_resource, assign, catalog, catalogs, create_catalog, create_package,
     package as admin_package, remove_resource, unassign,
+};
+pub use org_admin::{
+    add_sponsor, delete_organization, edit_organization, organization, organization_state,
+    remove_sponsor,
 };
 pub use policy_admin::{edit_policy, save_policy};
 pub use sign_in::{

@@ -1,6 +1,8 @@
 //! The admin center over HTTP: connected organizations listed with their numbers, and the add
 //! wizard (basics → domain with its detected sign-in → sponsors → review and create); catalogs
-//! (adding and removing resources), access packages and editing their policies.
+//! (adding and removing resources), access packages and editing their policies; one
+//! organization edited (name, description, sponsors) and its deletion refused while a policy
+//! names it.
 
 use crate::harness::{Backend, TestServer};
 use crate::sign_in::Browser;
@@ -827,6 +829,308 @@ async fn admin_center(backend: Backend) {
         .await;
     assert_eq!(r.status, 303, "{}", r.text);
     assert!(b.get(&org_path).await.text.contains("Make it configured"));
+
+    // Editing the organization: its name and description.
+    let org_url =
+        format!("/v1.0/identityGovernance/entitlementManagement/connectedOrganizations/{org}");
+    let internal_url = format!("{org_url}/internalSponsors");
+    let external_url = format!("{org_url}/externalSponsors");
+    let org_page = b.get(&org_path).await;
+    for shown in [
+        "<label for=\"name\">Name</label>",
+        "value=\"Fabrikam\"",
+        "Our supplier</textarea>",
+        "aria-label=\"Remove Mia Sponsor as internal sponsor\">Remove</button>",
+        "aria-label=\"Remove Fred Fabrikam as external sponsor\">Remove</button>",
+        "<label for=\"internal-address\">",
+        "<label for=\"external-address\">",
+        "Add internal sponsor</button>",
+        "Add external sponsor</button>",
+    ] {
+        assert!(org_page.text.contains(shown), "{shown}: {}", org_page.text);
+    }
+    let r = b
+        .form(
+            &format!("{org_path}/edit"),
+            &[
+                ("csrf", &csrf),
+                ("name", "  Fabrikam Ltd "),
+                ("description", "Our main supplier"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let back = r
+        .headers
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let org_page = b.get(&back).await;
+    assert!(
+        org_page
+            .text
+            .contains("The name and description were saved.")
+            && org_page.text.contains("<h1>Fabrikam Ltd</h1>")
+            && org_page.text.contains("Our main supplier"),
+        "{}",
+        org_page.text
+    );
+    let saved = s.get(&org_url).await.body;
+    assert_eq!(saved["displayName"], "Fabrikam Ltd", "{saved}");
+    assert_eq!(saved["description"], "Our main supplier", "{saved}");
+    // A name is needed: the form again, with the error and what was typed; nothing saved.
+    let r = b
+        .form(
+            &format!("{org_path}/edit"),
+            &[
+                ("csrf", &csrf),
+                ("name", "  "),
+                ("description", "Typed, not saved"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(
+        r.text
+            .contains("role=\"alert\">Give the organization a name.</p>")
+            && r.text
+                .contains("aria-invalid=\"true\" aria-describedby=\"edit-error\"")
+            && r.text.contains("Typed, not saved</textarea>")
+            && r.text.contains("<h1>Fabrikam Ltd</h1>"),
+        "{}",
+        r.text
+    );
+    let r = b
+        .form(
+            &format!("{org_path}/edit"),
+            &[("name", "No token"), ("description", "")],
+        )
+        .await;
+    assert_eq!(r.status, 403, "no CSRF token, nothing saved: {}", r.text);
+    assert_eq!(s.get(&org_url).await.body, saved, "unchanged");
+
+    // Sponsors: added by address, removed by their button.
+    s.create_user(
+        "Gail Guest",
+        "gail_fabrikam.example#EXT#@consulate.example",
+        true,
+    )
+    .await;
+    let r = b
+        .form(
+            &format!("{org_path}/sponsors/internal"),
+            &[("csrf", &csrf), ("address", "MO@consulate.example")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let back = r
+        .headers
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        b.get(&back)
+            .await
+            .text
+            .contains("The internal sponsor was added."),
+        "{back}"
+    );
+    let internal = s.get(&internal_url).await;
+    assert!(
+        internal.text.contains("mo@consulate.example")
+            && internal.text.contains("mia@consulate.example"),
+        "{}",
+        internal.text
+    );
+    let r = b
+        .form(
+            &format!("{org_path}/sponsors/external"),
+            &[
+                ("csrf", &csrf),
+                ("address", "gail_fabrikam.example#EXT#@consulate.example"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let external = s.get(&external_url).await;
+    assert!(
+        external.text.contains("gail_fabrikam.example")
+            && external.text.contains("fred_fabrikam.example"),
+        "{}",
+        external.text
+    );
+    let org_page = b.get(&org_path).await;
+    let remove_action = |kind: &str, name: &str| {
+        let label = format!("aria-label=\"Remove {name} as {kind} sponsor\"");
+        let at = org_page
+            .text
+            .find(&label)
+            .unwrap_or_else(|| panic!("{label}: {}", org_page.text));
+        let form = org_page.text[..at].rfind("action=\"").unwrap() + 8;
+        org_page.text[form..form + org_page.text[form..].find('"').unwrap()].to_owned()
+    };
+    let remove_mo = remove_action("internal", "Mo Member");
+    let remove_fred = remove_action("external", "Fred Fabrikam");
+    assert!(
+        remove_mo.starts_with(&format!("{org_path}/sponsors/internal/"))
+            && remove_mo.ends_with(&format!("{mo}/remove")),
+        "{remove_mo}"
+    );
+    let r = b.form(&remove_mo, &[]).await;
+    assert_eq!(r.status, 403, "no CSRF token, nobody removed: {}", r.text);
+    assert_eq!(s.get(&internal_url).await.body, internal.body, "unchanged");
+    let r = b.form(&remove_mo, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let r = b.form(&remove_fred, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let back = r
+        .headers
+        .get("location")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let org_page = b.get(&back).await;
+    assert!(
+        org_page.text.contains("The external sponsor was removed.")
+            && !org_page.text.contains("Fred Fabrikam")
+            && !org_page.text.contains("Mo Member"),
+        "{}",
+        org_page.text
+    );
+    let internal = s.get(&internal_url).await;
+    assert!(
+        !internal.text.contains("mo@consulate.example")
+            && internal.text.contains("mia@consulate.example"),
+        "{}",
+        internal.text
+    );
+    let external = s.get(&external_url).await;
+    assert!(
+        !external.text.contains("fred_fabrikam.example")
+            && external.text.contains("gail_fabrikam.example"),
+        "{}",
+        external.text
+    );
+    // Removing someone who is no longer a sponsor: said so, nothing else changes.
+    let r = b.form(&remove_mo, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert!(
+        r.text
+            .contains("That user or group is not an internal sponsor of Fabrikam Ltd"),
+        "{}",
+        r.text
+    );
+    // Bad sponsors: the page again with the error and the address typed; nobody added.
+    for (kind, address, error) in [
+        (
+            "internal",
+            "nobody@consulate.example",
+            "No user has the address nobody@consulate.example",
+        ),
+        (
+            "external",
+            "nobody@fabrikam.example",
+            "No user has the address nobody@fabrikam.example",
+        ),
+        (
+            "external",
+            "mo@consulate.example",
+            "Mo Member (mo@consulate.example) is a member; external sponsors must be guest users from the partner.",
+        ),
+        (
+            "internal",
+            "gail_fabrikam.example#EXT#@consulate.example",
+            "is a guest; internal sponsors must be members of this directory.",
+        ),
+        (
+            "internal",
+            "mia@consulate.example",
+            "Mia Sponsor (mia@consulate.example) is already an internal sponsor of Fabrikam Ltd.",
+        ),
+        (
+            "external",
+            "gail_fabrikam.example#EXT#@consulate.example",
+            "is already an external sponsor of Fabrikam Ltd.",
+        ),
+        ("internal", "", "Type the user principal name or mail"),
+    ] {
+        let r = b
+            .form(
+                &format!("{org_path}/sponsors/{kind}"),
+                &[("csrf", &csrf), ("address", address)],
+            )
+            .await;
+        assert_eq!(r.status, 400, "{error}: {}", r.text);
+        let error_at = format!("class=\"error\" id=\"{kind}-error\" role=\"alert\">");
+        let typed = format!(
+            "id=\"{kind}-address\" name=\"address\" type=\"text\" required value=\"{address}\" \
+             aria-describedby=\"{kind}-hint {kind}-error\" aria-invalid=\"true\">"
+        );
+        assert!(
+            r.text.contains(&error_at) && r.text.contains(error) && r.text.contains(&typed),
+            "{error}: {}",
+            r.text
+        );
+    }
+    let r = b
+        .form(
+            &format!("{org_path}/sponsors/internal"),
+            &[("address", "mo@consulate.example")],
+        )
+        .await;
+    assert_eq!(r.status, 403, "no CSRF token, nobody added: {}", r.text);
+    assert_eq!(s.get(&internal_url).await.body, internal.body, "unchanged");
+    assert_eq!(s.get(&external_url).await.body, external.body, "unchanged");
+
+    // Deletion refused while a policy names the organization: the page says which, in
+    // plain words, with a link to the policy; the organization stays.
+    let r = b
+        .form(
+            &format!("{catalog_path}/packages"),
+            &[
+                ("csrf", &csrf),
+                ("name", "Partner tools"),
+                ("role", &role),
+                ("who", "organization"),
+                ("organization", &org),
+                ("days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.text);
+    let r = b
+        .form(&format!("{org_path}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status, 409, "{}", r.text);
+    assert!(
+        r.text.contains(
+            "role=\"alert\">“Fabrikam Ltd” was not deleted, because the assignment policy \
+             “Partner tools request policy” of the access package “Partner tools” (its users \
+             may request access) still names it."
+        ) && r
+            .text
+            .contains("Edit the policy “Partner tools request policy” of “Partner tools”")
+            && r.text.contains("<h1>Fabrikam Ltd</h1>"),
+        "{}",
+        r.text
+    );
+    let at = r.text.find("/policies/").expect("a link to the policy") + 10;
+    let partner_policy = r.text[at..at + 36].to_owned();
+    assert_eq!(s.get(&org_url).await.status, 200, "kept");
+    let r = s
+        .delete(&format!(
+            "/v1.0/identityGovernance/entitlementManagement/assignmentPolicies/{partner_policy}"
+        ))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = b.form(&format!("{org_path}/delete"), &[]).await;
+    assert_eq!(r.status, 403, "no CSRF token, nothing deleted: {}", r.text);
+    assert_eq!(s.get(&org_url).await.status, 200, "kept");
     let r = b
         .form(&format!("{org_path}/delete"), &[("csrf", &csrf)])
         .await;
