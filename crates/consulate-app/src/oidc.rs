@@ -111,6 +111,17 @@ fn enc(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
+/// `application/x-www-form-urlencoded` for client credentials: what it leaves alone
+/// (letters, digits, `*-._`) stays readable to providers that compare without decoding.
+fn form_encode(s: &str) -> String {
+    const FORM: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'*')
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_');
+    percent_encoding::utf8_percent_encode(s, FORM).to_string()
+}
+
 /// A member's session after signing in at the organization's own provider: a member's
 /// lifetime, and a method that is not one of the sign-in methods of people from outside (so
 /// their rules do not apply again when the member requests access).
@@ -519,7 +530,11 @@ impl App {
             .oidc
             .http()
             .post(&m.token_endpoint)
-            .basic_auth(&client.client_id, Some(&client.client_secret))
+            // RFC 6749 §2.3.1: both are form-urlencoded before they go into Basic.
+            .basic_auth(
+                form_encode(&client.client_id),
+                Some(form_encode(&client.client_secret)),
+            )
             .header("content-type", "application/x-www-form-urlencoded")
             .body(format!(
                 "grant_type=authorization_code&code={}&redirect_uri={}&code_verifier={}",
@@ -617,5 +632,19 @@ impl App {
             email: claims.email,
             mfa,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_credentials_are_form_encoded() {
+        assert_eq!(
+            form_encode("consulate-client_1.x*"),
+            "consulate-client_1.x*"
+        );
+        assert_eq!(form_encode("a:b c/+"), "a%3Ab%20c%2F%2B");
     }
 }

@@ -8,7 +8,8 @@ use crate::oidc_provider::OidcProvider;
 use crate::sign_in::Browser;
 use serde_json::{Value, json};
 
-const SECRET: &str = "consulate-client-secret-for-tests";
+/// With characters Basic authentication needs form-encoded (RFC 6749 §2.3.1).
+const SECRET: &str = "consulate:client/secret+for tests%";
 /// The Global Reader directory role's template id.
 const GLOBAL_READER: &str = "f2ef992c-3afb-46b9-b7cf-a126ee74c451";
 
