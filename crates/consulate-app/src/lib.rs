@@ -141,6 +141,11 @@ impl App {
         self.mailer.describe()
     }
 
+    /// Wakes the delivery loop (after the clock moved, for instance).
+    pub fn wake_delivery(&self) {
+        self.delivery.notify_one();
+    }
+
     /// An app on the system clock and UUIDv7 ids.
     pub fn with_system_clock(store: Store) -> Self {
         Self::new(store, Arc::new(SystemClock), Arc::new(UuidV7))

@@ -333,11 +333,9 @@ impl App {
         Ok(r)
     }
 
-    /// The assignment an approved request creates, with its grants and queued delivery (at
-    /// the schedule's start).
     /// What a package's assignments grant: (role, grant key) per resource role. Read before
     /// a writing transaction begins (reads inside one would hold two connections).
-    pub(crate) async fn package_grants(&self, package: Uuid) -> ServiceResult<Vec<(Uuid, String)>> {
+    pub async fn package_grants(&self, package: Uuid) -> ServiceResult<Vec<(Uuid, String)>> {
         let mut grants = Vec::new();
         let scopes = self.store.role_scopes(package).await?;
         let role_ids: Vec<Uuid> = scopes.iter().map(|d| d.role_id).collect();
@@ -362,6 +360,8 @@ impl App {
         Ok(grants)
     }
 
+    /// The assignment an approved request creates, with its grants and queued delivery (at
+    /// the schedule's start).
     pub(crate) async fn create_assignment(
         &self,
         tx: &mut consulate_store::WriteTx,

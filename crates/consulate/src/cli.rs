@@ -172,6 +172,33 @@ pub enum Command {
     Bench(BenchArgs),
     /// Measure requests to delivered assignments (auto-approved `userAdd` from distinct users).
     BenchLifecycle(LifecycleBenchArgs),
+    /// Measure the expiry sweep: many delivered assignments, the clock moved past their end,
+    /// until the server has ended them all and delivered the revocations.
+    BenchExpiry(ExpiryBenchArgs),
+}
+
+/// Sizes and outputs of `consulate bench-expiry`.
+#[derive(Debug, Clone, Args)]
+pub struct ExpiryBenchArgs {
+    /// Active assignments (and distinct users) to expire.
+    #[arg(long, default_value_t = 100_000)]
+    pub assignments: usize,
+    /// Timed reads while they are all active.
+    #[arg(long, default_value_t = 200)]
+    pub samples: usize,
+    /// A new SQLite file or a postgres:// URL of an empty database. Default: a temporary
+    /// SQLite file, deleted at the end.
+    #[arg(long)]
+    pub database: Option<String>,
+    /// Maximum database connections.
+    #[arg(long, default_value_t = 8)]
+    pub db_max_connections: u32,
+    /// Give up after this many seconds of sweeping.
+    #[arg(long, default_value_t = 3_600)]
+    pub timeout_seconds: u64,
+    /// Also write the markdown section to this file, replacing it.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
 }
 
 /// Sizes and outputs of `consulate bench-lifecycle`.

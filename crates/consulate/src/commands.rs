@@ -44,6 +44,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench(args) => crate::bench::run(args).await,
         Command::BenchLifecycle(args) => crate::bench::lifecycle::run(args).await,
+        Command::BenchExpiry(args) => crate::bench::expiry::run(args).await,
     }
 }
 

@@ -140,10 +140,18 @@ pub fn metrics_handle() -> PrometheusHandle {
 
 /// Opens the store, bootstraps, binds and starts serving in the background.
 pub async fn start(cfg: ServerConfig) -> anyhow::Result<Running> {
+    start_with_clock(cfg, std::sync::Arc::new(consulate_app::SystemClock)).await
+}
+
+/// [`start`] on another clock (benchmarks move time forward).
+pub async fn start_with_clock(
+    cfg: ServerConfig,
+    clock: std::sync::Arc<dyn consulate_app::Clock>,
+) -> anyhow::Result<Running> {
     let store = Store::open(&cfg.store_options())
         .await
         .with_context(|| format!("opening the database {}", redact(&cfg.database)))?;
-    let app = App::with_system_clock(store)
+    let app = App::new(store, clock, std::sync::Arc::new(consulate_app::UuidV7))
         .with_mail(cfg.mailer()?, cfg.otp)
         .map_err(|e| anyhow::anyhow!("mail settings: {e}"))?;
     tracing::info!(destination = %app.mail_destination(), "mail is sent to this destination");

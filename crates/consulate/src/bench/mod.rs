@@ -33,6 +33,7 @@ mod api;
 mod create;
 mod data;
 mod eligibility;
+pub mod expiry;
 mod files;
 pub mod lifecycle;
 mod machine;
