@@ -117,12 +117,9 @@ async fn measure(args: &ExpiryBenchArgs, database: &str) -> anyhow::Result<Run> 
             Ok::<Value, anyhow::Error>(v)
         }
     };
-    let post = |path: String, body: Value| {
-        let call = call.clone();
-        async move {
-            let v = call(reqwest::Method::POST, path, Some(body)).await?;
-            Ok::<String, anyhow::Error>(v["id"].as_str().context("an id")?.to_owned())
-        }
+    let post = |path: String, body: Value| async move {
+        let v = call(reqwest::Method::POST, path, Some(body)).await?;
+        Ok::<String, anyhow::Error>(v["id"].as_str().context("an id")?.to_owned())
     };
     progress(format_args!("expiry: setting up the package"));
     let cat = post(format!("{EM}/catalogs"), json!({"displayName": "Bench"})).await?;
@@ -221,19 +218,16 @@ async fn measure(args: &ExpiryBenchArgs, database: &str) -> anyhow::Result<Run> 
     let seed = started.elapsed();
 
     progress(format_args!("expiry: reading at {n} active assignments"));
-    let count_active = || {
-        let call = call.clone();
-        async move {
-            let v = call(
-                reqwest::Method::GET,
-                format!("{EM}/assignments?$filter=state eq 'delivered'&$count=true&$top=1"),
-                None,
-            )
-            .await?;
-            v["@odata.count"]
-                .as_u64()
-                .context("a count of delivered assignments")
-        }
+    let count_active = || async move {
+        let v = call(
+            reqwest::Method::GET,
+            format!("{EM}/assignments?$filter=state eq 'delivered'&$count=true&$top=1"),
+            None,
+        )
+        .await?;
+        v["@odata.count"]
+            .as_u64()
+            .context("a count of delivered assignments")
     };
     ensure!(
         count_active().await? == n as u64,
