@@ -103,6 +103,8 @@ struct AssignmentRow {
     ends: String,
     extendable: bool,
     removable: bool,
+    /// Still granting access (delivering, delivered, scheduled); ended ones are listed apart.
+    active: bool,
 }
 
 struct RequestRow {
@@ -120,6 +122,8 @@ struct MyAccessPage {
     chrome: Chrome,
     assignments: Vec<AssignmentRow>,
     requests: Vec<RequestRow>,
+    has_active: bool,
+    has_ended: bool,
 }
 
 async fn render_package(
@@ -338,6 +342,8 @@ pub async fn my_access(
     page(
         &MyAccessPage {
             chrome,
+            has_active: assignments.iter().any(|a| a.state.is_active()),
+            has_ended: assignments.iter().any(|a| !a.state.is_active()),
             assignments: assignments
                 .iter()
                 .rev()
@@ -348,12 +354,19 @@ pub async fn my_access(
                         id: a.id.to_string(),
                         package: name(a.access_package_id),
                         state: a.state.as_str().into(),
-                        ends: a.schedule.end.map(day).unwrap_or_else(|| "never".into()),
+                        ends: if a.state.is_active() {
+                            a.schedule.end
+                        } else {
+                            a.expired_date_time.or(a.schedule.end)
+                        }
+                        .map(day)
+                        .unwrap_or_else(|| "never".into()),
                         extendable: delivered
                             && a.schedule.end.is_some()
                             && settings.is_some_and(|r| r.enable_targets_to_self_update_access),
                         removable: a.state.is_active()
                             && settings.is_some_and(|r| r.enable_targets_to_self_remove_access),
+                        active: a.state.is_active(),
                     }
                 })
                 .collect(),

@@ -4,7 +4,7 @@
 //! "My access" shows the assignment, which the partner may remove; the package list finds it.
 
 use crate::harness::{Backend, TestServer};
-use crate::lifecycle::{group_in_catalog, package_and_policy};
+use crate::lifecycle::{EM, group_in_catalog, package_and_policy};
 use crate::sign_in::Browser;
 use crate::smtp_sink::SmtpSink;
 use reqwest::Method;
@@ -445,6 +445,26 @@ async fn chosen_schedule(backend: Backend) {
         shown.contains("delivered") && shown.contains(&end),
         "{shown}"
     );
+    assert!(!shown.contains("<h2>Ended</h2>"), "{shown}");
+    // An administrator ends it: it moves to the ended list, with the day it ended.
+    let assignment = s.get(&format!("{EM}/assignments")).await.body["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s
+        .post(
+            &format!("{EM}/assignmentRequests"),
+            json!({"requestType": "adminRemove", "assignment": {"id": assignment}}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let shown = until(&mut b, "/my-access", "<h2>Ended</h2>").await;
+    let ended = &shown[shown.find("<h2>Ended</h2>").expect("an ended list")..];
+    assert!(
+        ended.contains("Lab access") && ended.contains(&day(0)),
+        "{shown}"
+    );
+    assert!(shown.contains("no active access packages"), "{shown}");
     s.stop().await;
 }
 
