@@ -429,10 +429,152 @@ pub async fn create_package(
     let Ok(catalog) = Uuid::parse_str(&id) else {
         return see_other("/admin/catalogs");
     };
+    if field(&fields, "action") == "review" {
+        return review_package(&state, &s, catalog, &fields).await;
+    }
     match build_package(&state, &s, catalog, &fields).await {
         Ok(pkg) => see_other(&format!("/admin/packages/{pkg}")),
         Err(e) => message(s.chrome(), StatusCode::BAD_REQUEST, "Not created", e),
     }
+}
+
+#[derive(Template)]
+#[template(path = "admin_package_review.html")]
+struct PackageReviewPage {
+    chrome: Chrome,
+    catalog: String,
+    name: String,
+    /// What was typed, carried to the create step.
+    fields: Vec<(String, String)>,
+    /// (what, chosen)
+    summary: Vec<(String, String)>,
+}
+
+/// The review step of the package form: what will be created, in words, before anything is.
+async fn review_package(
+    state: &ApiState,
+    s: &Session,
+    catalog: Uuid,
+    fields: &[(String, String)],
+) -> Response {
+    let page_data = match catalog_page(state, s, catalog).await {
+        Ok(p) => p,
+        Err(e) => return message(s.chrome(), StatusCode::NOT_FOUND, "Catalog", explain(&e)),
+    };
+    let name = field(fields, "name");
+    if name.trim().is_empty() {
+        return message(
+            s.chrome(),
+            StatusCode::BAD_REQUEST,
+            "Not ready",
+            "Give the access package a name.".into(),
+        );
+    }
+    let or = |v: String, none: &str| {
+        if v.trim().is_empty() {
+            none.to_owned()
+        } else {
+            v
+        }
+    };
+    let chosen_roles: Vec<String> = fields
+        .iter()
+        .filter(|(k, _)| k == "role")
+        .filter_map(|(_, v)| page_data.roles.iter().find(|(id, _)| id == v))
+        .map(|(_, n)| n.clone())
+        .collect();
+    let organization = field(fields, "organization");
+    let who = match field(fields, "who").as_str() {
+        "organization" => {
+            let new_name = field(fields, "new_org_name");
+            if new_name.trim().is_empty() {
+                let org = page_data
+                    .organizations
+                    .iter()
+                    .find(|(id, _)| *id == organization)
+                    .map_or("no organization chosen".to_owned(), |(_, n)| n.clone());
+                format!("Users from the connected organization {org}")
+            } else {
+                format!(
+                    "Users from a new connected organization, {new_name} ({}), added on creation",
+                    field(fields, "new_org_domain")
+                )
+            }
+        }
+        "configured" => "Users from all configured connected organizations".into(),
+        "anyone" => "Anyone (a proposed organization is made on approval)".into(),
+        _ => "Users in your directory".into(),
+    };
+    let approval = if field(fields, "sponsors") == "on" {
+        "The organization's internal sponsors".to_owned()
+    } else {
+        or(field(fields, "approver"), "No approval")
+    };
+    let second = field(fields, "approver2");
+    let question = field(fields, "question");
+    let days = field(fields, "days");
+    let mut summary = vec![
+        ("Name".to_owned(), name.clone()),
+        (
+            "Description".into(),
+            or(field(fields, "description"), "none"),
+        ),
+        (
+            "Resource roles".into(),
+            if chosen_roles.is_empty() {
+                "none".into()
+            } else {
+                chosen_roles.join("; ")
+            },
+        ),
+        ("Who may request".into(), who),
+        ("Approval".into(), approval),
+    ];
+    if !second.trim().is_empty() {
+        summary.push(("Second approval stage".into(), second));
+    }
+    summary.push((
+        "Justification".into(),
+        if field(fields, "justification") == "on" {
+            "required".into()
+        } else {
+            "optional".into()
+        },
+    ));
+    if !question.trim().is_empty() {
+        let choices = field(fields, "choices");
+        summary.push((
+            "Question".into(),
+            if choices.trim().is_empty() {
+                format!("{question} (a text answer)")
+            } else {
+                format!("{question} (one of: {choices})")
+            },
+        ));
+    }
+    summary.push((
+        "Assignments end".into(),
+        if days.trim().is_empty() {
+            "never".into()
+        } else {
+            format!("after {} days", days.trim())
+        },
+    ));
+    page(
+        &PackageReviewPage {
+            chrome: s.chrome(),
+            catalog: catalog.to_string(),
+            name,
+            fields: fields
+                .iter()
+                .filter(|(k, _)| k != "csrf" && k != "action")
+                .take(200)
+                .cloned()
+                .collect(),
+            summary,
+        },
+        StatusCode::OK,
+    )
 }
 
 async fn build_package(

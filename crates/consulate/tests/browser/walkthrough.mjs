@@ -58,6 +58,14 @@ try {
   await admin.getByLabel(/Assignments end after/).fill('365');
   await shot(admin, 'admin-new-package');
   await audit(admin, 'admin catalog and package form');
+  await admin.getByRole('button', { name: 'Review' }).click();
+  // Review, then create.
+  const review = await admin.locator('main').innerText();
+  for (const seen of ['Campaign collaboration', `Member of ${GROUP}`, 'Graphic Design Institute', 'after 365 days', 'required']) {
+    if (!review.includes(seen)) fail(`the review does not show ${seen}: ${review}`);
+  }
+  await audit(admin, 'admin package review');
+  await shot(admin, 'admin-package-review');
   await admin.getByRole('button', { name: 'Create access package' }).click();
   await admin.waitForURL('**/admin/packages/*');
   const link = await admin.getByLabel(/My Access link/).inputValue();

@@ -336,6 +336,7 @@ async fn admin_center(backend: Backend) {
         .expect("a role to choose")
         + 19;
     let role = catalog_page.text[at..at + 36].to_owned();
+    // The form's button reviews first: what will be created, in words, nothing written yet.
     let r = b
         .form(
             &format!("{catalog_path}/packages"),
@@ -345,6 +346,34 @@ async fn admin_center(backend: Backend) {
                 ("role", &role),
                 ("who", "members"),
                 ("days", "30"),
+                ("action", "review"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    for seen in [
+        "Review: Tool access",
+        "Member of Tool users",
+        "Users in your directory",
+        "after 30 days",
+        "No approval",
+        r#"name="action" value="create""#,
+        &format!(r#"name="role" value="{role}""#),
+    ] {
+        assert!(r.text.contains(seen), "{seen} in {}", r.text);
+    }
+    let packages = "/v1.0/identityGovernance/entitlementManagement/accessPackages?$filter=displayName eq 'Tool access'";
+    assert_eq!(s.get(packages).await.body["value"], json!([]));
+    let r = b
+        .form(
+            &format!("{catalog_path}/packages"),
+            &[
+                ("csrf", &csrf),
+                ("name", "Tool access"),
+                ("role", &role),
+                ("who", "members"),
+                ("days", "30"),
+                ("action", "create"),
             ],
         )
         .await;
