@@ -171,29 +171,36 @@ impl App {
             tx.outbox_done(outbox_id, now).await?;
             handled += 1;
         }
-        for kind in [DELIVER, REVOKE] {
-            for (outbox_id, payload) in tx
-                .due_outbox(kind, now, limit)
-                .await?
-                .into_iter()
-                .filter(|(id, _)| picked(id))
-            {
-                let work: Work = decode(&payload)?;
-                let event = if kind == DELIVER {
-                    // A row queued after the read above waits for the next round.
-                    let Some(still) = eligible.get(&work.request).copied() else {
-                        continue;
-                    };
-                    self.deliver_one(&mut tx, &work, still, now, &mut events)
-                        .await?
-                } else {
-                    self.revoke_one(&mut tx, &work, now).await?
-                };
-                events.push(event);
-                tx.outbox_done(outbox_id, now).await?;
-                handled += 1;
-            }
+        for (outbox_id, payload) in tx
+            .due_outbox(DELIVER, now, limit)
+            .await?
+            .into_iter()
+            .filter(|(id, _)| picked(id))
+        {
+            let work: Work = decode(&payload)?;
+            // A row queued after the read above waits for the next round.
+            let Some(still) = eligible.get(&work.request).copied() else {
+                continue;
+            };
+            let event = self
+                .deliver_one(&mut tx, &work, still, now, &mut events)
+                .await?;
+            events.push(event);
+            tx.outbox_done(outbox_id, now).await?;
+            handled += 1;
         }
+        let mut revocations = Vec::new();
+        for (outbox_id, payload) in tx
+            .due_outbox(REVOKE, now, limit)
+            .await?
+            .into_iter()
+            .filter(|(id, _)| picked(id))
+        {
+            revocations.push((outbox_id, decode::<Work>(&payload)?));
+        }
+        handled += self
+            .revoke_batch(&mut tx, &revocations, now, &mut events)
+            .await?;
         if events.is_empty() {
             if handled > 0 {
                 // Only stale timeouts: nothing changed but their rows, recorded as such.
@@ -311,50 +318,105 @@ impl App {
         ))
     }
 
-    async fn revoke_one(
+    /// Revokes what the assignments of `rows` granted, set-based: one read each of their
+    /// requests, assignments and grants, and of what their users still hold through other
+    /// active assignments; then one write per kind of row. What another active assignment of
+    /// the same user grants stays. Returns how many rows it handled.
+    async fn revoke_batch(
         &self,
         tx: &mut consulate_store::WriteTx,
-        work: &Work,
+        rows: &[(Uuid, Work)],
         now: jiff::Timestamp,
-    ) -> ServiceResult<consulate_core::audit::AuditEvent> {
-        let r = tx.request_for_update(work.request).await?;
-        let a = tx.assignment_for_update(work.assignment).await?;
-        let provisioner = DirectoryProvisioner;
-        let mut t = target("accessPackageAssignment", a.id, None);
-        for g in tx.grants_for_update(a.id).await? {
-            if g.state != "granted" {
-                if g.state == "pending" {
-                    tx.set_grant_state(a.id, g.role_id, "revoked").await?;
-                }
-                continue;
-            }
-            // What another active assignment of the same user grants stays.
-            if !tx
-                .grant_held_elsewhere(a.target_id, &g.grant_key, a.id)
-                .await?
-            {
-                provisioner
-                    .revoke(tx, &Grant::from_key(&g.grant_key)?, a.target_id)
-                    .await?;
-                t.modified_properties
-                    .push(prop("revoked", Some(g.grant_key.clone()), None));
-            }
-            tx.set_grant_state(a.id, g.role_id, "revoked").await?;
+        events: &mut Vec<consulate_core::audit::AuditEvent>,
+    ) -> ServiceResult<usize> {
+        if rows.is_empty() {
+            return Ok(0);
         }
-        tx.set_request_state(
-            r.id,
-            r.state,
-            r.state.apply(RequestEvent::DeliverySucceeded)?,
-            Some(now),
-        )
-        .await?;
-        Ok(self.event(
-            &consulate_core::access::Caller::system(),
-            Category::EntitlementManagement,
-            "Revoke access package assignment",
-            "assignment.revoke",
-            t,
-        ))
+        let request_ids: Vec<Uuid> = rows.iter().map(|(_, w)| w.request).collect();
+        let assignment_ids: Vec<Uuid> = rows.iter().map(|(_, w)| w.assignment).collect();
+        let requests: HashMap<Uuid, _> = tx
+            .requests_for_update(&request_ids)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let assignments: HashMap<Uuid, _> = tx
+            .assignments_for_update(&assignment_ids)
+            .await?
+            .into_iter()
+            .map(|a| (a.id, a))
+            .collect();
+        let mut grants: HashMap<Uuid, Vec<_>> = HashMap::new();
+        for g in tx.grants_of_assignments(&assignment_ids).await? {
+            grants.entry(g.assignment_id).or_default().push(g);
+        }
+        let mut targets: Vec<Uuid> = assignments.values().map(|a| a.target_id).collect();
+        targets.sort_unstable();
+        targets.dedup();
+        // Who holds each (user, grant) through an active assignment, kept current as this
+        // batch revokes.
+        let mut holders: HashMap<(Uuid, String), Vec<Uuid>> = HashMap::new();
+        for g in tx.active_grants_of(&targets).await? {
+            holders
+                .entry((g.target_id, g.grant_key))
+                .or_default()
+                .push(g.assignment_id);
+        }
+        let mut revoke = Vec::new();
+        let mut by_state: HashMap<RequestState, Vec<Uuid>> = HashMap::new();
+        for (_, work) in rows {
+            let r = requests.get(&work.request).ok_or_else(|| {
+                DomainError::not_found(
+                    consulate_core::error::ObjectKind::AssignmentRequest,
+                    work.request.to_string(),
+                )
+            })?;
+            let a = assignments.get(&work.assignment).ok_or_else(|| {
+                DomainError::not_found(
+                    consulate_core::error::ObjectKind::Assignment,
+                    work.assignment.to_string(),
+                )
+            })?;
+            // The request's move is checked now, so a row that cannot complete fails the batch.
+            r.state.apply(RequestEvent::DeliverySucceeded)?;
+            by_state.entry(r.state).or_default().push(r.id);
+            let mut t = target("accessPackageAssignment", a.id, None);
+            for g in grants.get(&a.id).map(Vec::as_slice).unwrap_or_default() {
+                if g.state != "granted" {
+                    continue;
+                }
+                let held = holders
+                    .entry((a.target_id, g.grant_key.clone()))
+                    .or_default();
+                held.retain(|x| *x != a.id);
+                if held.is_empty() {
+                    revoke.push((Grant::from_key(&g.grant_key)?, a.target_id));
+                    t.modified_properties
+                        .push(prop("revoked", Some(g.grant_key.clone()), None));
+                }
+            }
+            events.push(self.event(
+                &consulate_core::access::Caller::system(),
+                Category::EntitlementManagement,
+                "Revoke access package assignment",
+                "assignment.revoke",
+                t,
+            ));
+        }
+        DirectoryProvisioner.revoke_many(tx, &revoke).await?;
+        tx.revoke_grant_rows(&assignment_ids).await?;
+        for (from, ids) in &by_state {
+            tx.set_requests_state(
+                ids,
+                *from,
+                from.apply(RequestEvent::DeliverySucceeded)?,
+                Some(now),
+            )
+            .await?;
+        }
+        let outbox: Vec<Uuid> = rows.iter().map(|(id, _)| *id).collect();
+        tx.outbox_done_many(&outbox, now).await?;
+        Ok(rows.len())
     }
 
     /// Applies a delivered assignment's grants again (each grant is idempotent).

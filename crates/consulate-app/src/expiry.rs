@@ -12,34 +12,42 @@ use consulate_core::request::RequestType;
 use std::collections::HashMap;
 
 impl App {
-    /// Ends assignments whose end has come (at most `limit`): each exactly once, also the ones
-    /// that came due while the server was down. The revocation is queued like a removal, with
-    /// a `systemRemove` request recording it.
+    /// Ends assignments whose end has come (at most `limit`, in one transaction): each
+    /// exactly once, also the ones that came due while the server was down. The revocation is
+    /// queued like a removal, with a `systemRemove` request recording it. The writes are
+    /// set-based (one statement per kind of row and chunk), so a large backlog ends quickly.
     pub async fn expire_due(&self, limit: i64) -> ServiceResult<usize> {
         let now = self.clock.now();
-        let due = self.store.assignments_ending_by(now, limit).await?;
+        // A read outside the transaction first, so an idle sweep never takes the writer.
+        if self.store.assignments_ending_by(now, 1).await?.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.store.begin().await?;
+        // Read again under the transaction's lock: another replica (or an administrator)
+        // may have ended some meanwhile.
+        let due = tx.assignments_due_for_update(now, limit).await?;
         if due.is_empty() {
             return Ok(0);
         }
-        let mut versions = HashMap::new();
+        let mut policies: Vec<_> = due.iter().map(|a| a.policy_id).collect();
+        policies.sort_unstable();
+        policies.dedup();
+        let versions = tx.policy_versions(&policies).await?;
+        // One conditional update per state the assignments move from.
+        let mut by_state: HashMap<_, Vec<uuid::Uuid>> = HashMap::new();
         for a in &due {
-            if let Ok(p) = self.store.policy(a.policy_id).await {
-                versions.insert(a.policy_id, p.version);
-            }
+            by_state.entry(a.state).or_default().push(a.id);
         }
-        let mut tx = self.store.begin().await?;
-        let mut events = Vec::new();
-        for d in &due {
-            let a = tx.assignment_for_update(d.id).await?;
-            // Another replica (or an administrator) may have ended it meanwhile.
-            if !a.state.is_active() || a.schedule.end.is_none_or(|e| e > now) {
-                continue;
-            }
-            let ended = a.state.apply(AssignmentEvent::Ended)?;
-            tx.set_assignment_state(&a, ended, now).await?;
-            let blocked = self
-                .after_assignment_ended(&mut tx, a.target_id, now)
-                .await?;
+        let mut ended_state = HashMap::new();
+        for (from, ids) in &by_state {
+            let to = from.apply(AssignmentEvent::Ended)?;
+            tx.set_assignments_state(ids, *from, to, now).await?;
+            ended_state.insert(*from, to);
+        }
+        let mut requests = Vec::with_capacity(due.len());
+        let mut outbox = Vec::with_capacity(due.len());
+        let mut events = Vec::with_capacity(due.len());
+        for a in &due {
             let r = AssignmentRequest {
                 id: self.ids.new_id(),
                 request_type: RequestType::SystemRemove,
@@ -56,18 +64,18 @@ impl App {
                 created_date_time: now,
                 completed_date_time: None,
             };
-            tx.insert_request(&r, None).await?;
             let work = serde_json::to_string(&Work {
                 request: r.id,
                 assignment: a.id,
             })
             .expect("serialises");
-            tx.enqueue(self.ids.new_id(), REVOKE, &work, now).await?;
+            outbox.push((self.ids.new_id(), REVOKE, work, now));
+            requests.push(r);
             let mut t = target("accessPackageAssignment", a.id, None);
             t.modified_properties.push(prop(
                 "state",
                 Some(a.state.as_str().into()),
-                Some(ended.as_str().into()),
+                Some(ended_state[&a.state].as_str().into()),
             ));
             t.modified_properties.push(prop(
                 "endDateTime",
@@ -81,12 +89,19 @@ impl App {
                 "assignment.expire",
                 t,
             ));
-            events.extend(blocked);
         }
-        if events.is_empty() {
-            return Ok(0);
+        tx.insert_requests(&requests).await?;
+        tx.enqueue_many(&outbox).await?;
+        // A governed guest whose last assignment this was is blocked (and its deletion
+        // scheduled); nobody else is touched.
+        let mut targets: Vec<_> = due.iter().map(|a| a.target_id).collect();
+        targets.sort_unstable();
+        targets.dedup();
+        let governed = tx.governed_unblocked(&targets).await?;
+        for user in targets.into_iter().filter(|u| governed.contains(u)) {
+            events.extend(self.after_assignment_ended(&mut tx, user, now).await?);
         }
-        let n = events.len();
+        let n = due.len();
         tx.commit(&events).await?;
         Ok(n)
     }

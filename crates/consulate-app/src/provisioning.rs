@@ -25,6 +25,13 @@ pub trait Provisioner: Send + Sync {
         grant: &Grant,
         user: Uuid,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
+
+    /// Takes away each (grant, user) of a batch; idempotent like [`Provisioner::revoke`].
+    fn revoke_many(
+        &self,
+        tx: &mut WriteTx,
+        grants: &[(Grant, Uuid)],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
 }
 
 /// Consulate's own directory.
@@ -44,5 +51,9 @@ impl Provisioner for DirectoryProvisioner {
 
     async fn revoke(&self, tx: &mut WriteTx, grant: &Grant, user: Uuid) -> StoreResult<bool> {
         tx.revoke(grant, user).await
+    }
+
+    async fn revoke_many(&self, tx: &mut WriteTx, grants: &[(Grant, Uuid)]) -> StoreResult<()> {
+        tx.revoke_many(grants).await
     }
 }

@@ -15,6 +15,7 @@ pub mod access_packages;
 pub mod applications;
 pub mod approvals;
 pub mod audit;
+pub mod batch;
 pub mod catalog_roles;
 pub mod catalogs;
 pub mod directory;
@@ -668,43 +669,77 @@ fn map_write_error(e: sqlx::Error) -> StoreError {
     StoreError::Database(e)
 }
 
-/// The statements that append `events` to the chain after `head`, and the new head.
+/// Events per multi-row audit insert (12 bound values each).
+const AUDIT_CHUNK: usize = 200;
+
+/// The statements that append `events` to the chain after `head`, and the new head: one
+/// multi-row insert per [`AUDIT_CHUNK`] events and one for their targets, then the head.
 fn audit_statements(events: &[AuditEvent], head: (i64, String)) -> (Vec<Sql>, (i64, String)) {
     let (mut seq, mut prev) = head;
-    let mut statements = Vec::with_capacity(events.len() * 2 + 1);
-    for e in events {
-        let canonical = e.canonical();
-        let hash = chain_hash(&prev, &canonical);
-        seq += 1;
-        statements.push(
-            Sql::new(
-                "INSERT INTO audit_events (sequence, id, activity_at, category, activity, operation, initiator_kind, initiator_id, result, canonical, prev_hash, hash) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(seq)
-            .bind(e.id)
-            .bind(sql::micros(e.activity_date_time))
-            .bind(e.category.as_str())
-            .bind(e.activity_display_name.as_str())
-            .bind(e.operation_type.as_str())
-            .bind(e.initiated_by.kind.as_str())
-            .bind(e.initiated_by.id.clone())
-            .bind(e.result.as_str())
-            .bind(canonical)
-            .bind(prev.as_str())
-            .bind(hash.as_str()),
+    let mut statements = Vec::with_capacity(events.len().div_ceil(AUDIT_CHUNK) * 2 + 1);
+    for chunk in events.chunks(AUDIT_CHUNK) {
+        let mut insert = Sql::new(
+            "INSERT INTO audit_events (sequence, id, activity_at, category, activity, operation, initiator_kind, initiator_id, result, canonical, prev_hash, hash) VALUES ",
         );
-        let mut targets: Vec<&str> = e.target_resources.iter().map(|t| t.id.as_str()).collect();
-        targets.sort_unstable();
-        targets.dedup();
-        for t in targets {
-            statements.push(
-                Sql::new("INSERT INTO audit_event_targets (sequence, target_id) VALUES ($1, $2)")
-                    .bind(seq)
-                    .bind(t),
-            );
+        let mut targets_insert =
+            Sql::new("INSERT INTO audit_event_targets (sequence, target_id) VALUES ");
+        let mut any_target = false;
+        let mut full_targets = Vec::new();
+        for (i, e) in chunk.iter().enumerate() {
+            let canonical = e.canonical();
+            let hash = chain_hash(&prev, &canonical);
+            seq += 1;
+            let values: [sql::Arg; 12] = [
+                seq.into(),
+                e.id.into(),
+                sql::micros(e.activity_date_time).into(),
+                e.category.as_str().into(),
+                e.activity_display_name.as_str().into(),
+                e.operation_type.as_str().into(),
+                e.initiated_by.kind.as_str().into(),
+                e.initiated_by.id.clone().into(),
+                e.result.as_str().into(),
+                canonical.into(),
+                prev.as_str().into(),
+                hash.as_str().into(),
+            ];
+            insert.push(if i > 0 { ", (" } else { "(" });
+            for (j, v) in values.into_iter().enumerate() {
+                if j > 0 {
+                    insert.push(", ");
+                }
+                let p = insert.placeholder(v);
+                insert.push(&p);
+            }
+            insert.push(")");
+            let mut targets: Vec<&str> = e.target_resources.iter().map(|t| t.id.as_str()).collect();
+            targets.sort_unstable();
+            targets.dedup();
+            for t in targets {
+                if targets_insert.args_len() >= 2 * 5_000 {
+                    // Bounded like every multi-row statement: a new one past 5,000 rows.
+                    full_targets.push(std::mem::replace(
+                        &mut targets_insert,
+                        Sql::new("INSERT INTO audit_event_targets (sequence, target_id) VALUES "),
+                    ));
+                    any_target = false;
+                }
+                targets_insert.push(if any_target { ", (" } else { "(" });
+                any_target = true;
+                let s = targets_insert.placeholder(seq);
+                targets_insert.push(&s);
+                targets_insert.push(", ");
+                let t = targets_insert.placeholder(t);
+                targets_insert.push(&t);
+                targets_insert.push(")");
+            }
+            prev = hash;
         }
-        prev = hash;
+        statements.push(insert);
+        statements.extend(full_targets);
+        if any_target {
+            statements.push(targets_insert);
+        }
     }
     statements.push(
         Sql::new("UPDATE audit_chain_head SET sequence = $1, hash = $2 WHERE id = 1")

@@ -13,8 +13,8 @@ use consulate_core::lifecycle::{
 use consulate_core::request::{Answer, RequestType, Schedule};
 use uuid::Uuid;
 
-const REQUEST_COLUMNS: &str = "id, request_type, state, access_package_id, policy_id, policy_version, target_id, requestor_kind, requestor_id, assignment_id, justification, answers, schedule_start, schedule_end, created_at, completed_at";
-const ASSIGNMENT_COLUMNS: &str = "id, access_package_id, policy_id, catalog_id, target_id, state, start_at, end_at, created_at, modified_at, expired_at";
+pub(crate) const REQUEST_COLUMNS: &str = "id, request_type, state, access_package_id, policy_id, policy_version, target_id, requestor_kind, requestor_id, assignment_id, justification, answers, schedule_start, schedule_end, created_at, completed_at";
+pub(crate) const ASSIGNMENT_COLUMNS: &str = "id, access_package_id, policy_id, catalog_id, target_id, state, start_at, end_at, created_at, modified_at, expired_at";
 
 /// One grant of an assignment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,7 @@ fn corrupt(e: DomainError) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
 
-fn request_from_row(r: &Row) -> StoreResult<AssignmentRequest> {
+pub(crate) fn request_from_row(r: &Row) -> StoreResult<AssignmentRequest> {
     let requested_by = match (
         r.text("requestor_kind")?.as_str(),
         r.opt_text("requestor_id")?,
@@ -94,7 +94,7 @@ fn request_from_row(r: &Row) -> StoreResult<AssignmentRequest> {
     })
 }
 
-fn assignment_from_row(r: &Row) -> StoreResult<Assignment> {
+pub(crate) fn assignment_from_row(r: &Row) -> StoreResult<Assignment> {
     Ok(Assignment {
         id: r.uuid("id")?,
         access_package_id: r.uuid("access_package_id")?,
@@ -112,7 +112,7 @@ fn assignment_from_row(r: &Row) -> StoreResult<Assignment> {
     })
 }
 
-fn requested_by_columns(by: &RequestedBy) -> (&'static str, Option<String>) {
+pub(crate) fn requested_by_columns(by: &RequestedBy) -> (&'static str, Option<String>) {
     match by {
         RequestedBy::User(id) => ("user", Some(id.to_string())),
         RequestedBy::Application(id) => ("application", Some(id.to_string())),

@@ -90,6 +90,10 @@ impl Sql {
         self.args.push(a.into());
         format!("${}", self.args.len())
     }
+    /// How many arguments are bound so far.
+    pub fn args_len(&self) -> usize {
+        self.args.len()
+    }
     /// Appends a fixed fragment.
     pub fn push(&mut self, fragment: &str) {
         self.text.to_mut().push_str(fragment);

@@ -640,6 +640,116 @@ async fn expiry(backend: Backend) {
     s.stop().await;
 }
 
+/// One sweep ends several assignments at once: what they alone granted goes, what an active
+/// assignment still grants stays, and each is ended, recorded and revoked exactly once.
+async fn one_sweep_many_assignments(backend: Backend) {
+    let Some(s) = TestServer::start(backend).await else {
+        return;
+    };
+    let (cat, group, role) = group_in_catalog(&s, "Sweep", "Swept", "swept").await;
+    let (p1, policy1) = package(&s, &cat, &role, "Swept first", false).await;
+    let (p2, policy2) = package(&s, &cat, &role, "Swept second", false).await;
+    let mut users = Vec::new();
+    for name in ["ana", "ben", "cai"] {
+        let id = s
+            .create_user(name, &format!("{name}@consulate.example"), false)
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        users.push(id);
+    }
+    let (ana, ben, cai) = (&users[0], &users[1], &users[2]);
+    // All end at the same instant, so one sweep meets them together: Ana holds the group
+    // through both packages (both end), Ben through both (only the first ends), Cai through one.
+    let end = (jiff::Timestamp::now() + jiff::SignedDuration::from_secs(3)).to_string();
+    let ending = json!({"expiration": {"type": "afterDateTime", "endDateTime": end}});
+    let mut requests = Vec::new();
+    for (user, pkg, policy, schedule) in [
+        (ana, &p1, &policy1, ending.clone()),
+        (ana, &p2, &policy2, ending.clone()),
+        (ben, &p1, &policy1, ending.clone()),
+        (ben, &p2, &policy2, json!({})),
+        (cai, &p1, &policy1, ending.clone()),
+    ] {
+        let r = s
+            .post(
+                &format!("{EM}/assignmentRequests"),
+                json!({"requestType": "adminAdd", "assignment": {"targetId": user, "assignmentPolicyId": policy, "accessPackageId": pkg},
+                       "schedule": schedule}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        requests.push(r.body["id"].as_str().unwrap().to_owned());
+    }
+    for r in &requests {
+        wait_for(&s, &format!("{EM}/assignmentRequests/{r}"), "delivered").await;
+    }
+    assert_eq!(
+        members(&s, &group).await,
+        vec![
+            "ana@consulate.example",
+            "ben@consulate.example",
+            "cai@consulate.example"
+        ]
+    );
+    async fn revoked(s: &TestServer) -> usize {
+        s.get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Revoke access package assignment'&$top=100")
+            .await
+            .body["value"]
+            .as_array()
+            .unwrap()
+            .len()
+    }
+    for _ in 0..200 {
+        if revoked(&s).await >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(revoked(&s).await, 4);
+    assert_eq!(members(&s, &group).await, vec!["ben@consulate.example"]);
+    let expired = s
+        .get(&format!(
+            "{EM}/assignments?$filter=state eq 'expired'&$count=true"
+        ))
+        .await;
+    assert_eq!(expired.body["@odata.count"], 4, "{}", expired.text);
+    let audit = s.get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Expire access package assignment'&$top=100").await;
+    assert_eq!(
+        audit.body["value"].as_array().unwrap().len(),
+        4,
+        "{}",
+        audit.text
+    );
+    // Each ending is recorded as a completed `systemRemove` request.
+    let removals = s
+        .get(&format!(
+            "{EM}/assignmentRequests?$filter=requestType eq 'systemRemove'&$top=100"
+        ))
+        .await;
+    let removals = removals.body["value"].as_array().unwrap().clone();
+    assert_eq!(removals.len(), 4, "{removals:?}");
+    assert!(
+        removals.iter().all(|r| r["state"] == "delivered"),
+        "{removals:?}"
+    );
+    // Nothing is left for the next sweep.
+    let preview = s.get("/admin/v1/lifecycle/preview").await;
+    assert_eq!(preview.body["expire"].as_array().unwrap().len(), 0);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sweep_many_assignments_sqlite() {
+    one_sweep_many_assignments(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_sweep_many_assignments_postgres() {
+    one_sweep_many_assignments(Backend::Postgres).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn expiry_and_settings_sqlite() {
     expiry(Backend::Sqlite).await;

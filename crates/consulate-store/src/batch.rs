@@ -1,0 +1,385 @@
+//! Set-based writes for work that touches many assignments at once: the expiry sweep and the
+//! revocations it queues. Each call is one statement (or one per chunk) over a list of ids
+//! instead of one per row, with the same conditional-write rules as the single-row calls in
+//! [`crate::lifecycle`]: a state change names the state it moves from and fails with a
+//! conflict when any row was changed meanwhile.
+
+use crate::lifecycle::{
+    ASSIGNMENT_COLUMNS, REQUEST_COLUMNS, assignment_from_row, request_from_row,
+};
+use crate::sql::{Arg, Sql, micros};
+use crate::{Backend, StoreResult, WriteTx};
+use consulate_core::DomainError;
+use consulate_core::lifecycle::{Assignment, AssignmentRequest, AssignmentState, RequestState};
+use consulate_core::resource::Grant;
+use std::collections::HashSet;
+use uuid::Uuid;
+
+/// Rows per multi-row statement: well under SQLite's 32,766 and PostgreSQL's 65,535 bound
+/// parameters for the widest row written here (18 columns).
+const CHUNK: usize = 500;
+
+/// Appends `(p1, p2, …)` binding `items`.
+fn push_list<A: Into<Arg>>(sql: &mut Sql, items: impl IntoIterator<Item = A>) {
+    sql.push("(");
+    for (i, a) in items.into_iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        let p = sql.placeholder(a);
+        sql.push(&p);
+    }
+    sql.push(")");
+}
+
+/// `FOR UPDATE` on PostgreSQL (SQLite's writer is exclusive anyway).
+fn lock(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Sqlite => "",
+        Backend::Postgres => " FOR UPDATE",
+    }
+}
+
+/// One grant of one assignment, as a batch revocation reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldGrant {
+    pub assignment_id: Uuid,
+    pub target_id: Uuid,
+    pub grant_key: String,
+    pub state: String,
+}
+
+impl WriteTx {
+    /// Active assignments whose end has come by `at`, oldest end first, locked for this
+    /// transaction (on PostgreSQL rows another sweep holds are skipped).
+    pub async fn assignments_due_for_update(
+        &mut self,
+        at: jiff::Timestamp,
+        limit: i64,
+    ) -> StoreResult<Vec<Assignment>> {
+        let skip = match self.backend() {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        };
+        self.fetch_all(
+            &Sql::dynamic(format!(
+                "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE state <> 'expired' AND end_at IS NOT NULL AND end_at <= $1 ORDER BY end_at, id LIMIT $2{skip}"
+            ))
+            .bind(micros(at))
+            .bind(limit),
+        )
+        .await?
+        .iter()
+        .map(assignment_from_row)
+        .collect()
+    }
+
+    /// The assignments with these ids (those that exist), locked for this transaction.
+    pub async fn assignments_for_update(&mut self, ids: &[Uuid]) -> StoreResult<Vec<Assignment>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let mut sql = Sql::dynamic(format!(
+                "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE id IN "
+            ));
+            push_list(&mut sql, chunk.iter().copied());
+            sql.push(lock(self.backend()));
+            for r in self.fetch_all(&sql).await? {
+                out.push(assignment_from_row(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The requests with these ids (those that exist), locked for this transaction.
+    pub async fn requests_for_update(
+        &mut self,
+        ids: &[Uuid],
+    ) -> StoreResult<Vec<AssignmentRequest>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let mut sql = Sql::dynamic(format!(
+                "SELECT {REQUEST_COLUMNS} FROM assignment_requests WHERE id IN "
+            ));
+            push_list(&mut sql, chunk.iter().copied());
+            sql.push(lock(self.backend()));
+            for r in self.fetch_all(&sql).await? {
+                out.push(request_from_row(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The current version of each of these policies (those that exist).
+    pub async fn policy_versions(
+        &mut self,
+        ids: &[Uuid],
+    ) -> StoreResult<std::collections::HashMap<Uuid, i64>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in ids.chunks(CHUNK) {
+            let mut sql = Sql::new("SELECT id, version FROM assignment_policies WHERE id IN ");
+            push_list(&mut sql, chunk.iter().copied());
+            for r in self.fetch_all(&sql).await? {
+                out.insert(r.uuid("id")?, r.int("version")?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Moves the assignments `ids`, all in state `from`, to `to` (a conditional write): fails
+    /// with a conflict, changing nothing the caller commits, when any of them moved meanwhile.
+    pub async fn set_assignments_state(
+        &mut self,
+        ids: &[Uuid],
+        from: AssignmentState,
+        to: AssignmentState,
+        at: jiff::Timestamp,
+    ) -> StoreResult<()> {
+        let expired = (to == AssignmentState::Expired).then(|| micros(at));
+        for chunk in ids.chunks(CHUNK) {
+            let mut sql = Sql::new("UPDATE assignments SET state = $1, modified_at = $2, expired_at = COALESCE($3, expired_at) WHERE state = $4 AND id IN ")
+                .bind(to.as_str())
+                .bind(micros(at))
+                .bind(expired)
+                .bind(from.as_str());
+            push_list(&mut sql, chunk.iter().copied());
+            if self.execute(&sql).await? != chunk.len() as u64 {
+                return Err(DomainError::conflict(
+                    "an assignment was changed by another operation; retry",
+                )
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Moves the requests `ids`, all in state `from`, to `to` (a conditional write, like
+    /// [`Self::set_assignments_state`]).
+    pub async fn set_requests_state(
+        &mut self,
+        ids: &[Uuid],
+        from: RequestState,
+        to: RequestState,
+        completed: Option<jiff::Timestamp>,
+    ) -> StoreResult<()> {
+        for chunk in ids.chunks(CHUNK) {
+            let mut sql = Sql::new("UPDATE assignment_requests SET state = $1, completed_at = COALESCE($2, completed_at) WHERE state = $3 AND id IN ")
+                .bind(to.as_str())
+                .bind(completed.map(micros))
+                .bind(from.as_str());
+            push_list(&mut sql, chunk.iter().copied());
+            if self.execute(&sql).await? != chunk.len() as u64 {
+                return Err(DomainError::conflict(
+                    "a request was changed by another operation; retry",
+                )
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    /// Of `users`, those with a governed subject record that is not blocked yet: the only
+    /// users whose last assignment ending changes anything beyond the assignment.
+    pub async fn governed_unblocked(&mut self, users: &[Uuid]) -> StoreResult<HashSet<Uuid>> {
+        let mut out = HashSet::new();
+        for chunk in users.chunks(CHUNK) {
+            let mut sql = Sql::new(
+                "SELECT user_id FROM access_package_subjects WHERE subject_lifecycle = 'governed' AND blocked_at IS NULL AND user_id IN ",
+            );
+            push_list(&mut sql, chunk.iter().copied());
+            for r in self.fetch_all(&sql).await? {
+                out.insert(r.uuid("user_id")?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records new requests (multi-row inserts; none carries an idempotency key).
+    pub async fn insert_requests(&mut self, requests: &[AssignmentRequest]) -> StoreResult<()> {
+        for chunk in requests.chunks(CHUNK) {
+            let mut sql = Sql::new(
+                "INSERT INTO assignment_requests (id, request_type, state, access_package_id, policy_id, policy_version, target_id, requestor_kind, requestor_id, assignment_id, \
+                 justification, answers, schedule_start, schedule_end, created_at, completed_at) VALUES ",
+            );
+            for (i, r) in chunk.iter().enumerate() {
+                let (kind, requestor) = crate::lifecycle::requested_by_columns(&r.requested_by);
+                let answers = serde_json::to_string(&r.answers)
+                    .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+                if i > 0 {
+                    sql.push(", ");
+                }
+                let args: [Arg; 16] = [
+                    r.id.into(),
+                    r.request_type.as_str().into(),
+                    r.state.as_str().into(),
+                    r.access_package_id.into(),
+                    r.policy_id.into(),
+                    r.policy_version.into(),
+                    r.target_id.into(),
+                    kind.into(),
+                    requestor.into(),
+                    r.assignment_id.map(|a| a.to_string()).into(),
+                    r.justification.as_str().into(),
+                    answers.into(),
+                    micros(r.schedule.start).into(),
+                    r.schedule.end.map(micros).into(),
+                    micros(r.created_date_time).into(),
+                    r.completed_date_time.map(micros).into(),
+                ];
+                push_list(&mut sql, args);
+            }
+            self.write(sql).await?;
+        }
+        Ok(())
+    }
+
+    /// Queues work for the delivery workers: (id, kind, payload, available at).
+    pub async fn enqueue_many(
+        &mut self,
+        rows: &[(Uuid, &str, String, jiff::Timestamp)],
+    ) -> StoreResult<()> {
+        for chunk in rows.chunks(CHUNK) {
+            let mut sql = Sql::new(
+                "INSERT INTO outbox (id, kind, payload, created_at, available_at, attempts) VALUES ",
+            );
+            for (i, (id, kind, payload, at)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                let args: [Arg; 6] = [
+                    (*id).into(),
+                    (*kind).into(),
+                    payload.as_str().into(),
+                    micros(*at).into(),
+                    micros(*at).into(),
+                    0i64.into(),
+                ];
+                push_list(&mut sql, args);
+            }
+            self.write(sql).await?;
+        }
+        Ok(())
+    }
+
+    /// Marks outbox rows done.
+    pub async fn outbox_done_many(&mut self, ids: &[Uuid], at: jiff::Timestamp) -> StoreResult<()> {
+        for chunk in ids.chunks(CHUNK) {
+            let mut sql =
+                Sql::new("UPDATE outbox SET done_at = $1, attempts = attempts + 1 WHERE id IN ")
+                    .bind(micros(at));
+            push_list(&mut sql, chunk.iter().copied());
+            self.write(sql).await?;
+        }
+        Ok(())
+    }
+
+    /// The grants of these assignments, in assignment then role order.
+    pub async fn grants_of_assignments(
+        &mut self,
+        assignments: &[Uuid],
+    ) -> StoreResult<Vec<HeldGrant>> {
+        let mut out = Vec::new();
+        for chunk in assignments.chunks(CHUNK) {
+            let mut sql = Sql::new(
+                "SELECT assignment_id, target_id, grant_key, state FROM assignment_grants WHERE assignment_id IN ",
+            );
+            push_list(&mut sql, chunk.iter().copied());
+            sql.push(" ORDER BY assignment_id, role_id");
+            for r in self.fetch_all(&sql).await? {
+                out.push(HeldGrant {
+                    assignment_id: r.uuid("assignment_id")?,
+                    target_id: r.uuid("target_id")?,
+                    grant_key: r.text("grant_key")?,
+                    state: r.text("state")?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The granted grants of `targets` held through an active (not expired) assignment.
+    pub async fn active_grants_of(&mut self, targets: &[Uuid]) -> StoreResult<Vec<HeldGrant>> {
+        let mut out = Vec::new();
+        for chunk in targets.chunks(CHUNK) {
+            let mut sql = Sql::new(
+                "SELECT g.assignment_id, g.target_id, g.grant_key, g.state FROM assignment_grants g JOIN assignments a ON a.id = g.assignment_id \
+                 WHERE g.state = 'granted' AND a.state <> 'expired' AND g.target_id IN ",
+            );
+            push_list(&mut sql, chunk.iter().copied());
+            for r in self.fetch_all(&sql).await? {
+                out.push(HeldGrant {
+                    assignment_id: r.uuid("assignment_id")?,
+                    target_id: r.uuid("target_id")?,
+                    grant_key: r.text("grant_key")?,
+                    state: r.text("state")?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Marks every pending or granted grant of these assignments revoked.
+    pub async fn revoke_grant_rows(&mut self, assignments: &[Uuid]) -> StoreResult<()> {
+        for chunk in assignments.chunks(CHUNK) {
+            let mut sql = Sql::new(
+                "UPDATE assignment_grants SET state = 'revoked' WHERE state IN ('pending', 'granted') AND assignment_id IN ",
+            );
+            push_list(&mut sql, chunk.iter().copied());
+            self.write(sql).await?;
+        }
+        Ok(())
+    }
+
+    /// Takes away what each (grant, user) names, one statement per kind of grant and chunk.
+    /// Idempotent, like [`Self::revoke`].
+    pub async fn revoke_many(&mut self, grants: &[(Grant, Uuid)]) -> StoreResult<()> {
+        let mut members = Vec::new();
+        let mut owners = Vec::new();
+        let mut app_roles = Vec::new();
+        let mut roles = Vec::new();
+        for (g, user) in grants {
+            match g {
+                Grant::GroupMember { group } => members.push([(*group).into(), (*user).into()]),
+                Grant::GroupOwner { group } => owners.push([(*group).into(), (*user).into()]),
+                Grant::AppRole {
+                    application,
+                    app_role,
+                } => app_roles.push([(*application).into(), (*app_role).into(), (*user).into()]),
+                Grant::DirectoryRole(r) => roles.push([r.key().into(), (*user).into()]),
+            }
+        }
+        self.delete_tuples("group_members", "group_id, user_id", members)
+            .await?;
+        self.delete_tuples("group_owners", "group_id, user_id", owners)
+            .await?;
+        self.delete_tuples(
+            "app_role_assignments",
+            "application_id, app_role_id, user_id",
+            app_roles,
+        )
+        .await?;
+        self.delete_tuples("directory_role_assignments", "role, user_id", roles)
+            .await
+    }
+
+    async fn delete_tuples<const N: usize>(
+        &mut self,
+        table: &'static str,
+        columns: &'static str,
+        rows: Vec<[Arg; N]>,
+    ) -> StoreResult<()> {
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let mut sql =
+                Sql::dynamic(format!("DELETE FROM {table} WHERE ({columns}) IN (VALUES "));
+            for (i, row) in rows.by_ref().take(CHUNK).enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                push_list(&mut sql, row);
+            }
+            sql.push(")");
+            self.write(sql).await?;
+        }
+        Ok(())
+    }
+}
