@@ -14,6 +14,11 @@ use consulate_core::resource::Grant;
 use std::collections::HashMap;
 use uuid::Uuid;
 
+/// Revocations are set-based, so a round takes this many for each row of other work.
+const REVOCATIONS_PER_ROW: i64 = 5;
+/// Assignments the expiry sweep ends per transaction (set-based writes).
+const SWEEP_BATCH: i64 = 1_000;
+
 impl App {
     /// Delivers (or revokes) what is due: up to `limit` queued rows, in one transaction.
     /// Returns how many it handled. Safe to run on several replicas at once. When the batch
@@ -191,7 +196,7 @@ impl App {
         }
         let mut revocations = Vec::new();
         for (outbox_id, payload) in tx
-            .due_outbox(REVOKE, now, limit)
+            .due_outbox(REVOKE, now, limit.saturating_mul(REVOCATIONS_PER_ROW))
             .await?
             .into_iter()
             .filter(|(id, _)| picked(id))
@@ -463,7 +468,7 @@ impl App {
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
         loop {
-            if let Err(e) = self.expire_due(200).await {
+            if let Err(e) = self.expire_due(SWEEP_BATCH).await {
                 tracing::warn!(error = %e, "expiry sweep failed; retrying");
             }
             if let Err(e) = self.delete_due_external_users(200).await {

@@ -115,6 +115,58 @@ impl Sql {
     }
 }
 
+impl Sql {
+    /// The statement for SQLite: every `$n` outside quotes written as an anonymous `?`, with
+    /// the arguments in the order they are met (repeated where a `$n` repeats). SQLite finds a
+    /// named or numbered parameter by walking a list, so preparing and binding `$1…$N` costs
+    /// O(N²), which multi-row statements feel; anonymous parameters cost O(N). A text naming
+    /// an argument it does not have is returned as it is (and fails as it would have).
+    pub fn anonymous(&self) -> Sql {
+        if !self.text.contains('$') {
+            return self.clone();
+        }
+        let mut text = String::with_capacity(self.text.len());
+        let mut args = Vec::with_capacity(self.args.len());
+        let mut rest: &str = &self.text;
+        let mut quote: Option<char> = None;
+        while let Some(c) = rest.chars().next() {
+            rest = &rest[c.len_utf8()..];
+            match quote {
+                Some(q) => {
+                    text.push(c);
+                    if c == q {
+                        quote = None;
+                    }
+                }
+                None if c == '\'' || c == '"' => {
+                    text.push(c);
+                    quote = Some(c);
+                }
+                None if c == '$' => {
+                    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+                    match rest[..digits].parse::<usize>() {
+                        Ok(n) if n >= 1 && n <= self.args.len() => {
+                            text.push('?');
+                            args.push(self.args[n - 1].clone());
+                        }
+                        Ok(_) => return self.clone(),
+                        Err(_) => {
+                            text.push('$');
+                            text.push_str(&rest[..digits]);
+                        }
+                    }
+                    rest = &rest[digits..];
+                }
+                None => text.push(c),
+            }
+        }
+        Sql {
+            text: Cow::Owned(text),
+            args,
+        }
+    }
+}
+
 /// Appends `text` to `out` with every `$n` outside quotes written as `$(n + by)`.
 fn shift_placeholders(out: &mut String, text: &str, by: usize) {
     let mut rest = text;
@@ -147,18 +199,27 @@ fn shift_placeholders(out: &mut String, text: &str, by: usize) {
     }
 }
 
-/// Builds a sqlx query for one backend from a [`Sql`].
+/// Builds a sqlx query for one backend from a [`Sql`] (on SQLite with anonymous parameters,
+/// see [`Sql::anonymous`]). The query owns its text and values.
 macro_rules! query {
+    (sqlx::Sqlite, $sql:expr) => {{
+        let sql: &crate::sql::Sql = $sql;
+        crate::sql::query!(@build sqlx::Sqlite, sql.anonymous())
+    }};
     ($db:ty, $sql:expr) => {{
         let sql: &crate::sql::Sql = $sql;
-        let mut q = sqlx::query::<$db>(sqlx::AssertSqlSafe(sql.text.clone()));
-        for a in &sql.args {
+        crate::sql::query!(@build $db, sql.clone())
+    }};
+    (@build $db:ty, $sql:expr) => {{
+        let sql: crate::sql::Sql = $sql;
+        let mut q = sqlx::query::<$db>(sqlx::AssertSqlSafe(sql.text.into_owned()));
+        for a in sql.args {
             q = match a {
-                crate::sql::Arg::Text(s) => q.bind(s.as_str()),
-                crate::sql::Arg::OptText(s) => q.bind(s.as_deref()),
-                crate::sql::Arg::Int(i) => q.bind(*i),
-                crate::sql::Arg::OptInt(i) => q.bind(*i),
-                crate::sql::Arg::Bool(b) => q.bind(*b),
+                crate::sql::Arg::Text(s) => q.bind(s),
+                crate::sql::Arg::OptText(s) => q.bind(s),
+                crate::sql::Arg::Int(i) => q.bind(i),
+                crate::sql::Arg::OptInt(i) => q.bind(i),
+                crate::sql::Arg::Bool(b) => q.bind(b),
             };
         }
         q
@@ -236,6 +297,39 @@ pub fn like_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn anonymous_parameters_follow_their_use() {
+        let s = Sql::new("INSERT INTO t (a, b, c, d) VALUES ($1, $2, '$1', $3, $2)")
+            .bind("x")
+            .bind(2i64)
+            .bind(true);
+        let a = s.anonymous();
+        assert_eq!(
+            a.text,
+            "INSERT INTO t (a, b, c, d) VALUES (?, ?, '$1', ?, ?)"
+        );
+        assert_eq!(
+            a.args,
+            vec![
+                Arg::Text("x".into()),
+                Arg::Int(2),
+                Arg::Bool(true),
+                Arg::Int(2)
+            ]
+        );
+        // Joined statements keep every value in place.
+        let j = Sql::join([
+            Sql::new("SELECT $1").bind(1i64),
+            Sql::new("SELECT $1, $1").bind(2i64),
+        ]);
+        let a = j.anonymous();
+        assert_eq!(a.text, "SELECT ?;\nSELECT ?, ?");
+        assert_eq!(a.args, vec![Arg::Int(1), Arg::Int(2), Arg::Int(2)]);
+        // A placeholder without its argument leaves the statement as written.
+        let bad = Sql::new("SELECT $2").bind(1i64);
+        assert_eq!(bad.anonymous().text, "SELECT $2");
+    }
 
     #[test]
     fn placeholders_count_up() {

@@ -329,7 +329,7 @@ fn report(r: &Run, args: &ExpiryBenchArgs, postgres: bool) -> String {
          membership (written through the store in batches of {BATCH}, each with one audit event). \
          With all of them active, {} reads of the first page of 100 delivered assignments and of their count of \
          delivered ones are timed over HTTP. Then the server's clock moves 366 days ahead and its \
-         own delivery loop (200 per round, as in production) ends each assignment exactly once — \
+         own delivery loop (as in production: up to 1,000 ended per transaction, and up to 1,000 revocations per round) ends each assignment exactly once — \
          state, `systemRemove` request, revocation queued and audit event in one transaction — and \
          delivers the revocations. The clock stops when no assignment is delivered any more, and \
          again when no revocation is left.\n",
