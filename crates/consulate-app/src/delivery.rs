@@ -339,23 +339,13 @@ impl App {
         }
         let request_ids: Vec<Uuid> = rows.iter().map(|(_, w)| w.request).collect();
         let assignment_ids: Vec<Uuid> = rows.iter().map(|(_, w)| w.assignment).collect();
-        let requests: HashMap<Uuid, _> = tx
-            .requests_for_update(&request_ids)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r))
-            .collect();
-        let assignments: HashMap<Uuid, _> = tx
-            .assignments_for_update(&assignment_ids)
-            .await?
-            .into_iter()
-            .map(|a| (a.id, a))
-            .collect();
+        let requests = tx.request_states_for_update(&request_ids).await?;
+        let assignments = tx.assignment_targets_for_update(&assignment_ids).await?;
         let mut grants: HashMap<Uuid, Vec<_>> = HashMap::new();
         for g in tx.grants_of_assignments(&assignment_ids).await? {
             grants.entry(g.assignment_id).or_default().push(g);
         }
-        let mut targets: Vec<Uuid> = assignments.values().map(|a| a.target_id).collect();
+        let mut targets: Vec<Uuid> = assignments.values().copied().collect();
         targets.sort_unstable();
         targets.dedup();
         // Who holds each (user, grant) through an active assignment, kept current as this
@@ -370,32 +360,34 @@ impl App {
         let mut revoke = Vec::new();
         let mut by_state: HashMap<RequestState, Vec<Uuid>> = HashMap::new();
         for (_, work) in rows {
-            let r = requests.get(&work.request).ok_or_else(|| {
+            let state = *requests.get(&work.request).ok_or_else(|| {
                 DomainError::not_found(
                     consulate_core::error::ObjectKind::AssignmentRequest,
                     work.request.to_string(),
                 )
             })?;
-            let a = assignments.get(&work.assignment).ok_or_else(|| {
+            let user = *assignments.get(&work.assignment).ok_or_else(|| {
                 DomainError::not_found(
                     consulate_core::error::ObjectKind::Assignment,
                     work.assignment.to_string(),
                 )
             })?;
             // The request's move is checked now, so a row that cannot complete fails the batch.
-            r.state.apply(RequestEvent::DeliverySucceeded)?;
-            by_state.entry(r.state).or_default().push(r.id);
-            let mut t = target("accessPackageAssignment", a.id, None);
-            for g in grants.get(&a.id).map(Vec::as_slice).unwrap_or_default() {
+            state.apply(RequestEvent::DeliverySucceeded)?;
+            by_state.entry(state).or_default().push(work.request);
+            let mut t = target("accessPackageAssignment", work.assignment, None);
+            for g in grants
+                .get(&work.assignment)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
                 if g.state != "granted" {
                     continue;
                 }
-                let held = holders
-                    .entry((a.target_id, g.grant_key.clone()))
-                    .or_default();
-                held.retain(|x| *x != a.id);
+                let held = holders.entry((user, g.grant_key.clone())).or_default();
+                held.retain(|x| *x != work.assignment);
                 if held.is_empty() {
-                    revoke.push((Grant::from_key(&g.grant_key)?, a.target_id));
+                    revoke.push((Grant::from_key(&g.grant_key)?, user));
                     t.modified_properties
                         .push(prop("revoked", Some(g.grant_key.clone()), None));
                 }

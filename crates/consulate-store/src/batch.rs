@@ -4,15 +4,13 @@
 //! [`crate::lifecycle`]: a state change names the state it moves from and fails with a
 //! conflict when any row was changed meanwhile.
 
-use crate::lifecycle::{
-    ASSIGNMENT_COLUMNS, REQUEST_COLUMNS, assignment_from_row, request_from_row,
-};
+use crate::lifecycle::{ASSIGNMENT_COLUMNS, assignment_from_row};
 use crate::sql::{Arg, Sql, micros};
 use crate::{Backend, StoreResult, WriteTx};
 use consulate_core::DomainError;
 use consulate_core::lifecycle::{Assignment, AssignmentRequest, AssignmentState, RequestState};
 use consulate_core::resource::Grant;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 /// Rows per multi-row statement: well under SQLite's 32,766 and PostgreSQL's 65,535 bound
@@ -74,47 +72,45 @@ impl WriteTx {
         .collect()
     }
 
-    /// The assignments with these ids (those that exist), locked for this transaction.
-    pub async fn assignments_for_update(&mut self, ids: &[Uuid]) -> StoreResult<Vec<Assignment>> {
-        let mut out = Vec::with_capacity(ids.len());
+    /// The user of each of these assignments (those that exist), locked for this transaction.
+    pub async fn assignment_targets_for_update(
+        &mut self,
+        ids: &[Uuid],
+    ) -> StoreResult<HashMap<Uuid, Uuid>> {
+        let mut out = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(CHUNK) {
-            let mut sql = Sql::dynamic(format!(
-                "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE id IN "
-            ));
+            let mut sql = Sql::new("SELECT id, target_id FROM assignments WHERE id IN ");
             push_list(&mut sql, chunk.iter().copied());
             sql.push(lock(self.backend()));
             for r in self.fetch_all(&sql).await? {
-                out.push(assignment_from_row(&r)?);
+                out.insert(r.uuid("id")?, r.uuid("target_id")?);
             }
         }
         Ok(out)
     }
 
-    /// The requests with these ids (those that exist), locked for this transaction.
-    pub async fn requests_for_update(
+    /// The state of each of these requests (those that exist), locked for this transaction.
+    pub async fn request_states_for_update(
         &mut self,
         ids: &[Uuid],
-    ) -> StoreResult<Vec<AssignmentRequest>> {
-        let mut out = Vec::with_capacity(ids.len());
+    ) -> StoreResult<HashMap<Uuid, RequestState>> {
+        let mut out = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(CHUNK) {
-            let mut sql = Sql::dynamic(format!(
-                "SELECT {REQUEST_COLUMNS} FROM assignment_requests WHERE id IN "
-            ));
+            let mut sql = Sql::new("SELECT id, state FROM assignment_requests WHERE id IN ");
             push_list(&mut sql, chunk.iter().copied());
             sql.push(lock(self.backend()));
             for r in self.fetch_all(&sql).await? {
-                out.push(request_from_row(&r)?);
+                let state = RequestState::parse(&r.text("state")?)
+                    .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+                out.insert(r.uuid("id")?, state);
             }
         }
         Ok(out)
     }
 
     /// The current version of each of these policies (those that exist).
-    pub async fn policy_versions(
-        &mut self,
-        ids: &[Uuid],
-    ) -> StoreResult<std::collections::HashMap<Uuid, i64>> {
-        let mut out = std::collections::HashMap::new();
+    pub async fn policy_versions(&mut self, ids: &[Uuid]) -> StoreResult<HashMap<Uuid, i64>> {
+        let mut out = HashMap::new();
         for chunk in ids.chunks(CHUNK) {
             let mut sql = Sql::new("SELECT id, version FROM assignment_policies WHERE id IN ");
             push_list(&mut sql, chunk.iter().copied());
