@@ -176,6 +176,7 @@ impl App {
             tx.outbox_done(outbox_id, now).await?;
             handled += 1;
         }
+        let mut deliveries = Vec::new();
         for (outbox_id, payload) in tx
             .due_outbox(DELIVER, now, limit)
             .await?
@@ -187,13 +188,11 @@ impl App {
             let Some(still) = eligible.get(&work.request).copied() else {
                 continue;
             };
-            let event = self
-                .deliver_one(&mut tx, &work, still, now, &mut events)
-                .await?;
-            events.push(event);
-            tx.outbox_done(outbox_id, now).await?;
-            handled += 1;
+            deliveries.push((outbox_id, work, still));
         }
+        handled += self
+            .deliver_rows(&mut tx, &deliveries, now, &mut events)
+            .await?;
         let mut revocations = Vec::new();
         for (outbox_id, payload) in tx
             .due_outbox(REVOKE, now, limit.saturating_mul(REVOCATIONS_PER_ROW))
@@ -222,6 +221,105 @@ impl App {
         }
         tx.commit(&events).await?;
         Ok(handled)
+    }
+
+    /// Delivers the rows `(outbox row, work, still eligible)`. The common case — the request
+    /// scheduled or delivering, its user still eligible, the assignment delivering — is
+    /// set-based: one read of the rows' states and grants, one write per kind of row. Any
+    /// other row goes through [`Self::deliver_one`] on its own. Returns how many it handled.
+    async fn deliver_rows(
+        &self,
+        tx: &mut consulate_store::WriteTx,
+        rows: &[(Uuid, Work, bool)],
+        now: jiff::Timestamp,
+        events: &mut Vec<consulate_core::audit::AuditEvent>,
+    ) -> ServiceResult<usize> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let request_ids: Vec<Uuid> = rows.iter().map(|(_, w, _)| w.request).collect();
+        let assignment_ids: Vec<Uuid> = rows.iter().map(|(_, w, _)| w.assignment).collect();
+        let requests = tx.request_states_for_update(&request_ids).await?;
+        let assignments = tx.assignment_states_for_update(&assignment_ids).await?;
+        let mut common = Vec::new();
+        for (outbox_id, work, still) in rows {
+            let usual = *still
+                && matches!(
+                    requests.get(&work.request),
+                    Some(RequestState::Scheduled | RequestState::Delivering)
+                )
+                && matches!(
+                    assignments.get(&work.assignment),
+                    Some((_, AssignmentState::Delivering))
+                );
+            if usual {
+                common.push((*outbox_id, work));
+            } else {
+                let event = self.deliver_one(tx, work, *still, now, events).await?;
+                events.push(event);
+                tx.outbox_done(*outbox_id, now).await?;
+            }
+        }
+        if common.is_empty() {
+            return Ok(rows.len());
+        }
+        let ids: Vec<Uuid> = common.iter().map(|(_, w)| w.assignment).collect();
+        let mut grants: HashMap<Uuid, Vec<_>> = HashMap::new();
+        for g in tx.grants_of_assignments(&ids).await? {
+            grants.entry(g.assignment_id).or_default().push(g);
+        }
+        let mut give = Vec::new();
+        let mut scheduled = Vec::new();
+        for (_, work) in &common {
+            let mut t = target("accessPackageAssignment", work.assignment, None);
+            for g in grants
+                .get(&work.assignment)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                if g.state != "pending" {
+                    continue;
+                }
+                give.push((Grant::from_key(&g.grant_key)?, g.target_id));
+                t.modified_properties
+                    .push(prop("granted", None, Some(g.grant_key.clone())));
+            }
+            if requests.get(&work.request) == Some(&RequestState::Scheduled) {
+                scheduled.push(work.request);
+            }
+            events.push(self.event(
+                &Caller::system(),
+                Category::EntitlementManagement,
+                "Deliver access package assignment",
+                "assignment.deliver",
+                t,
+            ));
+        }
+        DirectoryProvisioner.grant_many(tx, &give, now).await?;
+        tx.mark_grants_granted(&ids).await?;
+        tx.set_assignments_state(
+            &ids,
+            AssignmentState::Delivering,
+            AssignmentState::Delivering.apply(AssignmentEvent::DeliverySucceeded)?,
+            now,
+        )
+        .await?;
+        let delivering = RequestState::Scheduled.apply(RequestEvent::StartReached)?;
+        if !scheduled.is_empty() {
+            tx.set_requests_state(&scheduled, RequestState::Scheduled, delivering, None)
+                .await?;
+        }
+        let requests: Vec<Uuid> = common.iter().map(|(_, w)| w.request).collect();
+        tx.set_requests_state(
+            &requests,
+            delivering,
+            delivering.apply(RequestEvent::DeliverySucceeded)?,
+            Some(now),
+        )
+        .await?;
+        let outbox: Vec<Uuid> = common.iter().map(|(id, _)| *id).collect();
+        tx.outbox_done_many(&outbox, now).await?;
+        Ok(rows.len())
     }
 
     /// The audit event of a delivery with nothing to do.

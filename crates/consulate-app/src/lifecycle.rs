@@ -252,7 +252,8 @@ impl App {
         };
         let mut events = Vec::new();
         let mut tx = self.store.begin().await?;
-        if tx.active_assignment(package_id, target_id).await?.is_some() {
+        // Without approval, `create_assignment` checks for an active assignment itself.
+        if needs_approval && tx.active_assignment(package_id, target_id).await?.is_some() {
             return Err(DomainError::conflict("the user already has this access package").into());
         }
         let mut r = AssignmentRequest {

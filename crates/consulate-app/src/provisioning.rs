@@ -26,6 +26,14 @@ pub trait Provisioner: Send + Sync {
         user: Uuid,
     ) -> impl Future<Output = StoreResult<bool>> + Send;
 
+    /// Gives each (grant, user) of a batch; idempotent like [`Provisioner::grant`].
+    fn grant_many(
+        &self,
+        tx: &mut WriteTx,
+        grants: &[(Grant, Uuid)],
+        at: jiff::Timestamp,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
     /// Takes away each (grant, user) of a batch; idempotent like [`Provisioner::revoke`].
     fn revoke_many(
         &self,
@@ -51,6 +59,15 @@ impl Provisioner for DirectoryProvisioner {
 
     async fn revoke(&self, tx: &mut WriteTx, grant: &Grant, user: Uuid) -> StoreResult<bool> {
         tx.revoke(grant, user).await
+    }
+
+    async fn grant_many(
+        &self,
+        tx: &mut WriteTx,
+        grants: &[(Grant, Uuid)],
+        at: jiff::Timestamp,
+    ) -> StoreResult<()> {
+        tx.grant_many(grants, at).await
     }
 
     async fn revoke_many(&self, tx: &mut WriteTx, grants: &[(Grant, Uuid)]) -> StoreResult<()> {

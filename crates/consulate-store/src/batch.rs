@@ -89,6 +89,26 @@ impl WriteTx {
         Ok(out)
     }
 
+    /// The user and state of each of these assignments (those that exist), locked for this
+    /// transaction.
+    pub async fn assignment_states_for_update(
+        &mut self,
+        ids: &[Uuid],
+    ) -> StoreResult<HashMap<Uuid, (Uuid, AssignmentState)>> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(CHUNK) {
+            let mut sql = Sql::new("SELECT id, target_id, state FROM assignments WHERE id IN ");
+            push_list(&mut sql, chunk.iter().copied());
+            sql.push(lock(self.backend()));
+            for r in self.fetch_all(&sql).await? {
+                let state = AssignmentState::parse(&r.text("state")?)
+                    .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+                out.insert(r.uuid("id")?, (r.uuid("target_id")?, state));
+            }
+        }
+        Ok(out)
+    }
+
     /// The state of each of these requests (those that exist), locked for this transaction.
     pub async fn request_states_for_update(
         &mut self,
@@ -320,6 +340,89 @@ impl WriteTx {
                 "UPDATE assignment_grants SET state = 'revoked' WHERE state IN ('pending', 'granted') AND assignment_id IN ",
             );
             push_list(&mut sql, chunk.iter().copied());
+            self.write(sql).await?;
+        }
+        Ok(())
+    }
+
+    /// Marks every pending grant of these assignments granted.
+    pub async fn mark_grants_granted(&mut self, assignments: &[Uuid]) -> StoreResult<()> {
+        for chunk in assignments.chunks(CHUNK) {
+            let mut sql = Sql::new(
+                "UPDATE assignment_grants SET state = 'granted' WHERE state = 'pending' AND assignment_id IN ",
+            );
+            push_list(&mut sql, chunk.iter().copied());
+            self.write(sql).await?;
+        }
+        Ok(())
+    }
+
+    /// Gives each (grant, user) of a batch, one statement per kind of grant and chunk.
+    /// Idempotent, like [`Self::grant`]: what a user holds already stays as it is.
+    pub async fn grant_many(
+        &mut self,
+        grants: &[(Grant, Uuid)],
+        at: jiff::Timestamp,
+    ) -> StoreResult<()> {
+        let at = micros(at);
+        let mut members = Vec::new();
+        let mut owners = Vec::new();
+        let mut app_roles = Vec::new();
+        let mut roles = Vec::new();
+        for (g, user) in grants {
+            match g {
+                Grant::GroupMember { group } => {
+                    members.push([(*group).into(), (*user).into(), at.into()])
+                }
+                Grant::GroupOwner { group } => {
+                    owners.push([(*group).into(), (*user).into(), at.into()])
+                }
+                Grant::AppRole {
+                    application,
+                    app_role,
+                } => app_roles.push([
+                    (*application).into(),
+                    (*app_role).into(),
+                    (*user).into(),
+                    at.into(),
+                ]),
+                Grant::DirectoryRole(r) => roles.push([r.key().into(), (*user).into(), at.into()]),
+            }
+        }
+        self.insert_tuples("group_members", "group_id, user_id, created_at", members)
+            .await?;
+        self.insert_tuples("group_owners", "group_id, user_id, created_at", owners)
+            .await?;
+        self.insert_tuples(
+            "app_role_assignments",
+            "application_id, app_role_id, user_id, created_at",
+            app_roles,
+        )
+        .await?;
+        self.insert_tuples(
+            "directory_role_assignments",
+            "role, user_id, created_at",
+            roles,
+        )
+        .await
+    }
+
+    async fn insert_tuples<const N: usize>(
+        &mut self,
+        table: &'static str,
+        columns: &'static str,
+        rows: Vec<[Arg; N]>,
+    ) -> StoreResult<()> {
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let mut sql = Sql::dynamic(format!("INSERT INTO {table} ({columns}) VALUES "));
+            for (i, row) in rows.by_ref().take(CHUNK).enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                push_list(&mut sql, row);
+            }
+            sql.push(" ON CONFLICT DO NOTHING");
             self.write(sql).await?;
         }
         Ok(())
