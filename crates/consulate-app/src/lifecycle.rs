@@ -252,7 +252,7 @@ impl App {
         };
         let mut events = Vec::new();
         let mut tx = self.store.begin().await?;
-        // Without approval, `create_assignment` checks for an active assignment itself.
+        // Without approval, the new assignment's insert is the check (a unique index).
         if needs_approval && tx.active_assignment(package_id, target_id).await?.is_some() {
             return Err(DomainError::conflict("the user already has this access package").into());
         }
@@ -372,13 +372,8 @@ impl App {
         now: jiff::Timestamp,
         events: &mut Vec<AuditEvent>,
     ) -> ServiceResult<()> {
-        if tx
-            .active_assignment(r.access_package_id, r.target_id)
-            .await?
-            .is_some()
-        {
-            return Err(DomainError::conflict("the user already has this access package").into());
-        }
+        // At most one active assignment per (package, user) is a unique index; a second one
+        // fails its insert with a conflict ("the user already has this access package").
         let assignment = Assignment {
             id: self.ids.new_id(),
             access_package_id: r.access_package_id,

@@ -666,6 +666,14 @@ fn map_write_error(e: sqlx::Error) -> StoreError {
         )
         .into();
     }
+    if let sqlx::Error::Database(d) = &e
+        && d.is_unique_violation()
+        && (d.constraint() == Some("assignments_one_active")
+            || d.message()
+                .contains("assignments.access_package_id, assignments.target_id"))
+    {
+        return DomainError::conflict("the user already has this access package").into();
+    }
     StoreError::Database(e)
 }
 

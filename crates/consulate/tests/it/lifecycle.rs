@@ -244,6 +244,27 @@ async fn request_to_removal(backend: Backend) {
     )
     .await;
     assert_eq!(status, 409, "{text}");
+    // So is an administrator's second assignment of it, and nothing of it is kept.
+    let before = s
+        .get(&format!("{EM}/assignmentRequests?$count=true"))
+        .await
+        .body["@odata.count"]
+        .clone();
+    let r = s
+        .post(&format!("{EM}/assignmentRequests"), json!({"requestType": "adminAdd", "assignment": {"targetId": mia, "assignmentPolicyId": policy1, "accessPackageId": p1}}))
+        .await;
+    assert_error(&r, 409, "conflict");
+    assert!(
+        r.text.contains("already has this access package"),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        s.get(&format!("{EM}/assignmentRequests?$count=true"))
+            .await
+            .body["@odata.count"],
+        before
+    );
 
     // Needing approval: recorded as pending, nothing granted.
     let (status, pending, text) = as_mia(
