@@ -11,11 +11,14 @@ use consulate_core::access::Caller;
 use consulate_core::audit::Category;
 use consulate_core::lifecycle::{AssignmentEvent, AssignmentState, RequestEvent, RequestState};
 use consulate_core::resource::Grant;
+use futures_util::StreamExt as _;
 use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Revocations are set-based, so a round takes this many for each row of other work.
 const REVOCATIONS_PER_ROW: i64 = 5;
+/// Deliveries whose eligibility is read at the same time, before a batch's transaction.
+const ELIGIBILITY_READS_AT_ONCE: usize = 4;
 /// Assignments the expiry sweep ends per transaction (set-based writes).
 const SWEEP_BATCH: i64 = 1_000;
 
@@ -78,25 +81,30 @@ impl App {
         let picked = |id: &Uuid| only.is_none_or(|o| o == *id);
         // Eligibility is read before the writing transaction (reads inside one would hold a
         // second connection while the first holds row locks).
-        let mut eligible: HashMap<Uuid, bool> = HashMap::new();
-        for payload in self.store.due_outbox_payloads(DELIVER, now, limit).await? {
-            let Ok(work) = serde_json::from_str::<Work>(&payload) else {
-                continue; // the row fails in the transaction and is set aside
-            };
-            match self.store.assignment_request(work.request).await {
-                // A failed read leaves the row for the next round rather than failing the batch.
-                Ok(r) => {
-                    if let Ok(ok) = self.still_eligible(&r).await {
-                        eligible.insert(work.request, ok);
+        // Several rows are read at once: each is a handful of short reads on the pool.
+        let eligible: HashMap<Uuid, bool> =
+            futures_util::stream::iter(self.store.due_outbox_payloads(DELIVER, now, limit).await?)
+                .map(|payload| async move {
+                    // A payload that does not decode fails its row in the transaction.
+                    let work = serde_json::from_str::<Work>(&payload).ok()?;
+                    match self.store.assignment_request(work.request).await {
+                        // A failed read leaves the row for the next round rather than failing the batch.
+                        Ok(r) => self
+                            .still_eligible(&r)
+                            .await
+                            .ok()
+                            .map(|ok| (work.request, ok)),
+                        // Deleted (canceled first): delivery finds no request and skips the row.
+                        Err(consulate_store::StoreError::Domain(DomainError::NotFound {
+                            ..
+                        })) => Some((work.request, false)),
+                        Err(_) => None,
                     }
-                }
-                // Deleted (canceled first): delivery finds no request and skips the row.
-                Err(consulate_store::StoreError::Domain(DomainError::NotFound { .. })) => {
-                    eligible.insert(work.request, false);
-                }
-                Err(_) => {}
-            }
-        }
+                })
+                .buffer_unordered(ELIGIBILITY_READS_AT_ONCE)
+                .filter_map(std::future::ready)
+                .collect()
+                .await;
         // Escalations need the request's policy version and organization, read likewise.
         let mut escalations = HashMap::new();
         for payload in self
