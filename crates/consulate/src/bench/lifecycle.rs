@@ -278,12 +278,14 @@ async fn measure(args: &LifecycleBenchArgs, database: &str) -> anyhow::Result<Ru
         request_ids.extend(ids);
     }
     let submit = started.elapsed();
+    // With approvals, deliveries count from the first decision.
+    let deciding = Instant::now();
     let approvals = match &approver {
         Some((_, token)) => Some(decide_all(&http, &base, token, request_ids, args.clients).await?),
         None => None,
     };
     let started = if approvals.is_some() {
-        Instant::now()
+        deciding
     } else {
         started
     };
