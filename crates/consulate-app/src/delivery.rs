@@ -446,7 +446,12 @@ impl App {
         let request_ids: Vec<Uuid> = rows.iter().map(|(_, w)| w.request).collect();
         let assignment_ids: Vec<Uuid> = rows.iter().map(|(_, w)| w.assignment).collect();
         let requests = tx.request_states_for_update(&request_ids).await?;
-        let assignments = tx.assignment_targets_for_update(&assignment_ids).await?;
+        let assignments: HashMap<Uuid, Uuid> = tx
+            .assignment_states_for_update(&assignment_ids)
+            .await?
+            .into_iter()
+            .map(|(id, (user, _))| (id, user))
+            .collect();
         let mut grants: HashMap<Uuid, Vec<_>> = HashMap::new();
         for g in tx.grants_of_assignments(&assignment_ids).await? {
             grants.entry(g.assignment_id).or_default().push(g);

@@ -5,8 +5,8 @@
 //! conflict when any row was changed meanwhile.
 
 use crate::lifecycle::{ASSIGNMENT_COLUMNS, assignment_from_row};
-use crate::sql::{Arg, Sql, micros};
-use crate::{Backend, StoreResult, WriteTx};
+use crate::sql::{Arg, Row, Sql, micros};
+use crate::{Backend, StoreError, StoreResult, WriteTx};
 use consulate_core::DomainError;
 use consulate_core::lifecycle::{Assignment, AssignmentRequest, AssignmentState, RequestState};
 use consulate_core::resource::Grant;
@@ -47,7 +47,53 @@ pub struct HeldGrant {
     pub state: String,
 }
 
+fn held_grant(r: &Row) -> StoreResult<HeldGrant> {
+    Ok(HeldGrant {
+        assignment_id: r.uuid("assignment_id")?,
+        target_id: r.uuid("target_id")?,
+        grant_key: r.text("grant_key")?,
+        state: r.text("state")?,
+    })
+}
+
 impl WriteTx {
+    /// The rows of `select` (ending in `IN `, its own arguments bound) for each chunk of
+    /// `ids`, with `tail` after the list.
+    async fn fetch_in(&mut self, select: Sql, ids: &[Uuid], tail: &str) -> StoreResult<Vec<Row>> {
+        let mut rows = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            let mut sql = select.clone();
+            push_list(&mut sql, chunk.iter().copied());
+            sql.push(tail);
+            rows.extend(self.fetch_all(&sql).await?);
+        }
+        Ok(rows)
+    }
+
+    /// Runs `update` (ending in `IN `, its own arguments bound) for each chunk of `ids`. With
+    /// `conflict`, a conditional write: every row must match, else that conflict (and the
+    /// caller's transaction goes no further). Without, a deferred write.
+    async fn update_in(
+        &mut self,
+        update: Sql,
+        ids: &[Uuid],
+        conflict: Option<&'static str>,
+    ) -> StoreResult<()> {
+        for chunk in ids.chunks(CHUNK) {
+            let mut sql = update.clone();
+            push_list(&mut sql, chunk.iter().copied());
+            match conflict {
+                Some(message) => {
+                    if self.execute(&sql).await? != chunk.len() as u64 {
+                        return Err(DomainError::conflict(message).into());
+                    }
+                }
+                None => self.write(sql).await?,
+            }
+        }
+        Ok(())
+    }
+
     /// Active assignments whose end has come by `at`, oldest end first, locked for this
     /// transaction (on PostgreSQL rows another sweep holds are skipped).
     pub async fn assignments_due_for_update(
@@ -72,41 +118,22 @@ impl WriteTx {
         .collect()
     }
 
-    /// The user of each of these assignments (those that exist), locked for this transaction.
-    pub async fn assignment_targets_for_update(
-        &mut self,
-        ids: &[Uuid],
-    ) -> StoreResult<HashMap<Uuid, Uuid>> {
-        let mut out = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(CHUNK) {
-            let mut sql = Sql::new("SELECT id, target_id FROM assignments WHERE id IN ");
-            push_list(&mut sql, chunk.iter().copied());
-            sql.push(lock(self.backend()));
-            for r in self.fetch_all(&sql).await? {
-                out.insert(r.uuid("id")?, r.uuid("target_id")?);
-            }
-        }
-        Ok(out)
-    }
-
     /// The user and state of each of these assignments (those that exist), locked for this
     /// transaction.
     pub async fn assignment_states_for_update(
         &mut self,
         ids: &[Uuid],
     ) -> StoreResult<HashMap<Uuid, (Uuid, AssignmentState)>> {
-        let mut out = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(CHUNK) {
-            let mut sql = Sql::new("SELECT id, target_id, state FROM assignments WHERE id IN ");
-            push_list(&mut sql, chunk.iter().copied());
-            sql.push(lock(self.backend()));
-            for r in self.fetch_all(&sql).await? {
+        let select = Sql::new("SELECT id, target_id, state FROM assignments WHERE id IN ");
+        self.fetch_in(select, ids, lock(self.backend()))
+            .await?
+            .iter()
+            .map(|r| {
                 let state = AssignmentState::parse(&r.text("state")?)
-                    .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
-                out.insert(r.uuid("id")?, (r.uuid("target_id")?, state));
-            }
-        }
-        Ok(out)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok((r.uuid("id")?, (r.uuid("target_id")?, state)))
+            })
+            .collect()
     }
 
     /// The state of each of these requests (those that exist), locked for this transaction.
@@ -114,31 +141,26 @@ impl WriteTx {
         &mut self,
         ids: &[Uuid],
     ) -> StoreResult<HashMap<Uuid, RequestState>> {
-        let mut out = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(CHUNK) {
-            let mut sql = Sql::new("SELECT id, state FROM assignment_requests WHERE id IN ");
-            push_list(&mut sql, chunk.iter().copied());
-            sql.push(lock(self.backend()));
-            for r in self.fetch_all(&sql).await? {
+        let select = Sql::new("SELECT id, state FROM assignment_requests WHERE id IN ");
+        self.fetch_in(select, ids, lock(self.backend()))
+            .await?
+            .iter()
+            .map(|r| {
                 let state = RequestState::parse(&r.text("state")?)
-                    .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
-                out.insert(r.uuid("id")?, state);
-            }
-        }
-        Ok(out)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                Ok((r.uuid("id")?, state))
+            })
+            .collect()
     }
 
     /// The current version of each of these policies (those that exist).
     pub async fn policy_versions(&mut self, ids: &[Uuid]) -> StoreResult<HashMap<Uuid, i64>> {
-        let mut out = HashMap::new();
-        for chunk in ids.chunks(CHUNK) {
-            let mut sql = Sql::new("SELECT id, version FROM assignment_policies WHERE id IN ");
-            push_list(&mut sql, chunk.iter().copied());
-            for r in self.fetch_all(&sql).await? {
-                out.insert(r.uuid("id")?, r.int("version")?);
-            }
-        }
-        Ok(out)
+        let select = Sql::new("SELECT id, version FROM assignment_policies WHERE id IN ");
+        self.fetch_in(select, ids, "")
+            .await?
+            .iter()
+            .map(|r| Ok((r.uuid("id")?, r.int("version")?)))
+            .collect()
     }
 
     /// Moves the assignments `ids`, all in state `from`, to `to` (a conditional write): fails
@@ -151,21 +173,17 @@ impl WriteTx {
         at: jiff::Timestamp,
     ) -> StoreResult<()> {
         let expired = (to == AssignmentState::Expired).then(|| micros(at));
-        for chunk in ids.chunks(CHUNK) {
-            let mut sql = Sql::new("UPDATE assignments SET state = $1, modified_at = $2, expired_at = COALESCE($3, expired_at) WHERE state = $4 AND id IN ")
-                .bind(to.as_str())
-                .bind(micros(at))
-                .bind(expired)
-                .bind(from.as_str());
-            push_list(&mut sql, chunk.iter().copied());
-            if self.execute(&sql).await? != chunk.len() as u64 {
-                return Err(DomainError::conflict(
-                    "an assignment was changed by another operation; retry",
-                )
-                .into());
-            }
-        }
-        Ok(())
+        let update = Sql::new("UPDATE assignments SET state = $1, modified_at = $2, expired_at = COALESCE($3, expired_at) WHERE state = $4 AND id IN ")
+            .bind(to.as_str())
+            .bind(micros(at))
+            .bind(expired)
+            .bind(from.as_str());
+        self.update_in(
+            update,
+            ids,
+            Some("an assignment was changed by another operation; retry"),
+        )
+        .await
     }
 
     /// Moves the requests `ids`, all in state `from`, to `to` (a conditional write, like
@@ -177,36 +195,29 @@ impl WriteTx {
         to: RequestState,
         completed: Option<jiff::Timestamp>,
     ) -> StoreResult<()> {
-        for chunk in ids.chunks(CHUNK) {
-            let mut sql = Sql::new("UPDATE assignment_requests SET state = $1, completed_at = COALESCE($2, completed_at) WHERE state = $3 AND id IN ")
-                .bind(to.as_str())
-                .bind(completed.map(micros))
-                .bind(from.as_str());
-            push_list(&mut sql, chunk.iter().copied());
-            if self.execute(&sql).await? != chunk.len() as u64 {
-                return Err(DomainError::conflict(
-                    "a request was changed by another operation; retry",
-                )
-                .into());
-            }
-        }
-        Ok(())
+        let update = Sql::new("UPDATE assignment_requests SET state = $1, completed_at = COALESCE($2, completed_at) WHERE state = $3 AND id IN ")
+            .bind(to.as_str())
+            .bind(completed.map(micros))
+            .bind(from.as_str());
+        self.update_in(
+            update,
+            ids,
+            Some("a request was changed by another operation; retry"),
+        )
+        .await
     }
 
     /// Of `users`, those with a governed subject record that is not blocked yet: the only
     /// users whose last assignment ending changes anything beyond the assignment.
     pub async fn governed_unblocked(&mut self, users: &[Uuid]) -> StoreResult<HashSet<Uuid>> {
-        let mut out = HashSet::new();
-        for chunk in users.chunks(CHUNK) {
-            let mut sql = Sql::new(
-                "SELECT user_id FROM access_package_subjects WHERE subject_lifecycle = 'governed' AND blocked_at IS NULL AND user_id IN ",
-            );
-            push_list(&mut sql, chunk.iter().copied());
-            for r in self.fetch_all(&sql).await? {
-                out.insert(r.uuid("user_id")?);
-            }
-        }
-        Ok(out)
+        let select = Sql::new(
+            "SELECT user_id FROM access_package_subjects WHERE subject_lifecycle = 'governed' AND blocked_at IS NULL AND user_id IN ",
+        );
+        self.fetch_in(select, users, "")
+            .await?
+            .iter()
+            .map(|r| r.uuid("user_id"))
+            .collect()
     }
 
     /// Records new requests (multi-row inserts; none carries an idempotency key).
@@ -219,7 +230,7 @@ impl WriteTx {
             for (i, r) in chunk.iter().enumerate() {
                 let (kind, requestor) = crate::lifecycle::requested_by_columns(&r.requested_by);
                 let answers = serde_json::to_string(&r.answers)
-                    .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 if i > 0 {
                     sql.push(", ");
                 }
@@ -278,14 +289,10 @@ impl WriteTx {
 
     /// Marks outbox rows done.
     pub async fn outbox_done_many(&mut self, ids: &[Uuid], at: jiff::Timestamp) -> StoreResult<()> {
-        for chunk in ids.chunks(CHUNK) {
-            let mut sql =
-                Sql::new("UPDATE outbox SET done_at = $1, attempts = attempts + 1 WHERE id IN ")
-                    .bind(micros(at));
-            push_list(&mut sql, chunk.iter().copied());
-            self.write(sql).await?;
-        }
-        Ok(())
+        let update =
+            Sql::new("UPDATE outbox SET done_at = $1, attempts = attempts + 1 WHERE id IN ")
+                .bind(micros(at));
+        self.update_in(update, ids, None).await
     }
 
     /// The grants of these assignments, in assignment then role order.
@@ -293,68 +300,43 @@ impl WriteTx {
         &mut self,
         assignments: &[Uuid],
     ) -> StoreResult<Vec<HeldGrant>> {
-        let mut out = Vec::new();
-        for chunk in assignments.chunks(CHUNK) {
-            let mut sql = Sql::new(
-                "SELECT assignment_id, target_id, grant_key, state FROM assignment_grants WHERE assignment_id IN ",
-            );
-            push_list(&mut sql, chunk.iter().copied());
-            sql.push(" ORDER BY assignment_id, role_id");
-            for r in self.fetch_all(&sql).await? {
-                out.push(HeldGrant {
-                    assignment_id: r.uuid("assignment_id")?,
-                    target_id: r.uuid("target_id")?,
-                    grant_key: r.text("grant_key")?,
-                    state: r.text("state")?,
-                });
-            }
-        }
-        Ok(out)
+        let select = Sql::new(
+            "SELECT assignment_id, target_id, grant_key, state FROM assignment_grants WHERE assignment_id IN ",
+        );
+        self.fetch_in(select, assignments, " ORDER BY assignment_id, role_id")
+            .await?
+            .iter()
+            .map(held_grant)
+            .collect()
     }
 
     /// The granted grants of `targets` held through an active (not expired) assignment.
     pub async fn active_grants_of(&mut self, targets: &[Uuid]) -> StoreResult<Vec<HeldGrant>> {
-        let mut out = Vec::new();
-        for chunk in targets.chunks(CHUNK) {
-            let mut sql = Sql::new(
-                "SELECT g.assignment_id, g.target_id, g.grant_key, g.state FROM assignment_grants g JOIN assignments a ON a.id = g.assignment_id \
-                 WHERE g.state = 'granted' AND a.state <> 'expired' AND g.target_id IN ",
-            );
-            push_list(&mut sql, chunk.iter().copied());
-            for r in self.fetch_all(&sql).await? {
-                out.push(HeldGrant {
-                    assignment_id: r.uuid("assignment_id")?,
-                    target_id: r.uuid("target_id")?,
-                    grant_key: r.text("grant_key")?,
-                    state: r.text("state")?,
-                });
-            }
-        }
-        Ok(out)
+        let select = Sql::new(
+            "SELECT g.assignment_id, g.target_id, g.grant_key, g.state FROM assignment_grants g JOIN assignments a ON a.id = g.assignment_id \
+             WHERE g.state = 'granted' AND a.state <> 'expired' AND g.target_id IN ",
+        );
+        self.fetch_in(select, targets, "")
+            .await?
+            .iter()
+            .map(held_grant)
+            .collect()
     }
 
     /// Marks every pending or granted grant of these assignments revoked.
     pub async fn revoke_grant_rows(&mut self, assignments: &[Uuid]) -> StoreResult<()> {
-        for chunk in assignments.chunks(CHUNK) {
-            let mut sql = Sql::new(
-                "UPDATE assignment_grants SET state = 'revoked' WHERE state IN ('pending', 'granted') AND assignment_id IN ",
-            );
-            push_list(&mut sql, chunk.iter().copied());
-            self.write(sql).await?;
-        }
-        Ok(())
+        let update = Sql::new(
+            "UPDATE assignment_grants SET state = 'revoked' WHERE state IN ('pending', 'granted') AND assignment_id IN ",
+        );
+        self.update_in(update, assignments, None).await
     }
 
     /// Marks every pending grant of these assignments granted.
     pub async fn mark_grants_granted(&mut self, assignments: &[Uuid]) -> StoreResult<()> {
-        for chunk in assignments.chunks(CHUNK) {
-            let mut sql = Sql::new(
-                "UPDATE assignment_grants SET state = 'granted' WHERE state = 'pending' AND assignment_id IN ",
-            );
-            push_list(&mut sql, chunk.iter().copied());
-            self.write(sql).await?;
-        }
-        Ok(())
+        let update = Sql::new(
+            "UPDATE assignment_grants SET state = 'granted' WHERE state = 'pending' AND assignment_id IN ",
+        );
+        self.update_in(update, assignments, None).await
     }
 
     /// Gives each (grant, user) of a batch, one statement per kind of grant and chunk.
