@@ -7,6 +7,7 @@ mod approvals;
 mod audit_settings;
 mod catalog_admin;
 mod org_admin;
+mod package_form;
 mod policy_admin;
 mod sign_in;
 mod sign_in_admin;
@@ -22,13 +23,14 @@ pub use admin::{
 pub use approvals::{approvals, decide};
 pub use audit_settings::{audit, save_settings, save_terms, settings};
 pub use catalog_admin::{
-    add_resource, assign, catalog, catalogs, create_catalog, create_package,
-    package as admin_package, remove_resource, unassign,
+    add_resource, assign, catalog, catalogs, create_catalog, package as admin_package,
+    remove_resource, unassign,
 };
 pub use org_admin::{
     add_sponsor, delete_organization, edit_organization, organization, organization_state,
     remove_sponsor,
 };
+pub use package_form::create_package;
 pub use policy_admin::{edit_policy, save_policy};
 pub use sign_in::{
     code_submit, home, password_submit, second_factor_submit, sign_in_page, sign_in_submit,

@@ -5,9 +5,8 @@
 //! Graph's `PUT …/assignmentPolicies/{id}`, so everything else (who may request, questions,
 //! further stages, custom schedules, …) stays as it was, and a new version is kept.
 
-use super::catalog_admin::{
-    approval_stage, expiration_in_days, single_user, status_of, user_named,
-};
+use super::catalog_admin::status_of;
+use super::package_form::{approval_stage, expiration_in_days, single_user, user_named};
 use super::{checked, field, message, signed_in};
 use crate::{Chrome, Session, explain, page, see_other};
 use askama::Template;
