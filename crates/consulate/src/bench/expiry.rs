@@ -122,33 +122,7 @@ async fn measure(args: &ExpiryBenchArgs, database: &str) -> anyhow::Result<Run> 
         Ok::<String, anyhow::Error>(v["id"].as_str().context("an id")?.to_owned())
     };
     progress(format_args!("expiry: setting up the package"));
-    let cat = post(format!("{EM}/catalogs"), json!({"displayName": "Bench"})).await?;
-    let group = post(
-        "/v1.0/groups".into(),
-        json!({"displayName": "Bench members", "mailNickname": "benchmembers"}),
-    )
-    .await?;
-    post(format!("{EM}/resourceRequests"), json!({"requestType": "adminAdd", "resource": {"originId": group, "originSystem": "AadGroup"}, "catalog": {"id": cat}})).await?;
-    let roles = call(
-        reqwest::Method::GET,
-        format!("{EM}/catalogs/{cat}/resourceRoles?$filter=displayName eq 'Member'"),
-        None,
-    )
-    .await?;
-    let role = roles["value"][0]["id"]
-        .as_str()
-        .context("the Member role")?
-        .to_owned();
-    let package = post(
-        format!("{EM}/accessPackages"),
-        json!({"displayName": "Bench access", "catalog": {"id": cat}}),
-    )
-    .await?;
-    post(
-        format!("{EM}/accessPackages/{package}/resourceRoleScopes"),
-        json!({"role": {"id": role}}),
-    )
-    .await?;
+    let (cat, package) = super::api::Api::new(&base, &admin)?.group_package().await?;
     let policy = post(
         format!("{EM}/assignmentPolicies"),
         json!({"displayName": "Members, a year", "allowedTargetScope": "allMemberUsers",

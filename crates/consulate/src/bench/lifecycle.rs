@@ -95,36 +95,7 @@ async fn measure(args: &LifecycleBenchArgs, database: &str) -> anyhow::Result<Ru
         }
     };
     progress(format_args!("lifecycle: setting up the package"));
-    let cat = post(format!("{EM}/catalogs"), json!({"displayName": "Bench"})).await?;
-    let group = post(
-        "/v1.0/groups".into(),
-        json!({"displayName": "Bench members", "mailNickname": "benchmembers"}),
-    )
-    .await?;
-    post(format!("{EM}/resourceRequests"), json!({"requestType": "adminAdd", "resource": {"originId": group, "originSystem": "AadGroup"}, "catalog": {"id": cat}})).await?;
-    let roles: Value = http
-        .get(format!(
-            "{base}{EM}/catalogs/{cat}/resourceRoles?$filter=displayName eq 'Member'"
-        ))
-        .bearer_auth(&admin)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let role = roles["value"][0]["id"]
-        .as_str()
-        .context("the Member role")?
-        .to_owned();
-    let package = post(
-        format!("{EM}/accessPackages"),
-        json!({"displayName": "Bench access", "catalog": {"id": cat}}),
-    )
-    .await?;
-    post(
-        format!("{EM}/accessPackages/{package}/resourceRoleScopes"),
-        json!({"role": {"id": role}}),
-    )
-    .await?;
+    let (_, package) = super::api::Api::new(&base, &admin)?.group_package().await?;
     // With --approvals, one approver decides every request.
     let approver = if args.approvals {
         let system = Caller::system();
