@@ -241,12 +241,9 @@ impl App {
         let package = self.store.access_package(current.access_package_id).await?;
         // Eligibility again at every decision: the user, the package or the policy may have
         // changed since the request was made.
-        let eligible = !approve || self.still_eligible(&current).await?;
-        let organization = self
-            .requestor_for_user(current.target_id)
-            .await
-            .ok()
-            .and_then(|r| r.organization);
+        let requestor = self.requestor_for_user(current.target_id).await.ok();
+        let organization = requestor.as_ref().and_then(|r| r.organization);
+        let eligible = !approve || self.eligible_as(&current, requestor).await?;
         let grants = self.package_grants(current.access_package_id).await?;
         let mut events = Vec::new();
         let mut tx = self.store.begin().await?;
@@ -371,13 +368,31 @@ impl App {
     /// Whether the request's target may still have what it asked for (for its own requests:
     /// the policy still admits it; for administrators' requests: the policy still exists).
     pub(crate) async fn still_eligible(&self, r: &AssignmentRequest) -> ServiceResult<bool> {
+        let requestor = if matches!(
+            r.request_type,
+            RequestType::UserAdd | RequestType::UserUpdate
+        ) {
+            self.requestor_for_user(r.target_id).await.ok()
+        } else {
+            None
+        };
+        self.eligible_as(r, requestor).await
+    }
+
+    /// [`Self::still_eligible`] with the target's requestor facts already read (`None` when
+    /// they could not be).
+    pub(crate) async fn eligible_as(
+        &self,
+        r: &AssignmentRequest,
+        requestor: Option<consulate_core::eligibility::Requestor>,
+    ) -> ServiceResult<bool> {
         if !matches!(
             r.request_type,
             RequestType::UserAdd | RequestType::UserUpdate
         ) {
             return Ok(self.store.policy(r.policy_id).await.is_ok());
         }
-        let Ok(mut requestor) = self.requestor_for_user(r.target_id).await else {
+        let Some(mut requestor) = requestor else {
             return Ok(false);
         };
         requestor.held_packages.remove(&r.access_package_id);
