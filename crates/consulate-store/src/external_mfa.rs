@@ -186,15 +186,8 @@ impl WriteTx {
         now: jiff::Timestamp,
         max: i64,
     ) -> StoreResult<bool> {
-        Ok(self
-            .execute(
-                &Sql::new("UPDATE external_mfa_challenges SET attempts = attempts + 1 WHERE flow_hash = $1 AND completed_at IS NULL AND expires_at > $2 AND attempts < $3")
-                    .bind(flow_hash)
-                    .bind(micros(now))
-                    .bind(max),
-            )
-            .await?
-            == 1)
+        self.count_challenge_attempt("external_mfa_challenges", flow_hash, now, max)
+            .await
     }
 
     /// Marks a challenge done; false when it was done already.
@@ -203,14 +196,8 @@ impl WriteTx {
         flow_hash: &str,
         now: jiff::Timestamp,
     ) -> StoreResult<bool> {
-        Ok(self
-            .execute(
-                &Sql::new("UPDATE external_mfa_challenges SET completed_at = $1 WHERE flow_hash = $2 AND completed_at IS NULL")
-                    .bind(micros(now))
-                    .bind(flow_hash),
-            )
-            .await?
-            == 1)
+        self.complete_challenge("external_mfa_challenges", flow_hash, now)
+            .await
     }
 }
 

@@ -202,16 +202,18 @@ impl WriteTx {
             .transpose()
     }
 
-    /// Counts one submission against a challenge if it may still be checked.
-    pub async fn count_mfa_attempt(
+    /// Counts one submission against a challenge of `table` (a second-factor challenge table:
+    /// `flow_hash`, `attempts`, `expires_at`, `completed_at`) if it may still be checked.
+    pub(crate) async fn count_challenge_attempt(
         &mut self,
+        table: &'static str,
         flow_hash: &str,
         now: jiff::Timestamp,
         max: i64,
     ) -> StoreResult<bool> {
         Ok(self
             .execute(
-                &Sql::new("UPDATE mfa_challenges SET attempts = attempts + 1 WHERE flow_hash = $1 AND completed_at IS NULL AND expires_at > $2 AND attempts < $3")
+                &Sql::dynamic(format!("UPDATE {table} SET attempts = attempts + 1 WHERE flow_hash = $1 AND completed_at IS NULL AND expires_at > $2 AND attempts < $3"))
                     .bind(flow_hash)
                     .bind(micros(now))
                     .bind(max),
@@ -220,19 +222,41 @@ impl WriteTx {
             == 1)
     }
 
-    pub async fn complete_mfa_challenge(
+    /// Marks a challenge of `table` done; false when it was done already.
+    pub(crate) async fn complete_challenge(
         &mut self,
+        table: &'static str,
         flow_hash: &str,
         now: jiff::Timestamp,
     ) -> StoreResult<bool> {
         Ok(self
             .execute(
-                &Sql::new("UPDATE mfa_challenges SET completed_at = $1 WHERE flow_hash = $2 AND completed_at IS NULL")
+                &Sql::dynamic(format!("UPDATE {table} SET completed_at = $1 WHERE flow_hash = $2 AND completed_at IS NULL"))
                     .bind(micros(now))
                     .bind(flow_hash),
             )
             .await?
             == 1)
+    }
+
+    /// Counts one submission against a challenge if it may still be checked.
+    pub async fn count_mfa_attempt(
+        &mut self,
+        flow_hash: &str,
+        now: jiff::Timestamp,
+        max: i64,
+    ) -> StoreResult<bool> {
+        self.count_challenge_attempt("mfa_challenges", flow_hash, now, max)
+            .await
+    }
+
+    pub async fn complete_mfa_challenge(
+        &mut self,
+        flow_hash: &str,
+        now: jiff::Timestamp,
+    ) -> StoreResult<bool> {
+        self.complete_challenge("mfa_challenges", flow_hash, now)
+            .await
     }
 }
 

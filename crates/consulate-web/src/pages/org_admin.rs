@@ -222,6 +222,25 @@ fn org_path(org: Uuid, done: &str) -> String {
     format!("/admin/organizations/{org}?done={done}")
 }
 
+/// The start of every form posted on an organization's page: the signed-in administrator
+/// (sent to sign in first, back to the page), the form's CSRF token checked, and the
+/// organization's id (an id that is not one goes back to the list).
+async fn form_for(
+    state: &ApiState,
+    headers: &HeaderMap,
+    id: &str,
+    csrf: &str,
+) -> Result<(Session, Uuid), Box<Response>> {
+    let s = signed_in(state, headers, &format!("/admin/organizations/{id}"))
+        .await
+        .map_err(Box::new)?;
+    if let Some(refused) = checked(state, headers, &s, csrf) {
+        return Err(Box::new(refused));
+    }
+    let org = Uuid::parse_str(id).map_err(|_| Box::new(see_other("/admin/organizations")))?;
+    Ok((s, org))
+}
+
 /// One connected organization: its sign-in, name, sponsors, state, and deletion.
 pub async fn organization(
     State(state): State<ApiState>,
@@ -262,15 +281,9 @@ pub async fn edit_organization(
     Path(id): Path<String>,
     Form(f): Form<EditForm>,
 ) -> Response {
-    let s = match signed_in(&state, &headers, &format!("/admin/organizations/{id}")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    if let Some(refused) = checked(&state, &headers, &s, &f.csrf) {
-        return refused;
-    }
-    let Ok(org) = Uuid::parse_str(&id) else {
-        return see_other("/admin/organizations");
+    let (s, org) = match form_for(&state, &headers, &id, &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return *r,
     };
     let name = f.name.trim().to_owned();
     let description = f.description.trim().to_owned();
@@ -403,15 +416,9 @@ pub async fn add_sponsor(
     Path((id, kind)): Path<(String, String)>,
     Form(f): Form<SponsorForm>,
 ) -> Response {
-    let s = match signed_in(&state, &headers, &format!("/admin/organizations/{id}")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    if let Some(refused) = checked(&state, &headers, &s, &f.csrf) {
-        return refused;
-    }
-    let Ok(org) = Uuid::parse_str(&id) else {
-        return see_other("/admin/organizations");
+    let (s, org) = match form_for(&state, &headers, &id, &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return *r,
     };
     let Some(kind) = kind_of(&kind) else {
         return see_other(&format!("/admin/organizations/{org}"));
@@ -443,15 +450,9 @@ pub async fn remove_sponsor(
     Path((id, kind, sponsor)): Path<(String, String, String)>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let s = match signed_in(&state, &headers, &format!("/admin/organizations/{id}")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    if let Some(refused) = checked(&state, &headers, &s, &f.csrf) {
-        return refused;
-    }
-    let Ok(org) = Uuid::parse_str(&id) else {
-        return see_other("/admin/organizations");
+    let (s, org) = match form_for(&state, &headers, &id, &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return *r,
     };
     let (Some(kind), Ok(sponsor)) = (kind_of(&kind), Uuid::parse_str(&sponsor)) else {
         return see_other(&format!("/admin/organizations/{org}"));
@@ -492,15 +493,9 @@ pub async fn organization_state(
     Path(id): Path<String>,
     Form(f): Form<StateForm>,
 ) -> Response {
-    let s = match signed_in(&state, &headers, &format!("/admin/organizations/{id}")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    if let Some(refused) = checked(&state, &headers, &s, &f.csrf) {
-        return refused;
-    }
-    let Ok(org) = Uuid::parse_str(&id) else {
-        return see_other("/admin/organizations");
+    let (s, org) = match form_for(&state, &headers, &id, &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return *r,
     };
     let patch = ConnectedOrganizationPatch {
         state: ConnectedOrganizationState::parse(&f.state).ok(),
@@ -527,15 +522,9 @@ pub async fn delete_organization(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let s = match signed_in(&state, &headers, &format!("/admin/organizations/{id}")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    if let Some(refused) = checked(&state, &headers, &s, &f.csrf) {
-        return refused;
-    }
-    let Ok(org) = Uuid::parse_str(&id) else {
-        return see_other("/admin/organizations");
+    let (s, org) = match form_for(&state, &headers, &id, &f.csrf).await {
+        Ok(x) => x,
+        Err(r) => return *r,
     };
     let Err(e) = state
         .app
