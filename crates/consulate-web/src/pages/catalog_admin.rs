@@ -2,7 +2,7 @@
 //! My Access link to send, its policies to edit and its direct assignments. The form that
 //! creates a package is in `package_form`.
 
-use super::{Done, checked, field, message, signed_in};
+use super::{Done, checked, field, message, posted_form, signed_in};
 use crate::{Chrome, Session, explain, page, see_other};
 use askama::Template;
 use axum::Form;
@@ -209,15 +209,17 @@ pub async fn add_resource(
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let s = match signed_in(&state, &headers, &format!("/admin/catalogs/{id}")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    if let Some(refused) = checked(&state, &headers, &s, &field(&fields, "csrf")) {
-        return refused;
-    }
-    let Ok(catalog) = Uuid::parse_str(&id) else {
-        return see_other("/admin/catalogs");
+    let (s, catalog) = match posted_form(
+        &state,
+        &headers,
+        "/admin/catalogs",
+        &id,
+        &field(&fields, "csrf"),
+    )
+    .await
+    {
+        Ok(x) => x,
+        Err(r) => return *r,
     };
     let new = NewResourceRequest {
         request_type: ResourceRequestType::AdminAdd,
@@ -247,15 +249,17 @@ pub async fn remove_resource(
     Path((id, resource)): Path<(String, String)>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let s = match signed_in(&state, &headers, &format!("/admin/catalogs/{id}")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    if let Some(refused) = checked(&state, &headers, &s, &field(&fields, "csrf")) {
-        return refused;
-    }
-    let Ok(catalog) = Uuid::parse_str(&id) else {
-        return see_other("/admin/catalogs");
+    let (s, catalog) = match posted_form(
+        &state,
+        &headers,
+        "/admin/catalogs",
+        &id,
+        &field(&fields, "csrf"),
+    )
+    .await
+    {
+        Ok(x) => x,
+        Err(r) => return *r,
     };
     let Ok(resource) = Uuid::parse_str(&resource) else {
         return see_other(&format!("/admin/catalogs/{catalog}"));

@@ -97,6 +97,27 @@ fn message(chrome: Chrome, status: StatusCode, heading: &str, text: String) -> R
     )
 }
 
+/// The start of a form posted on the page of an object listed at `list` (its page is
+/// `{list}/{id}`): the signed-in administrator (sent to sign in first, then back to that page),
+/// the form's CSRF token checked, and the object's id (one that is not an id goes back to
+/// the list).
+async fn posted_form(
+    state: &ApiState,
+    headers: &HeaderMap,
+    list: &str,
+    id: &str,
+    csrf: &str,
+) -> Result<(Session, uuid::Uuid), Box<Response>> {
+    let s = signed_in(state, headers, &format!("{list}/{id}"))
+        .await
+        .map_err(Box::new)?;
+    if let Some(refused) = checked(state, headers, &s, csrf) {
+        return Err(Box::new(refused));
+    }
+    let object = uuid::Uuid::parse_str(id).map_err(|_| Box::new(see_other(list)))?;
+    Ok((s, object))
+}
+
 /// Refuses a form that did not come from this origin with the session's token.
 fn checked(state: &ApiState, headers: &HeaderMap, s: &Session, token: &str) -> Option<Response> {
     check_origin_and_token(state, headers, &s.record, token)

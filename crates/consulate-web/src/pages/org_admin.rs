@@ -3,7 +3,7 @@
 //! the page again with the reason next to the form it is about; nothing is changed then.
 
 use super::catalog_admin::status_of;
-use super::{CsrfForm, Done, checked, message, signed_in};
+use super::{CsrfForm, Done, message, posted_form, signed_in};
 use crate::{Chrome, Session, explain, page, see_other};
 use askama::Template;
 use axum::Form;
@@ -222,25 +222,6 @@ fn org_path(org: Uuid, done: &str) -> String {
     format!("/admin/organizations/{org}?done={done}")
 }
 
-/// The start of every form posted on an organization's page: the signed-in administrator
-/// (sent to sign in first, back to the page), the form's CSRF token checked, and the
-/// organization's id (an id that is not one goes back to the list).
-async fn form_for(
-    state: &ApiState,
-    headers: &HeaderMap,
-    id: &str,
-    csrf: &str,
-) -> Result<(Session, Uuid), Box<Response>> {
-    let s = signed_in(state, headers, &format!("/admin/organizations/{id}"))
-        .await
-        .map_err(Box::new)?;
-    if let Some(refused) = checked(state, headers, &s, csrf) {
-        return Err(Box::new(refused));
-    }
-    let org = Uuid::parse_str(id).map_err(|_| Box::new(see_other("/admin/organizations")))?;
-    Ok((s, org))
-}
-
 /// One connected organization: its sign-in, name, sponsors, state, and deletion.
 pub async fn organization(
     State(state): State<ApiState>,
@@ -281,7 +262,7 @@ pub async fn edit_organization(
     Path(id): Path<String>,
     Form(f): Form<EditForm>,
 ) -> Response {
-    let (s, org) = match form_for(&state, &headers, &id, &f.csrf).await {
+    let (s, org) = match posted_form(&state, &headers, "/admin/organizations", &id, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return *r,
     };
@@ -416,7 +397,7 @@ pub async fn add_sponsor(
     Path((id, kind)): Path<(String, String)>,
     Form(f): Form<SponsorForm>,
 ) -> Response {
-    let (s, org) = match form_for(&state, &headers, &id, &f.csrf).await {
+    let (s, org) = match posted_form(&state, &headers, "/admin/organizations", &id, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return *r,
     };
@@ -450,7 +431,7 @@ pub async fn remove_sponsor(
     Path((id, kind, sponsor)): Path<(String, String, String)>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let (s, org) = match form_for(&state, &headers, &id, &f.csrf).await {
+    let (s, org) = match posted_form(&state, &headers, "/admin/organizations", &id, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return *r,
     };
@@ -493,7 +474,7 @@ pub async fn organization_state(
     Path(id): Path<String>,
     Form(f): Form<StateForm>,
 ) -> Response {
-    let (s, org) = match form_for(&state, &headers, &id, &f.csrf).await {
+    let (s, org) = match posted_form(&state, &headers, "/admin/organizations", &id, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return *r,
     };
@@ -522,7 +503,7 @@ pub async fn delete_organization(
     Path(id): Path<String>,
     Form(f): Form<CsrfForm>,
 ) -> Response {
-    let (s, org) = match form_for(&state, &headers, &id, &f.csrf).await {
+    let (s, org) = match posted_form(&state, &headers, "/admin/organizations", &id, &f.csrf).await {
         Ok(x) => x,
         Err(r) => return *r,
     };

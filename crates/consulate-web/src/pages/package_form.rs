@@ -3,7 +3,7 @@
 //! review page, then created with its policy.
 
 use super::catalog_admin::catalog_page;
-use super::{checked, field, message, signed_in};
+use super::{field, message, posted_form};
 use crate::{Chrome, Session, explain, page, see_other};
 use askama::Template;
 use axum::Form;
@@ -81,15 +81,17 @@ pub async fn create_package(
     Path(id): Path<String>,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
-    let s = match signed_in(&state, &headers, &format!("/admin/catalogs/{id}")).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    if let Some(refused) = checked(&state, &headers, &s, &field(&fields, "csrf")) {
-        return refused;
-    }
-    let Ok(catalog) = Uuid::parse_str(&id) else {
-        return see_other("/admin/catalogs");
+    let (s, catalog) = match posted_form(
+        &state,
+        &headers,
+        "/admin/catalogs",
+        &id,
+        &field(&fields, "csrf"),
+    )
+    .await
+    {
+        Ok(x) => x,
+        Err(r) => return *r,
     };
     if field(&fields, "action") == "review" {
         return review_package(&state, &s, catalog, &fields).await;
