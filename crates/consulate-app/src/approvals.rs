@@ -245,11 +245,24 @@ impl App {
         let organization = requestor.as_ref().and_then(|r| r.organization);
         let eligible = !approve || self.eligible_as(&current, requestor).await?;
         let grants = self.package_grants(current.access_package_id).await?;
-        let mut events = Vec::new();
-        let mut tx = self.store.begin().await?;
-        let mut r = tx.request_for_update(request).await?;
-        let s = tx.stage_for_update(request, stage).await?;
-        if r.target_id == user_id || !tx.is_stage_approver(stage, user_id).await? {
+        // A request's stages and a stage's approvers are fixed when the request is made and
+        // the stage opens (escalation only adds approvers), so they are read here too. The
+        // writes below are conditional: the stage must still be in progress and the request
+        // in the state read here, so of several deciders exactly one wins.
+        let stages = self.store.approval_stages(request).await?;
+        let s = stages
+            .iter()
+            .find(|x| x.id == stage)
+            .cloned()
+            .ok_or_else(|| {
+                DomainError::not_found(
+                    consulate_core::error::ObjectKind::ApprovalStage,
+                    stage.to_string(),
+                )
+            })?;
+        if current.target_id == user_id
+            || !self.store.stage_approvers(stage).await?.contains(&user_id)
+        {
             return Err(DomainError::forbidden("you are not an approver of this stage").into());
         }
         if s.status != "inProgress" {
@@ -257,6 +270,9 @@ impl App {
                 DomainError::conflict("this approval stage has been decided already").into(),
             );
         }
+        let mut r = current.clone();
+        let mut events = Vec::new();
+        let mut tx = self.store.begin().await?;
         let settings = &policy.approval_settings.stages[s.index as usize];
         if settings.is_approver_justification_required && justification.is_empty() {
             return Err(DomainError::invalid(
@@ -291,7 +307,6 @@ impl App {
             }
             RequestEvent::Denied
         } else {
-            let stages = tx.stages_for_update(request).await?;
             match stages.iter().find(|x| x.index == s.index + 1) {
                 Some(following) => {
                     if self
@@ -365,22 +380,10 @@ impl App {
         Ok(())
     }
 
-    /// Whether the request's target may still have what it asked for (for its own requests:
-    /// the policy still admits it; for administrators' requests: the policy still exists).
-    pub(crate) async fn still_eligible(&self, r: &AssignmentRequest) -> ServiceResult<bool> {
-        let requestor = if matches!(
-            r.request_type,
-            RequestType::UserAdd | RequestType::UserUpdate
-        ) {
-            self.requestor_for_user(r.target_id).await.ok()
-        } else {
-            None
-        };
-        self.eligible_as(r, requestor).await
-    }
-
-    /// [`Self::still_eligible`] with the target's requestor facts already read (`None` when
-    /// they could not be).
+    /// Whether the request's target may still have what it asked for, at a decision and at
+    /// delivery (for its own requests: the policy still admits it, given the target's requestor
+    /// facts as read, `None` when they could not be; for administrators' requests: the policy
+    /// still exists).
     pub(crate) async fn eligible_as(
         &self,
         r: &AssignmentRequest,

@@ -186,15 +186,33 @@ impl App {
                 }
             }
         };
-        // Last use is recorded at most once a minute, and only written when due, so ordinary
-        // requests never wait for the (single, on SQLite) writer connection.
+        // Last use is noted at most once a minute per token and written in batches by
+        // [`App::record_token_uses`], so requests never wait for the (single, on SQLite)
+        // writer connection for it.
         let due = token
             .last_used_at
             .is_none_or(|t| now.duration_since(t).as_secs() >= 60);
-        if due && let Err(e) = self.store.mark_token_used(token.id, now).await {
-            tracing::warn!(error = %e, "could not record token use");
+        if due {
+            self.token_uses
+                .lock()
+                .expect("token use lock")
+                .insert(token.id, now);
         }
         Ok(caller)
+    }
+
+    /// Writes the token uses noted since the last call, in one statement. A failure loses
+    /// only these timestamps (bookkeeping), and is logged.
+    pub async fn record_token_uses(&self) {
+        let uses: Vec<_> = std::mem::take(&mut *self.token_uses.lock().expect("token use lock"))
+            .into_iter()
+            .collect();
+        if uses.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.mark_tokens_used(&uses).await {
+            tracing::warn!(error = %e, tokens = uses.len(), "could not record token use");
+        }
     }
 }
 

@@ -10,15 +10,13 @@ use consulate_core::DomainError;
 use consulate_core::access::Caller;
 use consulate_core::audit::Category;
 use consulate_core::lifecycle::{AssignmentEvent, AssignmentState, RequestEvent, RequestState};
+use consulate_core::request::RequestType;
 use consulate_core::resource::Grant;
-use futures_util::StreamExt as _;
 use std::collections::HashMap;
 use uuid::Uuid;
 
 /// Revocations are set-based, so a round takes this many for each row of other work.
 const REVOCATIONS_PER_ROW: i64 = 5;
-/// Deliveries whose eligibility is read at the same time, before a batch's transaction.
-const ELIGIBILITY_READS_AT_ONCE: usize = 4;
 /// Assignments the expiry sweep ends per transaction (set-based writes).
 const SWEEP_BATCH: i64 = 1_000;
 
@@ -76,35 +74,53 @@ impl App {
         Ok(())
     }
 
+    /// Whether each of these deliveries' requests is still eligible, by request id. A request
+    /// that no longer exists (canceled, then deleted) is not: its row closes with nothing done.
+    async fn eligibility_of(&self, works: &[Work]) -> ServiceResult<HashMap<Uuid, bool>> {
+        let ids: Vec<Uuid> = works.iter().map(|w| w.request).collect();
+        let requests = self.store.assignment_requests_by_ids(&ids).await?;
+        let mut users: Vec<Uuid> = requests
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r.request_type,
+                    RequestType::UserAdd | RequestType::UserUpdate
+                )
+            })
+            .map(|r| r.target_id)
+            .collect();
+        users.sort_unstable();
+        users.dedup();
+        let requestors = self.requestors_for_users(&users).await?;
+        let mut eligible: HashMap<Uuid, bool> = ids.iter().map(|id| (*id, false)).collect();
+        for r in &requests {
+            let ok = self
+                .eligible_as(r, requestors.get(&r.target_id).cloned())
+                .await?;
+            eligible.insert(r.id, ok);
+        }
+        Ok(eligible)
+    }
+
     async fn deliver_batch(&self, limit: i64, only: Option<Uuid>) -> ServiceResult<usize> {
         let now = self.clock.now();
         let picked = |id: &Uuid| only.is_none_or(|o| o == *id);
         // Eligibility is read before the writing transaction (reads inside one would hold a
-        // second connection while the first holds row locks).
-        // Several rows are read at once: each is a handful of short reads on the pool.
-        let eligible: HashMap<Uuid, bool> =
-            futures_util::stream::iter(self.store.due_outbox_payloads(DELIVER, now, limit).await?)
-                .map(|payload| async move {
-                    // A payload that does not decode fails its row in the transaction.
-                    let work = serde_json::from_str::<Work>(&payload).ok()?;
-                    match self.store.assignment_request(work.request).await {
-                        // A failed read leaves the row for the next round rather than failing the batch.
-                        Ok(r) => self
-                            .still_eligible(&r)
-                            .await
-                            .ok()
-                            .map(|ok| (work.request, ok)),
-                        // Deleted (canceled first): delivery finds no request and skips the row.
-                        Err(consulate_store::StoreError::Domain(DomainError::NotFound {
-                            ..
-                        })) => Some((work.request, false)),
-                        Err(_) => None,
-                    }
-                })
-                .buffer_unordered(ELIGIBILITY_READS_AT_ONCE)
-                .filter_map(std::future::ready)
-                .collect()
-                .await;
+        // second connection while the first holds row locks), set-based: the batch's requests,
+        // then their users' facts, in a handful of reads however many rows there are. A failed
+        // read leaves the rows for the next round rather than failing the batch.
+        let works: Vec<Work> = self
+            .store
+            .due_outbox_payloads(DELIVER, now, limit)
+            .await?
+            .iter()
+            // A payload that does not decode fails its row in the transaction.
+            .filter_map(|p| serde_json::from_str::<Work>(p).ok())
+            .collect();
+        let eligible = self.eligibility_of(&works).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not read delivery eligibility; retrying");
+            HashMap::new()
+        });
         // Escalations need the request's policy version and organization, read likewise.
         let mut escalations = HashMap::new();
         for payload in self
@@ -452,23 +468,7 @@ impl App {
             .into_iter()
             .map(|(id, (user, _))| (id, user))
             .collect();
-        let mut grants: HashMap<Uuid, Vec<_>> = HashMap::new();
-        for g in tx.grants_of_assignments(&assignment_ids).await? {
-            grants.entry(g.assignment_id).or_default().push(g);
-        }
-        let mut targets: Vec<Uuid> = assignments.values().copied().collect();
-        targets.sort_unstable();
-        targets.dedup();
-        // Who holds each (user, grant) through an active assignment, kept current as this
-        // batch revokes.
-        let mut holders: HashMap<(Uuid, String), Vec<Uuid>> = HashMap::new();
-        for g in tx.active_grants_of(&targets).await? {
-            holders
-                .entry((g.target_id, g.grant_key))
-                .or_default()
-                .push(g.assignment_id);
-        }
-        let mut revoke = Vec::new();
+        let mut ended = Vec::with_capacity(rows.len());
         let mut by_state: HashMap<RequestState, Vec<Uuid>> = HashMap::new();
         for (_, work) in rows {
             let state = *requests.get(&work.request).ok_or_else(|| {
@@ -486,22 +486,13 @@ impl App {
             // The request's move is checked now, so a row that cannot complete fails the batch.
             state.apply(RequestEvent::DeliverySucceeded)?;
             by_state.entry(state).or_default().push(work.request);
+            ended.push((work.assignment, user));
+        }
+        let mut revoked = self.revoke_grants_of(tx, &ended).await?;
+        for (_, work) in rows {
             let mut t = target("accessPackageAssignment", work.assignment, None);
-            for g in grants
-                .get(&work.assignment)
-                .map(Vec::as_slice)
-                .unwrap_or_default()
-            {
-                if g.state != "granted" {
-                    continue;
-                }
-                let held = holders.entry((user, g.grant_key.clone())).or_default();
-                held.retain(|x| *x != work.assignment);
-                if held.is_empty() {
-                    revoke.push((Grant::from_key(&g.grant_key)?, user));
-                    t.modified_properties
-                        .push(prop("revoked", Some(g.grant_key.clone()), None));
-                }
+            for key in revoked.remove(&work.assignment).unwrap_or_default() {
+                t.modified_properties.push(prop("revoked", Some(key), None));
             }
             events.push(self.event(
                 &consulate_core::access::Caller::system(),
@@ -511,8 +502,6 @@ impl App {
                 t,
             ));
         }
-        DirectoryProvisioner.revoke_many(tx, &revoke).await?;
-        tx.revoke_grant_rows(&assignment_ids).await?;
         for (from, ids) in &by_state {
             tx.set_requests_state(
                 ids,
@@ -525,6 +514,67 @@ impl App {
         let outbox: Vec<Uuid> = rows.iter().map(|(id, _)| *id).collect();
         tx.outbox_done_many(&outbox, now).await?;
         Ok(rows.len())
+    }
+
+    /// Takes away what the assignments `ended` — (assignment, its user) — granted, set-based:
+    /// one read of their grants and one of what their users hold through other active
+    /// assignments, then one write per kind of grant. A grant another active assignment of the
+    /// same user holds stays. Marks their grant rows revoked and returns, per assignment, the
+    /// keys of the grants it took away.
+    pub(crate) async fn revoke_grants_of(
+        &self,
+        tx: &mut consulate_store::WriteTx,
+        ended: &[(Uuid, Uuid)],
+    ) -> ServiceResult<HashMap<Uuid, Vec<String>>> {
+        let assignment_ids: Vec<Uuid> = ended.iter().map(|(a, _)| *a).collect();
+        let mut grants: HashMap<Uuid, Vec<_>> = HashMap::new();
+        for g in tx.grants_of_assignments(&assignment_ids).await? {
+            grants.entry(g.assignment_id).or_default().push(g);
+        }
+        let mut targets: Vec<Uuid> = ended.iter().map(|(_, u)| *u).collect();
+        targets.sort_unstable();
+        targets.dedup();
+        // Who holds each (user, grant) through an active assignment, kept current as this
+        // batch revokes.
+        let mut holders: HashMap<(Uuid, String), Vec<Uuid>> = HashMap::new();
+        for g in tx.active_grants_of(&targets).await? {
+            holders
+                .entry((g.target_id, g.grant_key))
+                .or_default()
+                .push(g.assignment_id);
+        }
+        // The batch's own assignments hold theirs until their turn below, also when they were
+        // marked ended before this read (the expiry sweep): the last one to go revokes.
+        for (assignment, user) in ended {
+            for g in grants
+                .get(assignment)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+            {
+                let held = holders.entry((*user, g.grant_key.clone())).or_default();
+                if g.state == "granted" && !held.contains(assignment) {
+                    held.push(*assignment);
+                }
+            }
+        }
+        let mut revoke = Vec::new();
+        let mut revoked: HashMap<Uuid, Vec<String>> = HashMap::new();
+        for (assignment, user) in ended {
+            for g in grants.remove(assignment).unwrap_or_default() {
+                if g.state != "granted" {
+                    continue;
+                }
+                let held = holders.entry((*user, g.grant_key.clone())).or_default();
+                held.retain(|x| x != assignment);
+                if held.is_empty() {
+                    revoke.push((Grant::from_key(&g.grant_key)?, *user));
+                    revoked.entry(*assignment).or_default().push(g.grant_key);
+                }
+            }
+        }
+        DirectoryProvisioner.revoke_many(tx, &revoke).await?;
+        tx.revoke_grant_rows(&assignment_ids).await?;
+        Ok(revoked)
     }
 
     /// Applies a delivered assignment's grants again (each grant is idempotent).
@@ -564,28 +614,47 @@ impl App {
     }
 
     /// Runs [`App::deliver_due`] until told to stop: at once when work is queued here, and
-    /// every `interval` for work queued elsewhere (other replicas, scheduled starts).
+    /// every `interval` for work queued elsewhere (other replicas, scheduled starts). Each
+    /// round also runs the expiry sweep and writes the token uses noted meanwhile.
     pub async fn run_delivery(
         &self,
         interval: std::time::Duration,
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) {
         loop {
-            if let Err(e) = self.expire_due(SWEEP_BATCH).await {
-                tracing::warn!(error = %e, "expiry sweep failed; retrying");
+            if *stop.borrow() {
+                self.record_token_uses().await;
+                return;
             }
+            self.record_token_uses().await;
+            // A full batch means more may be due: the next round starts at once.
+            let mut busy = match self.expire_due(SWEEP_BATCH).await {
+                Ok(n) => n as i64 >= SWEEP_BATCH,
+                Err(e) => {
+                    tracing::warn!(error = %e, "expiry sweep failed; retrying");
+                    false
+                }
+            };
             if let Err(e) = self.delete_due_external_users(200).await {
                 tracing::warn!(error = %e, "external user deletion failed; retrying");
             }
             match self.deliver_due(200).await {
-                Ok(n) if n > 0 => continue,
-                Ok(_) => {}
+                Ok(n) => busy |= n > 0,
                 Err(e) => tracing::warn!(error = %e, "delivery failed; retrying"),
+            }
+            if busy {
+                continue;
             }
             tokio::select! {
                 _ = self.delivery.notified() => {}
                 _ = tokio::time::sleep(interval) => {}
-                _ = stop.changed() => return,
+                changed = stop.changed() => {
+                    if changed.is_err() {
+                        // Nobody can tell this loop to stop any more: it stops now.
+                        self.record_token_uses().await;
+                        return;
+                    }
+                }
             }
         }
     }

@@ -12,7 +12,6 @@ use consulate_core::eligibility::{
 };
 use consulate_core::matching::SignInPath;
 use consulate_core::policy::AssignmentPolicy;
-use std::collections::HashSet;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -97,12 +96,47 @@ impl App {
     /// The requestor behind a signed-in user.
     pub async fn requestor_for_user(&self, user_id: Uuid) -> ServiceResult<Requestor> {
         let user = self.store.user(user_id).await?;
-        let groups: HashSet<Uuid> = self
-            .store
-            .group_ids_of_user(user_id)
-            .await?
-            .into_iter()
-            .collect();
+        let groups = self.store.group_ids_of_user(user_id).await?;
+        let held = self.store.held_packages(user_id).await?;
+        self.requestor_from(&user, groups, held).await
+    }
+
+    /// The requestors behind several users at once (three reads of the store however many
+    /// there are); users that do not exist are left out.
+    pub async fn requestors_for_users(
+        &self,
+        users: &[Uuid],
+    ) -> ServiceResult<std::collections::HashMap<Uuid, Requestor>> {
+        let mut groups: std::collections::HashMap<Uuid, Vec<Uuid>> = Default::default();
+        for (user, group) in self.store.group_ids_of_users(users).await? {
+            groups.entry(user).or_default().push(group);
+        }
+        let mut held: std::collections::HashMap<Uuid, Vec<Uuid>> = Default::default();
+        for (user, package) in self.store.held_packages_of(users).await? {
+            held.entry(user).or_default().push(package);
+        }
+        let mut requestors = std::collections::HashMap::new();
+        for user in self.store.users_by_ids(users).await? {
+            let r = self
+                .requestor_from(
+                    &user,
+                    groups.remove(&user.id).unwrap_or_default(),
+                    held.remove(&user.id).unwrap_or_default(),
+                )
+                .await?;
+            requestors.insert(user.id, r);
+        }
+        Ok(requestors)
+    }
+
+    /// The requestor a directory user stands for, given its groups and held packages: a guest
+    /// is matched to its connected organization by its stored sign-in identities.
+    async fn requestor_from(
+        &self,
+        user: &consulate_core::directory::User,
+        groups: Vec<Uuid>,
+        held: Vec<Uuid>,
+    ) -> ServiceResult<Requestor> {
         let mut organization = None;
         if user.user_type == UserType::Guest {
             for identity in &user.identities {
@@ -122,15 +156,10 @@ impl App {
                 UserType::Member => RequestorKind::Member,
                 UserType::Guest => RequestorKind::Guest,
             },
-            user_id: Some(user_id),
-            groups,
+            user_id: Some(user.id),
+            groups: groups.into_iter().collect(),
             organization,
-            held_packages: self
-                .store
-                .held_packages(user_id)
-                .await?
-                .into_iter()
-                .collect(),
+            held_packages: held.into_iter().collect(),
         })
     }
 

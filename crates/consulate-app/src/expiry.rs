@@ -1,7 +1,6 @@
 //! Expiry and the entitlement-management settings: the sweep that ends assignments whose time
 //! is up (exactly once, also after downtime), its dry-run preview, and `/settings`.
 
-use crate::lifecycle::{REVOKE, Work};
 use crate::{App, ServiceResult, prop, target};
 use consulate_core::access::{Caller, Operation, authorize};
 use consulate_core::audit::Category;
@@ -13,9 +12,12 @@ use std::collections::HashMap;
 
 impl App {
     /// Ends assignments whose end has come (at most `limit`, in one transaction): each
-    /// exactly once, also the ones that came due while the server was down. The revocation is
-    /// queued like a removal, with a `systemRemove` request recording it. The writes are
-    /// set-based (one statement per kind of row and chunk), so a large backlog ends quickly.
+    /// exactly once, also the ones that came due while the server was down. What each granted
+    /// is revoked in the same transaction (every grant is a change to Consulate's own
+    /// directory), keeping what another active assignment of the user holds, and a completed
+    /// `systemRemove` request records it. One audit event per assignment names what was
+    /// revoked. The writes are set-based (one statement per kind of row and chunk), so a large
+    /// backlog ends quickly.
     pub async fn expire_due(&self, limit: i64) -> ServiceResult<usize> {
         let now = self.clock.now();
         // A read outside the transaction first, so an idle sweep never takes the writer.
@@ -44,14 +46,18 @@ impl App {
             tx.set_assignments_state(ids, *from, to, now).await?;
             ended_state.insert(*from, to);
         }
+        let ended: Vec<_> = due.iter().map(|a| (a.id, a.target_id)).collect();
+        let mut revoked = self.revoke_grants_of(&mut tx, &ended).await?;
+        let removed = RequestState::Submitted
+            .apply(RequestEvent::Approved)?
+            .apply(RequestEvent::DeliverySucceeded)?;
         let mut requests = Vec::with_capacity(due.len());
-        let mut outbox = Vec::with_capacity(due.len());
         let mut events = Vec::with_capacity(due.len());
         for a in &due {
-            let r = AssignmentRequest {
+            requests.push(AssignmentRequest {
                 id: self.ids.new_id(),
                 request_type: RequestType::SystemRemove,
-                state: RequestState::Submitted.apply(RequestEvent::Approved)?,
+                state: removed,
                 access_package_id: a.access_package_id,
                 policy_id: a.policy_id,
                 policy_version: versions.get(&a.policy_id).copied().unwrap_or(0),
@@ -62,15 +68,8 @@ impl App {
                 answers: Vec::new(),
                 schedule: a.schedule,
                 created_date_time: now,
-                completed_date_time: None,
-            };
-            let work = serde_json::to_string(&Work {
-                request: r.id,
-                assignment: a.id,
-            })
-            .expect("serialises");
-            outbox.push((self.ids.new_id(), REVOKE, work, now));
-            requests.push(r);
+                completed_date_time: Some(now),
+            });
             let mut t = target("accessPackageAssignment", a.id, None);
             t.modified_properties.push(prop(
                 "state",
@@ -82,6 +81,9 @@ impl App {
                 None,
                 a.schedule.end.map(|e| e.to_string()),
             ));
+            for key in revoked.remove(&a.id).unwrap_or_default() {
+                t.modified_properties.push(prop("revoked", Some(key), None));
+            }
             events.push(self.event(
                 &Caller::system(),
                 Category::EntitlementManagement,
@@ -91,7 +93,6 @@ impl App {
             ));
         }
         tx.insert_requests(&requests).await?;
-        tx.enqueue_many(&outbox).await?;
         // A governed guest whose last assignment this was is blocked (and its deletion
         // scheduled); nobody else is touched.
         let mut targets: Vec<_> = due.iter().map(|a| a.target_id).collect();

@@ -106,6 +106,8 @@ pub struct App {
     mailer: Arc<mail::Mailer>,
     otp: consulate_core::sign_in::OtpSettings,
     oidc: Arc<oidc::OidcCache>,
+    /// Token uses not written yet: token → when (see [`App::record_token_uses`]).
+    token_uses: Arc<std::sync::Mutex<std::collections::HashMap<uuid::Uuid, jiff::Timestamp>>>,
 }
 
 impl App {
@@ -121,6 +123,7 @@ impl App {
             mailer: Arc::new(mail::Mailer::disabled()),
             otp: consulate_core::sign_in::OtpSettings::default(),
             oidc: Arc::default(),
+            token_uses: Arc::default(),
         }
     }
 

@@ -4,9 +4,11 @@
 //! [`crate::lifecycle`]: a state change names the state it moves from and fails with a
 //! conflict when any row was changed meanwhile.
 
-use crate::lifecycle::{ASSIGNMENT_COLUMNS, assignment_from_row};
+use crate::lifecycle::{
+    ASSIGNMENT_COLUMNS, REQUEST_COLUMNS, assignment_from_row, request_from_row,
+};
 use crate::sql::{Arg, Row, Sql, micros};
-use crate::{Backend, StoreError, StoreResult, WriteTx};
+use crate::{Backend, Store, StoreError, StoreResult, WriteTx};
 use consulate_core::DomainError;
 use consulate_core::lifecycle::{Assignment, AssignmentRequest, AssignmentState, RequestState};
 use consulate_core::resource::Grant;
@@ -54,6 +56,57 @@ fn held_grant(r: &Row) -> StoreResult<HeldGrant> {
         grant_key: r.text("grant_key")?,
         state: r.text("state")?,
     })
+}
+
+impl Store {
+    /// Like [`WriteTx::fetch_in`], on the read pool.
+    async fn fetch_in(&self, select: Sql, ids: &[Uuid], tail: &str) -> StoreResult<Vec<Row>> {
+        let mut rows = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            let mut sql = select.clone();
+            push_list(&mut sql, chunk.iter().copied());
+            sql.push(tail);
+            rows.extend(self.fetch_all(&sql).await?);
+        }
+        Ok(rows)
+    }
+
+    /// The requests of `ids` that exist, in no particular order.
+    pub async fn assignment_requests_by_ids(
+        &self,
+        ids: &[Uuid],
+    ) -> StoreResult<Vec<AssignmentRequest>> {
+        let select = Sql::dynamic(format!(
+            "SELECT {REQUEST_COLUMNS} FROM assignment_requests WHERE id IN "
+        ));
+        self.fetch_in(select, ids, "")
+            .await?
+            .iter()
+            .map(request_from_row)
+            .collect()
+    }
+
+    /// (user, group) for each group membership of `users`.
+    pub async fn group_ids_of_users(&self, users: &[Uuid]) -> StoreResult<Vec<(Uuid, Uuid)>> {
+        let select = Sql::new("SELECT user_id, group_id FROM group_members WHERE user_id IN ");
+        self.fetch_in(select, users, "")
+            .await?
+            .iter()
+            .map(|r| Ok((r.uuid("user_id")?, r.uuid("group_id")?)))
+            .collect()
+    }
+
+    /// (user, access package) for each active assignment of `users`.
+    pub async fn held_packages_of(&self, users: &[Uuid]) -> StoreResult<Vec<(Uuid, Uuid)>> {
+        let select = Sql::new(
+            "SELECT target_id, access_package_id FROM assignments WHERE state <> 'expired' AND target_id IN ",
+        );
+        self.fetch_in(select, users, "")
+            .await?
+            .iter()
+            .map(|r| Ok((r.uuid("target_id")?, r.uuid("access_package_id")?)))
+            .collect()
+    }
 }
 
 impl WriteTx {
@@ -410,56 +463,51 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Takes away what each (grant, user) names, one statement per kind of grant and chunk.
-    /// Idempotent, like [`Self::revoke`].
+    /// Takes away what each (grant, user) names: one statement per group, application role
+    /// or directory role and chunk of users, each a primary-key lookup (a row-value
+    /// `IN (VALUES …)` would scan the whole table). Idempotent, like [`Self::revoke`].
     pub async fn revoke_many(&mut self, grants: &[(Grant, Uuid)]) -> StoreResult<()> {
-        let mut members = Vec::new();
-        let mut owners = Vec::new();
-        let mut app_roles = Vec::new();
-        let mut roles = Vec::new();
+        let mut members: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        let mut owners: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+        let mut app_roles: HashMap<(Uuid, Uuid), Vec<Uuid>> = HashMap::new();
+        let mut roles: HashMap<&'static str, Vec<Uuid>> = HashMap::new();
         for (g, user) in grants {
             match g {
-                Grant::GroupMember { group } => members.push([(*group).into(), (*user).into()]),
-                Grant::GroupOwner { group } => owners.push([(*group).into(), (*user).into()]),
+                Grant::GroupMember { group } => members.entry(*group).or_default().push(*user),
+                Grant::GroupOwner { group } => owners.entry(*group).or_default().push(*user),
                 Grant::AppRole {
                     application,
                     app_role,
-                } => app_roles.push([(*application).into(), (*app_role).into(), (*user).into()]),
-                Grant::DirectoryRole(r) => roles.push([r.key().into(), (*user).into()]),
+                } => app_roles
+                    .entry((*application, *app_role))
+                    .or_default()
+                    .push(*user),
+                Grant::DirectoryRole(r) => roles.entry(r.key()).or_default().push(*user),
             }
         }
-        self.delete_tuples("group_members", "group_id, user_id", members)
-            .await?;
-        self.delete_tuples("group_owners", "group_id, user_id", owners)
-            .await?;
-        self.delete_tuples(
-            "app_role_assignments",
-            "application_id, app_role_id, user_id",
-            app_roles,
-        )
-        .await?;
-        self.delete_tuples("directory_role_assignments", "role, user_id", roles)
-            .await
-    }
-
-    async fn delete_tuples<const N: usize>(
-        &mut self,
-        table: &'static str,
-        columns: &'static str,
-        rows: Vec<[Arg; N]>,
-    ) -> StoreResult<()> {
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            let mut sql =
-                Sql::dynamic(format!("DELETE FROM {table} WHERE ({columns}) IN (VALUES "));
-            for (i, row) in rows.by_ref().take(CHUNK).enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                push_list(&mut sql, row);
-            }
-            sql.push(")");
-            self.write(sql).await?;
+        for (group, users) in members {
+            let sql = Sql::new("DELETE FROM group_members WHERE group_id = $1 AND user_id IN ")
+                .bind(group);
+            self.update_in(sql, &users, None).await?;
+        }
+        for (group, users) in owners {
+            let sql = Sql::new("DELETE FROM group_owners WHERE group_id = $1 AND user_id IN ")
+                .bind(group);
+            self.update_in(sql, &users, None).await?;
+        }
+        for ((application, app_role), users) in app_roles {
+            let sql = Sql::new(
+                "DELETE FROM app_role_assignments WHERE application_id = $1 AND app_role_id = $2 AND user_id IN ",
+            )
+            .bind(application)
+            .bind(app_role);
+            self.update_in(sql, &users, None).await?;
+        }
+        for (role, users) in roles {
+            let sql =
+                Sql::new("DELETE FROM directory_role_assignments WHERE role = $1 AND user_id IN ")
+                    .bind(role);
+            self.update_in(sql, &users, None).await?;
         }
         Ok(())
     }

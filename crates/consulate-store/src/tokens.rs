@@ -63,13 +63,22 @@ impl Store {
             .collect()
     }
 
-    /// Records a use, at most once a minute per token (bookkeeping, not audited).
-    pub async fn mark_token_used(&self, id: Uuid, at: jiff::Timestamp) -> StoreResult<()> {
-        let cutoff = micros(at) - 60_000_000;
-        self.execute_bookkeeping(
-            &Sql::new("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)").bind(micros(at)).bind(id).bind(cutoff),
-        )
-        .await?;
+    /// Records several tokens' last use in one statement: (token, when). A token whose
+    /// recorded use is already as recent stays as it is (bookkeeping, not audited).
+    pub async fn mark_tokens_used(&self, uses: &[(Uuid, jiff::Timestamp)]) -> StoreResult<()> {
+        for chunk in uses.chunks(500) {
+            let mut sql = Sql::new("UPDATE api_tokens SET last_used_at = v.column2 FROM (VALUES ");
+            for (i, (id, at)) in chunk.iter().enumerate() {
+                if i > 0 {
+                    sql.push(", ");
+                }
+                let id = sql.placeholder(*id);
+                let at = sql.placeholder(micros(*at));
+                sql.push(&format!("({id}, {at})"));
+            }
+            sql.push(") AS v WHERE api_tokens.id = v.column1 AND (api_tokens.last_used_at IS NULL OR api_tokens.last_used_at < v.column2)");
+            self.execute_bookkeeping(&sql).await?;
+        }
         Ok(())
     }
 }

@@ -131,16 +131,23 @@ async fn tokens(store: Store) {
     tx.commit(&[event("token", "t")]).await.unwrap();
     assert_eq!(store.token_by_hash("hash-1").await.unwrap().unwrap(), t);
     assert!(store.token_by_hash("hash-2").await.unwrap().is_none());
-    store.mark_token_used(t.id, now()).await.unwrap();
-    assert!(
+    let used = now();
+    store.mark_tokens_used(&[(t.id, used)]).await.unwrap();
+    let last_used = || async {
         store
             .token_by_hash("hash-1")
             .await
             .unwrap()
             .unwrap()
             .last_used_at
-            .is_some()
-    );
+    };
+    assert_eq!(last_used().await, Some(used));
+    // An older use recorded late (another replica's) does not move it back.
+    store
+        .mark_tokens_used(&[(t.id, used - jiff::SignedDuration::from_secs(30))])
+        .await
+        .unwrap();
+    assert_eq!(last_used().await, Some(used));
     let mut tx = store.begin().await.unwrap();
     assert!(tx.revoke_token(t.id, now()).await.unwrap());
     assert!(!tx.revoke_token(t.id, now()).await.unwrap());

@@ -714,34 +714,77 @@ async fn one_sweep_many_assignments(backend: Backend) {
             "cai@consulate.example"
         ]
     );
-    async fn revoked(s: &TestServer) -> usize {
-        s.get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Revoke access package assignment'&$top=100")
-            .await
-            .body["value"]
-            .as_array()
-            .unwrap()
-            .len()
+    async fn expired(s: &TestServer) -> serde_json::Value {
+        s.get(&format!(
+            "{EM}/assignments?$filter=state eq 'expired'&$count=true"
+        ))
+        .await
+        .body["@odata.count"]
+            .clone()
     }
     for _ in 0..200 {
-        if revoked(&s).await >= 4 {
+        if expired(&s).await == 4 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(revoked(&s).await, 4);
+    assert_eq!(expired(&s).await, 4);
+    // Ending and revoking are one transaction: the membership is gone with the last ending.
     assert_eq!(members(&s, &group).await, vec!["ben@consulate.example"]);
-    let expired = s
+    let audit = s.get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Expire access package assignment'&$top=100").await;
+    let events = audit.body["value"].as_array().unwrap();
+    assert_eq!(events.len(), 4, "{}", audit.text);
+    // One event per ending names what it took away: the group once for Ana (her second
+    // ending), once for Cai, never for Ben (his other assignment still grants it).
+    let revoked: Vec<&serde_json::Value> = events
+        .iter()
+        .flat_map(|e| {
+            e["targetResources"][0]["modifiedProperties"]
+                .as_array()
+                .unwrap()
+        })
+        .filter(|p| p["displayName"] == "revoked")
+        .collect();
+    assert_eq!(revoked.len(), 2, "{}", audit.text);
+    let swept = s
         .get(&format!(
-            "{EM}/assignments?$filter=state eq 'expired'&$count=true"
+            "{EM}/assignments?$filter=state eq 'expired'&$top=100"
         ))
         .await;
-    assert_eq!(expired.body["@odata.count"], 4, "{}", expired.text);
-    let audit = s.get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Expire access package assignment'&$top=100").await;
+    let holder_of = |event: &serde_json::Value| {
+        let id = event["targetResources"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        swept.body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["id"] == id.as_str())
+            .map(|a| a["target"]["objectId"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    let mut revoked_for: Vec<String> = events
+        .iter()
+        .filter(|e| {
+            e["targetResources"][0]["modifiedProperties"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["displayName"] == "revoked")
+        })
+        .map(holder_of)
+        .collect();
+    revoked_for.sort();
+    let mut expected = vec![ana.clone(), cai.clone()];
+    expected.sort();
+    assert_eq!(revoked_for, expected);
+    let revokes = s.get("/v1.0/auditLogs/directoryAudits?$filter=activityDisplayName eq 'Revoke access package assignment'&$top=100").await;
     assert_eq!(
-        audit.body["value"].as_array().unwrap().len(),
-        4,
+        revokes.body["value"].as_array().unwrap().len(),
+        0,
         "{}",
-        audit.text
+        revokes.text
     );
     // Each ending is recorded as a completed `systemRemove` request.
     let removals = s
