@@ -129,19 +129,6 @@ impl WriteTx {
         from_row(&row)
     }
 
-    pub async fn stages_for_update(&mut self, request: Uuid) -> StoreResult<Vec<ApprovalStage>> {
-        self.fetch_all(
-            &Sql::dynamic(format!(
-                "SELECT {COLUMNS} FROM approval_stages WHERE request_id = $1 ORDER BY stage_index"
-            ))
-            .bind(request),
-        )
-        .await?
-        .iter()
-        .map(from_row)
-        .collect()
-    }
-
     /// Records a decision on a stage still in progress (a conditional write: of several
     /// approvers deciding at once, exactly one wins; the others get a conflict).
     pub async fn decide_stage(
@@ -236,13 +223,6 @@ impl WriteTx {
             .await?;
         }
         Ok(())
-    }
-
-    pub async fn is_stage_approver(&mut self, stage: Uuid, user: Uuid) -> StoreResult<bool> {
-        Ok(self
-            .fetch_optional(&Sql::new("SELECT 1 AS one FROM approval_stage_approvers WHERE stage_id = $1 AND user_id = $2").bind(stage).bind(user))
-            .await?
-            .is_some())
     }
 
     /// Enabled member users of a group.

@@ -1,8 +1,8 @@
-//! Set-based writes for work that touches many assignments at once: the expiry sweep and the
-//! revocations it queues. Each call is one statement (or one per chunk) over a list of ids
-//! instead of one per row, with the same conditional-write rules as the single-row calls in
-//! [`crate::lifecycle`]: a state change names the state it moves from and fails with a
-//! conflict when any row was changed meanwhile.
+//! Set-based reads and writes for work that touches many assignments at once: the expiry
+//! sweep, revocations, deliveries and their eligibility re-check. Each call is one statement
+//! (or one per chunk) over a list of ids instead of one per row, with the same
+//! conditional-write rules as the single-row calls in [`crate::lifecycle`]: a state change
+//! names the state it moves from and fails with a conflict when any row was changed meanwhile.
 
 use crate::lifecycle::{
     ASSIGNMENT_COLUMNS, REQUEST_COLUMNS, assignment_from_row, request_from_row,
@@ -304,34 +304,6 @@ impl WriteTx {
                     r.schedule.end.map(micros).into(),
                     micros(r.created_date_time).into(),
                     r.completed_date_time.map(micros).into(),
-                ];
-                push_list(&mut sql, args);
-            }
-            self.write(sql).await?;
-        }
-        Ok(())
-    }
-
-    /// Queues work for the delivery workers: (id, kind, payload, available at).
-    pub async fn enqueue_many(
-        &mut self,
-        rows: &[(Uuid, &str, String, jiff::Timestamp)],
-    ) -> StoreResult<()> {
-        for chunk in rows.chunks(CHUNK) {
-            let mut sql = Sql::new(
-                "INSERT INTO outbox (id, kind, payload, created_at, available_at, attempts) VALUES ",
-            );
-            for (i, (id, kind, payload, at)) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                let args: [Arg; 6] = [
-                    (*id).into(),
-                    (*kind).into(),
-                    payload.as_str().into(),
-                    micros(*at).into(),
-                    micros(*at).into(),
-                    0i64.into(),
                 ];
                 push_list(&mut sql, args);
             }
