@@ -58,14 +58,26 @@ fn held_grant(r: &Row) -> StoreResult<HeldGrant> {
     })
 }
 
+/// `statement` (ending in `IN `, its own arguments bound) once for each chunk of `ids`: the
+/// chunk's list, then `tail`; with the chunk's length.
+fn in_chunks<'a>(
+    statement: &'a Sql,
+    ids: &'a [Uuid],
+    tail: &'a str,
+) -> impl Iterator<Item = (Sql, usize)> + 'a {
+    ids.chunks(CHUNK).map(move |chunk| {
+        let mut sql = statement.clone();
+        push_list(&mut sql, chunk.iter().copied());
+        sql.push(tail);
+        (sql, chunk.len())
+    })
+}
+
 impl Store {
     /// Like [`WriteTx::fetch_in`], on the read pool.
     async fn fetch_in(&self, select: Sql, ids: &[Uuid], tail: &str) -> StoreResult<Vec<Row>> {
         let mut rows = Vec::new();
-        for chunk in ids.chunks(CHUNK) {
-            let mut sql = select.clone();
-            push_list(&mut sql, chunk.iter().copied());
-            sql.push(tail);
+        for (sql, _) in in_chunks(&select, ids, tail) {
             rows.extend(self.fetch_all(&sql).await?);
         }
         Ok(rows)
@@ -114,10 +126,7 @@ impl WriteTx {
     /// `ids`, with `tail` after the list.
     async fn fetch_in(&mut self, select: Sql, ids: &[Uuid], tail: &str) -> StoreResult<Vec<Row>> {
         let mut rows = Vec::new();
-        for chunk in ids.chunks(CHUNK) {
-            let mut sql = select.clone();
-            push_list(&mut sql, chunk.iter().copied());
-            sql.push(tail);
+        for (sql, _) in in_chunks(&select, ids, tail) {
             rows.extend(self.fetch_all(&sql).await?);
         }
         Ok(rows)
@@ -132,12 +141,10 @@ impl WriteTx {
         ids: &[Uuid],
         conflict: Option<&'static str>,
     ) -> StoreResult<()> {
-        for chunk in ids.chunks(CHUNK) {
-            let mut sql = update.clone();
-            push_list(&mut sql, chunk.iter().copied());
+        for (sql, n) in in_chunks(&update, ids, "") {
             match conflict {
                 Some(message) => {
-                    if self.execute(&sql).await? != chunk.len() as u64 {
+                    if self.execute(&sql).await? != n as u64 {
                         return Err(DomainError::conflict(message).into());
                     }
                 }
