@@ -2,7 +2,7 @@
 //! from the policy version the request was made under, decided by exactly one approver each,
 //! denied when nobody decides in time.
 
-use crate::lifecycle::{STAGE_ESCALATION, STAGE_TIMEOUT};
+use crate::lifecycle::{Granting, STAGE_ESCALATION, STAGE_TIMEOUT, grant_keys};
 use crate::{App, ServiceResult, prop, target};
 use consulate_core::DomainError;
 use consulate_core::access::{Caller, CallerIdentity, Operation};
@@ -238,13 +238,20 @@ impl App {
             .store
             .policy_version(current.policy_id, current.policy_version)
             .await?;
-        let package = self.store.access_package(current.access_package_id).await?;
+        let (package, roles) = self
+            .store
+            .access_package_with_roles(current.access_package_id)
+            .await?;
         // Eligibility again at every decision: the user, the package or the policy may have
         // changed since the request was made.
-        let requestor = self.requestor_for_user(current.target_id).await.ok();
+        let (requestor, subject_absent) = match self.requestor_with_subject(current.target_id).await
+        {
+            Ok((r, subject)) => (Some(r), !subject),
+            Err(_) => (None, false),
+        };
         let organization = requestor.as_ref().and_then(|r| r.organization);
         let eligible = !approve || self.eligible_as(&current, requestor).await?;
-        let grants = self.package_grants(current.access_package_id).await?;
+        let grants = grant_keys(&roles)?;
         // A request's stages and a stage's approvers are fixed when the request is made and
         // the stage opens (escalation only adds approvers), so they are read here too. The
         // writes below are conditional: the stage must still be in progress and the request
@@ -356,8 +363,11 @@ impl App {
                 self.create_assignment(
                     &mut tx,
                     &mut r,
-                    package.catalog_id,
-                    &grants,
+                    Granting {
+                        catalog_id: package.catalog_id,
+                        grants: &grants,
+                        subject_absent,
+                    },
                     now,
                     &mut events,
                 )

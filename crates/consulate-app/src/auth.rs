@@ -147,12 +147,12 @@ impl App {
         }
         let hash = token_hash(presented);
         let now = self.clock.now();
-        let token = self.store.token_by_hash(&hash).await?.ok_or_else(refuse)?;
+        let (token, user) = self.store.token_for_auth(&hash).await?.ok_or_else(refuse)?;
         if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= now) {
             return Err(refuse().into());
         }
-        let caller = match token.user_id {
-            None => Caller {
+        let caller = match (token.user_id, user) {
+            (None, _) => Caller {
                 identity: CallerIdentity::Application {
                     token_id: token.id,
                     name: token.name.clone(),
@@ -162,29 +162,29 @@ impl App {
                 catalog_roles: BTreeSet::new(),
                 sign_in: None,
             },
-            Some(uid) => {
-                let user = match self.store.user(uid).await {
-                    Ok(u) => u,
-                    Err(consulate_store::StoreError::Domain(DomainError::NotFound { .. })) => {
-                        return Err(refuse().into());
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                if !user.account_enabled {
-                    return Err(refuse().into());
-                }
-                Caller {
-                    identity: CallerIdentity::User {
-                        user_id: uid,
-                        user_principal_name: user.user_principal_name,
-                        token_id: Some(token.id),
-                    },
-                    scopes: token.scopes.clone(),
-                    roles: self.store.user_roles(uid).await?,
-                    catalog_roles: self.store.catalog_roles_of(uid).await?,
-                    sign_in: None,
-                }
-            }
+            // The user is gone (its tokens go with it) or blocked.
+            (Some(_), None) => return Err(refuse().into()),
+            (Some(_), Some(u)) if !u.account_enabled => return Err(refuse().into()),
+            (Some(uid), Some(u)) => Caller {
+                identity: CallerIdentity::User {
+                    user_id: uid,
+                    user_principal_name: u.user_principal_name,
+                    token_id: Some(token.id),
+                },
+                scopes: token.scopes.clone(),
+                // Most callers hold no role: the roles are read only when there are some.
+                roles: if u.has_roles {
+                    self.store.user_roles(uid).await?
+                } else {
+                    BTreeSet::new()
+                },
+                catalog_roles: if u.has_catalog_roles {
+                    self.store.catalog_roles_of(uid).await?
+                } else {
+                    BTreeSet::new()
+                },
+                sign_in: None,
+            },
         };
         // Last use is noted at most once a minute per token and written in batches by
         // [`App::record_token_uses`], so requests never wait for the (single, on SQLite)

@@ -10,6 +10,7 @@ use consulate_core::directory::{ObjectIdentity, UserType};
 use consulate_core::eligibility::{
     Denial, EligibilityIndex, Requestor, RequestorKind, RequestorOrganization,
 };
+use consulate_core::error::ObjectKind;
 use consulate_core::matching::SignInPath;
 use consulate_core::policy::AssignmentPolicy;
 use std::sync::{Arc, RwLock};
@@ -95,10 +96,39 @@ impl App {
 
     /// The requestor behind a signed-in user.
     pub async fn requestor_for_user(&self, user_id: Uuid) -> ServiceResult<Requestor> {
-        let user = self.store.user(user_id).await?;
-        let groups = self.store.group_ids_of_user(user_id).await?;
-        let held = self.store.held_packages(user_id).await?;
-        self.requestor_from(&user, groups, held).await
+        Ok(self.requestor_with_subject(user_id).await?.0)
+    }
+
+    /// The requestor behind a directory user, and whether the user has an
+    /// `accessPackageSubject` record: one read for a member, three for a guest (whose stored
+    /// identities find its connected organization).
+    pub(crate) async fn requestor_with_subject(
+        &self,
+        user_id: Uuid,
+    ) -> ServiceResult<(Requestor, bool)> {
+        let facts = self
+            .store
+            .requestor_facts(user_id)
+            .await?
+            .ok_or_else(|| DomainError::not_found(ObjectKind::User, user_id.to_string()))?;
+        let organization = match facts.user_type {
+            UserType::Member => None,
+            UserType::Guest => {
+                self.organization_of_guest(&self.store.user(user_id).await?)
+                    .await?
+            }
+        };
+        let requestor = Requestor {
+            kind: match facts.user_type {
+                UserType::Member => RequestorKind::Member,
+                UserType::Guest => RequestorKind::Guest,
+            },
+            user_id: Some(user_id),
+            groups: facts.groups.into_iter().collect(),
+            organization,
+            held_packages: facts.held_packages.into_iter().collect(),
+        };
+        Ok((requestor, facts.has_subject))
     }
 
     /// The requestors behind several users at once (three reads of the store however many
@@ -137,20 +167,10 @@ impl App {
         groups: Vec<Uuid>,
         held: Vec<Uuid>,
     ) -> ServiceResult<Requestor> {
-        let mut organization = None;
-        if user.user_type == UserType::Guest {
-            for identity in &user.identities {
-                if let Some(path) = sign_in_path(identity)
-                    && let Some(m) = self.match_principal(&path).await?
-                {
-                    organization = Some(RequestorOrganization {
-                        id: m.organization_id,
-                        state: m.state,
-                    });
-                    break;
-                }
-            }
-        }
+        let organization = match user.user_type {
+            UserType::Member => None,
+            UserType::Guest => self.organization_of_guest(user).await?,
+        };
         Ok(Requestor {
             kind: match user.user_type {
                 UserType::Member => RequestorKind::Member,
@@ -161,6 +181,24 @@ impl App {
             organization,
             held_packages: held.into_iter().collect(),
         })
+    }
+
+    /// The connected organization a guest belongs to, found by its stored sign-in identities.
+    async fn organization_of_guest(
+        &self,
+        user: &consulate_core::directory::User,
+    ) -> ServiceResult<Option<RequestorOrganization>> {
+        for identity in &user.identities {
+            if let Some(path) = sign_in_path(identity)
+                && let Some(m) = self.match_principal(&path).await?
+            {
+                return Ok(Some(RequestorOrganization {
+                    id: m.organization_id,
+                    state: m.state,
+                }));
+            }
+        }
+        Ok(None)
     }
 
     /// The eligibility view of the caller: a directory user, or someone signed in from

@@ -16,6 +16,7 @@ use consulate_core::lifecycle::{
 };
 use consulate_core::request::{self, Answer, RequestType, RequestedSchedule};
 use consulate_core::resource::Grant;
+use consulate_store::access_packages::GrantedRole;
 use consulate_store::lifecycle::{AssignmentScope, RequestScope};
 use consulate_store::list::{ListQuery, Page};
 use serde::{Deserialize, Serialize};
@@ -44,10 +45,32 @@ pub struct NewRequest {
     pub schedule: Option<RequestedSchedule>,
 }
 
+/// What a new assignment grants, and what is known of its target.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Granting<'a> {
+    pub(crate) catalog_id: Uuid,
+    pub(crate) grants: &'a [(Uuid, String)],
+    /// No `accessPackageSubject` record existed for the target when the request was read,
+    /// so it is no guest to unblock or accept (one is never made for an existing user
+    /// without an assignment).
+    pub(crate) subject_absent: bool,
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Work {
     pub(crate) request: Uuid,
     pub(crate) assignment: Uuid,
+}
+
+/// (role, grant key) for each resource role a package grants.
+pub(crate) fn grant_keys(roles: &[GrantedRole]) -> ServiceResult<Vec<(Uuid, String)>> {
+    Ok(roles
+        .iter()
+        .map(|r| {
+            Grant::from_origins(r.origin_system, &r.resource_origin_id, &r.role_origin_id)
+                .map(|g| (r.role_id, g.key()))
+        })
+        .collect::<Result<_, _>>()?)
 }
 
 fn requested_by(caller: &Caller) -> RequestedBy {
@@ -118,9 +141,9 @@ impl App {
         let package_id = new.access_package_id.ok_or_else(|| {
             DomainError::invalid("accessPackage", "the request needs accessPackage.id")
         })?;
-        let package = self
+        let (package, roles) = self
             .store
-            .access_package(package_id)
+            .access_package_with_roles(package_id)
             .await
             .map_err(|e| match e {
                 consulate_store::StoreError::Domain(DomainError::NotFound { .. }) => {
@@ -132,7 +155,8 @@ impl App {
                 other => other,
             })?;
         let now = self.clock.now();
-        let (target_id, policy) = match new.request_type {
+        // For the target's own request, the requestor (and whether it has a subject record).
+        let (target_id, policy, own) = match new.request_type {
             RequestType::UserAdd => {
                 authorize(caller, Operation::RequestOwnAccess)?;
                 let CallerIdentity::User { user_id, .. } = caller.identity else {
@@ -149,9 +173,9 @@ impl App {
                     )
                     .into());
                 }
-                let requestor = match &pending {
-                    Some(g) => self.external_requestor(&g.issuer, &g.subject).await?,
-                    None => self.requestor_for_user(user_id).await?,
+                let (requestor, subject) = match &pending {
+                    Some(g) => (self.external_requestor(&g.issuer, &g.subject).await?, true),
+                    None => self.requestor_with_subject(user_id).await?,
                 };
                 // Sign-in rules for this package apply again, to sessions from outside.
                 self.judge_request(caller, package_id, true).await?;
@@ -191,7 +215,7 @@ impl App {
                     ))
                     .into());
                 }
-                (user_id, chosen.0.clone())
+                (user_id, chosen.0.clone(), Some((requestor, subject)))
             }
             _ => {
                 authorize_in_catalog(
@@ -222,7 +246,7 @@ impl App {
                     )
                     .into());
                 }
-                (target, policy)
+                (target, policy, None)
             }
         };
         let justification =
@@ -243,13 +267,18 @@ impl App {
         let grants = if needs_approval {
             Vec::new()
         } else {
-            self.package_grants(package_id).await?
+            grant_keys(&roles)?
         };
         let organization = match (&pending, needs_approval) {
             (Some(g), _) => g.organization,
-            (None, true) => self.requestor_for_user(target_id).await?.organization,
+            (None, true) => match &own {
+                Some((requestor, _)) => requestor.organization,
+                None => self.requestor_for_user(target_id).await?.organization,
+            },
             (None, false) => None,
         };
+        // Without a subject record the target is no guest to unblock or accept.
+        let subject_absent = matches!(own, Some((_, false)));
         let mut events = Vec::new();
         let mut tx = self.store.begin().await?;
         // Without approval, the new assignment's insert is the check (a unique index).
@@ -294,8 +323,11 @@ impl App {
             self.create_assignment(
                 &mut tx,
                 &mut r,
-                package.catalog_id,
-                &grants,
+                Granting {
+                    catalog_id: package.catalog_id,
+                    grants: &grants,
+                    subject_absent,
+                },
                 now,
                 &mut events,
             )
@@ -337,28 +369,7 @@ impl App {
     /// What a package's assignments grant: (role, grant key) per resource role. Read before
     /// a writing transaction begins (reads inside one would hold two connections).
     pub async fn package_grants(&self, package: Uuid) -> ServiceResult<Vec<(Uuid, String)>> {
-        let mut grants = Vec::new();
-        let scopes = self.store.role_scopes(package).await?;
-        let role_ids: Vec<Uuid> = scopes.iter().map(|d| d.role_id).collect();
-        let resources = self.store.resources_of_roles(&role_ids).await?;
-        for d in scopes {
-            let (res, role) = resources
-                .iter()
-                .find_map(|res| {
-                    res.roles
-                        .iter()
-                        .find(|x| x.id == d.role_id)
-                        .map(|role| (res, role))
-                })
-                .ok_or_else(|| {
-                    consulate_store::StoreError::Corrupt(format!(
-                        "role {} has no resource",
-                        d.role_id
-                    ))
-                })?;
-            grants.push((d.role_id, Grant::for_role(res, role)?.key()));
-        }
-        Ok(grants)
+        grant_keys(&self.store.access_package_with_roles(package).await?.1)
     }
 
     /// The assignment an approved request creates, with its grants and queued delivery (at
@@ -367,11 +378,15 @@ impl App {
         &self,
         tx: &mut consulate_store::WriteTx,
         r: &mut AssignmentRequest,
-        catalog_id: Uuid,
-        grants: &[(Uuid, String)],
+        granting: Granting<'_>,
         now: jiff::Timestamp,
         events: &mut Vec<AuditEvent>,
     ) -> ServiceResult<()> {
+        let Granting {
+            catalog_id,
+            grants,
+            subject_absent,
+        } = granting;
         // At most one active assignment per (package, user) is a unique index; a second one
         // fails its insert with a conflict ("the user already has this access package").
         let assignment = Assignment {
@@ -387,7 +402,9 @@ impl App {
             expired_date_time: None,
         };
         r.assignment_id = Some(assignment.id);
-        events.extend(self.before_assignment_created(tx, r.target_id, now).await?);
+        if !subject_absent {
+            events.extend(self.before_assignment_created(tx, r.target_id, now).await?);
+        }
         tx.insert_assignment(&assignment, grants).await?;
         let work = serde_json::to_string(&Work {
             request: r.id,

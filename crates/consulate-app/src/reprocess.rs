@@ -1,7 +1,7 @@
 //! Reprocessing: a delivered assignment's grants applied again (drift repair), and a request
 //! whose delivery failed delivered anew, within 14 days of its completion.
 
-use crate::lifecycle::REPROCESS;
+use crate::lifecycle::{Granting, REPROCESS};
 use crate::{App, ServiceResult, prop, target};
 use consulate_core::DomainError;
 use consulate_core::access::{Caller, Operation};
@@ -108,8 +108,11 @@ impl App {
         self.create_assignment(
             &mut tx,
             &mut r,
-            package.catalog_id,
-            &grants,
+            Granting {
+                catalog_id: package.catalog_id,
+                grants: &grants,
+                subject_absent: false,
+            },
             now,
             &mut events,
         )

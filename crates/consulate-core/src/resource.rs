@@ -338,31 +338,40 @@ impl Grant {
 
     /// The grant behind a resource role, from its origin ids.
     pub fn for_role(resource: &AccessPackageResource, role: &ResourceRole) -> DomainResult<Grant> {
+        Grant::from_origins(role.origin_system, &resource.origin_id, &role.origin_id)
+    }
+
+    /// The grant a resource role stands for, from its origin system and the origin ids of
+    /// the role and of its resource.
+    pub fn from_origins(
+        system: OriginSystem,
+        resource_origin: &str,
+        role_origin: &str,
+    ) -> DomainResult<Grant> {
         let bad = || {
             DomainError::invalid(
                 "role",
                 format!(
-                    "resource role '{}' of {} does not name a grantable role",
-                    role.origin_id, resource.origin_id
+                    "resource role '{role_origin}' of {resource_origin} does not name a grantable role"
                 ),
             )
         };
         let uuid = |s: &str| Uuid::parse_str(s).map_err(|_| bad());
-        Ok(match role.origin_system {
+        Ok(match system {
             OriginSystem::AadGroup => {
-                let group = uuid(&resource.origin_id)?;
-                match role.origin_id.split_once('_') {
+                let group = uuid(resource_origin)?;
+                match role_origin.split_once('_') {
                     Some(("Member", g)) if uuid(g)? == group => Grant::GroupMember { group },
                     Some(("Owner", g)) if uuid(g)? == group => Grant::GroupOwner { group },
                     _ => return Err(bad()),
                 }
             }
             OriginSystem::AadApplication => Grant::AppRole {
-                application: uuid(&resource.origin_id)?,
-                app_role: uuid(&role.origin_id)?,
+                application: uuid(resource_origin)?,
+                app_role: uuid(role_origin)?,
             },
             OriginSystem::DirectoryRole => {
-                let r = DirectoryRole::parse(&resource.origin_id).map_err(|_| bad())?;
+                let r = DirectoryRole::parse(resource_origin).map_err(|_| bad())?;
                 check_grantable_role(r)?;
                 Grant::DirectoryRole(r)
             }

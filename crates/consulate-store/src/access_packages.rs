@@ -8,9 +8,19 @@ use consulate_core::access_package::{AccessPackage, RoleScope};
 use consulate_core::eligibility::PackageFacts;
 use consulate_core::error::ObjectKind;
 use consulate_core::filter::AccessPackageField;
+use consulate_core::resource::OriginSystem;
 use consulate_core::text::fold;
 use std::collections::{BTreeSet, HashMap};
 use uuid::Uuid;
+
+/// A resource role an access package grants, as a grant is made from it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantedRole {
+    pub role_id: Uuid,
+    pub origin_system: OriginSystem,
+    pub role_origin_id: String,
+    pub resource_origin_id: String,
+}
 
 const COLUMNS: &str =
     "p.id, p.catalog_id, p.display_name, p.description, p.is_hidden, p.created_at, p.modified_at";
@@ -56,6 +66,49 @@ impl Store {
             .await?
             .ok_or_else(|| not_found(id))?;
         package_from_row(&row)
+    }
+
+    /// A package and what its assignments grant, in one read: for each resource role scope
+    /// (in the order they were added), the role and the origins a grant is made from.
+    pub async fn access_package_with_roles(
+        &self,
+        id: Uuid,
+    ) -> StoreResult<(AccessPackage, Vec<GrantedRole>)> {
+        let rows = self
+            .fetch_all(
+                &Sql::new(
+                    "SELECT p.id, p.catalog_id, p.display_name, p.description, p.is_hidden, p.created_at, p.modified_at, \
+                     s.role_id, rr.origin_system AS role_system, rr.origin_id AS role_origin, r.origin_id AS resource_origin \
+                     FROM access_packages p \
+                     LEFT JOIN access_package_role_scopes s ON s.access_package_id = p.id \
+                     LEFT JOIN access_package_resource_roles rr ON rr.id = s.role_id \
+                     LEFT JOIN access_package_resources r ON r.id = rr.resource_id \
+                     WHERE p.id = $1 ORDER BY s.created_at, s.role_id",
+                )
+                .bind(id),
+            )
+            .await?;
+        let first = rows.first().ok_or_else(|| not_found(id))?;
+        let package = package_from_row(first)?;
+        let mut roles = Vec::new();
+        for r in &rows {
+            let Some(role_id) = r.opt_text("role_id")? else {
+                continue;
+            };
+            let missing = || StoreError::Corrupt(format!("role {role_id} has no resource"));
+            let role_id =
+                Uuid::parse_str(&role_id).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            roles.push(GrantedRole {
+                role_id,
+                origin_system: OriginSystem::parse(
+                    &r.opt_text("role_system")?.ok_or_else(missing)?,
+                )
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                role_origin_id: r.opt_text("role_origin")?.ok_or_else(missing)?,
+                resource_origin_id: r.opt_text("resource_origin")?.ok_or_else(missing)?,
+            });
+        }
+        Ok((package, roles))
     }
 
     pub async fn list_access_packages(

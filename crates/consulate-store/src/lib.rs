@@ -561,19 +561,29 @@ impl WriteTx {
     pub async fn execute(&mut self, sql: &Sql) -> StoreResult<u64> {
         Ok(match &mut self.inner {
             TxInner::Sqlite(t) => {
-                // SQLite reports a statement's affected rows as those of the last INSERT,
-                // UPDATE or DELETE run, so `sql` runs on its own: the savepoint and the
-                // deferred writes go first.
                 if t.needs_savepoint() || !self.deferred.is_empty() {
-                    let run = t.statement(std::mem::take(&mut self.deferred));
-                    query!(sqlx::Sqlite, &run)
-                        .execute(t.conn())
+                    // One execution: the savepoint and the deferred writes, then `sql` and
+                    // its own count (`changes()` counts the last INSERT, UPDATE or DELETE).
+                    let mut all = std::mem::take(&mut self.deferred);
+                    all.push(sql.clone());
+                    all.push(Sql::new("SELECT changes() AS affected"));
+                    let run = t.statement(all);
+                    let rows = query!(sqlx::Sqlite, &run)
+                        .fetch_all(t.conn())
                         .await
                         .map_err(map_write_error)?;
+                    let affected = rows
+                        .into_iter()
+                        .last()
+                        .map(|r| Row::Sqlite(r).int("affected"))
+                        .transpose()?
+                        .ok_or_else(|| StoreError::Corrupt("changes() returned no row".into()))?;
+                    return Ok(u64::try_from(affected).unwrap_or(0));
                 }
                 query!(sqlx::Sqlite, sql)
                     .execute(t.conn())
-                    .await?
+                    .await
+                    .map_err(map_write_error)?
                     .rows_affected()
             }
             TxInner::Postgres(t) => query!(sqlx::Postgres, sql)

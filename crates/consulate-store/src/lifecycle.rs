@@ -5,6 +5,7 @@ use crate::list::{self, ListQuery, ListSource, Page};
 use crate::sql::{Arg, Row, Sql, micros};
 use crate::{Backend, Store, StoreError, StoreResult, WriteTx};
 use consulate_core::DomainError;
+use consulate_core::directory::UserType;
 use consulate_core::error::ObjectKind;
 use consulate_core::filter::{AssignmentField, AssignmentRequestField};
 use consulate_core::lifecycle::{
@@ -15,6 +16,16 @@ use uuid::Uuid;
 
 pub(crate) const REQUEST_COLUMNS: &str = "id, request_type, state, access_package_id, policy_id, policy_version, target_id, requestor_kind, requestor_id, assignment_id, justification, answers, schedule_start, schedule_end, created_at, completed_at";
 pub(crate) const ASSIGNMENT_COLUMNS: &str = "id, access_package_id, policy_id, catalog_id, target_id, state, start_at, end_at, created_at, modified_at, expired_at";
+
+/// A directory user as a request sees it (see [`Store::requestor_facts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestorFacts {
+    pub user_type: UserType,
+    pub groups: Vec<Uuid>,
+    pub held_packages: Vec<Uuid>,
+    /// Whether an `accessPackageSubject` record exists for the user.
+    pub has_subject: bool,
+}
 
 /// One grant of an assignment.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,15 +250,42 @@ impl Store {
         ))
     }
 
-    /// The access packages a user holds an active assignment of.
-    pub async fn held_packages(&self, target: Uuid) -> StoreResult<Vec<Uuid>> {
-        self.fetch_all(
-            &Sql::new("SELECT access_package_id FROM assignments WHERE target_id = $1 AND state <> 'expired'").bind(target),
-        )
-        .await?
-        .iter()
-        .map(|r| r.uuid("access_package_id"))
-        .collect()
+    /// What a request needs to know of a directory user, in one read: its type, its groups,
+    /// the packages it holds and whether it has a subject record. `None` when the user does
+    /// not exist.
+    pub async fn requestor_facts(&self, user: Uuid) -> StoreResult<Option<RequestorFacts>> {
+        let rows = self
+            .fetch_all(
+                &Sql::new(
+                    "SELECT 'u' AS kind, user_type AS v FROM users WHERE id = $1 \
+                     UNION ALL SELECT 's', user_id FROM access_package_subjects WHERE user_id = $1 \
+                     UNION ALL SELECT 'g', group_id FROM group_members WHERE user_id = $1 \
+                     UNION ALL SELECT 'p', access_package_id FROM assignments WHERE target_id = $1 AND state <> 'expired'",
+                )
+                .bind(user),
+            )
+            .await?;
+        let (mut user_type, mut has_subject) = (None, false);
+        let (mut groups, mut held_packages) = (Vec::new(), Vec::new());
+        for r in &rows {
+            match r.text("kind")?.as_str() {
+                "u" => {
+                    user_type = Some(
+                        UserType::parse(&r.text("v")?)
+                            .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    );
+                }
+                "s" => has_subject = true,
+                "g" => groups.push(r.uuid("v")?),
+                _ => held_packages.push(r.uuid("v")?),
+            }
+        }
+        Ok(user_type.map(|user_type| RequestorFacts {
+            user_type,
+            groups,
+            held_packages,
+            has_subject,
+        }))
     }
 
     pub async fn grants_of(&self, assignment: Uuid) -> StoreResult<Vec<AssignmentGrant>> {

@@ -22,6 +22,16 @@ pub struct ApiToken {
     pub last_used_at: Option<jiff::Timestamp>,
 }
 
+/// The user a delegated token acts for, as authentication needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenUser {
+    pub user_principal_name: String,
+    pub account_enabled: bool,
+    /// Whether any directory role or catalog role is assigned (read only when one is).
+    pub has_roles: bool,
+    pub has_catalog_roles: bool,
+}
+
 fn token_from_row(r: &Row) -> StoreResult<ApiToken> {
     Ok(ApiToken {
         id: r.uuid("id")?,
@@ -42,14 +52,37 @@ fn token_from_row(r: &Row) -> StoreResult<ApiToken> {
 const COLUMNS: &str = "id, name, scopes, user_id, created_at, expires_at, revoked_at, last_used_at";
 
 impl Store {
-    /// The token whose secret hashes to `hash`, if any (revoked and expired ones included;
-    /// the caller decides).
-    pub async fn token_by_hash(&self, hash: &str) -> StoreResult<Option<ApiToken>> {
-        self.fetch_optional(&Sql::new("SELECT id, name, scopes, user_id, created_at, expires_at, revoked_at, last_used_at FROM api_tokens WHERE token_hash = $1").bind(hash))
+    /// What authenticating a bearer token needs, in one read: the token whose secret hashes
+    /// to `hash` and, for a delegated token, the state of its user (absent when the user is
+    /// gone) and whether it holds any directory or catalog role at all.
+    pub async fn token_for_auth(
+        &self,
+        hash: &str,
+    ) -> StoreResult<Option<(ApiToken, Option<TokenUser>)>> {
+        let Some(r) = self
+            .fetch_optional(&Sql::new(
+                "SELECT t.id, t.name, t.scopes, t.user_id, t.created_at, t.expires_at, t.revoked_at, t.last_used_at, \
+                 u.id AS found_user, u.user_principal_name, u.account_enabled, \
+                 EXISTS (SELECT 1 FROM directory_role_assignments d WHERE d.user_id = t.user_id) AS has_roles, \
+                 EXISTS (SELECT 1 FROM catalog_role_assignments c WHERE c.principal_id = t.user_id) AS has_catalog_roles \
+                 FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+            )
+            .bind(hash))
             .await?
-            .as_ref()
-            .map(token_from_row)
-            .transpose()
+        else {
+            return Ok(None);
+        };
+        let token = token_from_row(&r)?;
+        let user = match r.opt_text("found_user")? {
+            None => None,
+            Some(_) => Some(TokenUser {
+                user_principal_name: r.text("user_principal_name")?,
+                account_enabled: r.boolean("account_enabled")?,
+                has_roles: r.boolean("has_roles")?,
+                has_catalog_roles: r.boolean("has_catalog_roles")?,
+            }),
+        };
+        Ok(Some((token, user)))
     }
 
     pub async fn tokens(&self) -> StoreResult<Vec<ApiToken>> {

@@ -1,11 +1,11 @@
 use crate::both;
 use crate::support::{event, now};
 use consulate_core::DomainError;
-use consulate_core::access::Scope;
+use consulate_core::access::{DirectoryRole, Scope};
 use consulate_core::directory::{Group, ObjectIdentity, User, UserType};
 use consulate_core::filter::{Compare, Filter, UserField, Value};
 use consulate_store::list::ListQuery;
-use consulate_store::tokens::ApiToken;
+use consulate_store::tokens::{ApiToken, TokenUser};
 use consulate_store::{Store, StoreError};
 use uuid::Uuid;
 
@@ -129,16 +129,20 @@ async fn tokens(store: Store) {
     let mut tx = store.begin().await.unwrap();
     tx.insert_token(&t, "hash-1").await.unwrap();
     tx.commit(&[event("token", "t")]).await.unwrap();
-    assert_eq!(store.token_by_hash("hash-1").await.unwrap().unwrap(), t);
-    assert!(store.token_by_hash("hash-2").await.unwrap().is_none());
+    assert_eq!(
+        store.token_for_auth("hash-1").await.unwrap().unwrap(),
+        (t.clone(), None)
+    );
+    assert!(store.token_for_auth("hash-2").await.unwrap().is_none());
     let used = now();
     store.mark_tokens_used(&[(t.id, used)]).await.unwrap();
     let last_used = || async {
         store
-            .token_by_hash("hash-1")
+            .token_for_auth("hash-1")
             .await
             .unwrap()
             .unwrap()
+            .0
             .last_used_at
     };
     assert_eq!(last_used().await, Some(used));
@@ -154,12 +158,62 @@ async fn tokens(store: Store) {
     tx.commit(&[event("revoke", "t")]).await.unwrap();
     assert!(
         store
-            .token_by_hash("hash-1")
+            .token_for_auth("hash-1")
             .await
             .unwrap()
             .unwrap()
+            .0
             .revoked_at
             .is_some()
     );
 }
 both!(api_tokens, tokens);
+
+/// A delegated token is read with its user's state and whether the user holds any role.
+async fn delegated_token(store: Store) {
+    let u = user("d@consulate.example");
+    let t = ApiToken {
+        id: Uuid::now_v7(),
+        name: "d".into(),
+        scopes: [Scope::EntitlementManagementReadAll].into_iter().collect(),
+        user_id: Some(u.id),
+        created_at: now(),
+        expires_at: None,
+        revoked_at: None,
+        last_used_at: None,
+    };
+    let mut tx = store.begin().await.unwrap();
+    tx.insert_user(&u).await.unwrap();
+    tx.insert_token(&t, "hash-d").await.unwrap();
+    tx.commit(&[event("token", "d")]).await.unwrap();
+    let (token, tu) = store.token_for_auth("hash-d").await.unwrap().unwrap();
+    assert_eq!(token, t);
+    assert_eq!(
+        tu,
+        Some(TokenUser {
+            user_principal_name: "d@consulate.example".into(),
+            account_enabled: true,
+            has_roles: false,
+            has_catalog_roles: false,
+        })
+    );
+    let mut tx = store.begin().await.unwrap();
+    tx.assign_role(u.id, DirectoryRole::GlobalAdministrator, now())
+        .await
+        .unwrap();
+    tx.commit(&[event("role", "d")]).await.unwrap();
+    let tu = store
+        .token_for_auth("hash-d")
+        .await
+        .unwrap()
+        .unwrap()
+        .1
+        .unwrap();
+    assert!(tu.has_roles && !tu.has_catalog_roles);
+    // The user gone, so is its token.
+    let mut tx = store.begin().await.unwrap();
+    tx.delete_user(u.id).await.unwrap();
+    tx.commit(&[event("delete", "d")]).await.unwrap();
+    assert!(store.token_for_auth("hash-d").await.unwrap().is_none());
+}
+both!(delegated_tokens, delegated_token);
