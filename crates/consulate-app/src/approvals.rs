@@ -256,10 +256,13 @@ impl App {
         // the stage opens (escalation only adds approvers), so they are read here too. The
         // writes below are conditional: the stage must still be in progress and the request
         // in the state read here, so of several deciders exactly one wins.
-        let stages = self.store.approval_stages(request).await?;
-        let s = stages
+        let stages = self
+            .store
+            .approval_stages_for(request, Some(user_id))
+            .await?;
+        let (s, decides) = stages
             .iter()
-            .find(|x| x.id == stage)
+            .find(|(x, _)| x.id == stage)
             .cloned()
             .ok_or_else(|| {
                 DomainError::not_found(
@@ -267,9 +270,8 @@ impl App {
                     stage.to_string(),
                 )
             })?;
-        if current.target_id == user_id
-            || !self.store.stage_approvers(stage).await?.contains(&user_id)
-        {
+        let stages: Vec<ApprovalStage> = stages.into_iter().map(|(x, _)| x).collect();
+        if current.target_id == user_id || !decides {
             return Err(DomainError::forbidden("you are not an approver of this stage").into());
         }
         if s.status != "inProgress" {
@@ -463,18 +465,14 @@ impl App {
         request: Uuid,
     ) -> ServiceResult<Vec<StageView>> {
         let r = self.store.assignment_request(request).await?;
-        let stages = self.store.approval_stages(request).await?;
         let me = match caller.identity {
             CallerIdentity::User { user_id, .. } => Some(user_id),
             _ => None,
         };
+        let stages = self.store.approval_stages_for(request, me).await?;
         let mut out = Vec::with_capacity(stages.len());
         let mut is_approver = false;
-        for s in stages {
-            let mine = match me {
-                Some(u) => self.store.stage_approvers(s.id).await?.contains(&u),
-                None => false,
-            };
+        for (s, mine) in stages {
             is_approver |= mine;
             out.push(StageView {
                 stage: s,

@@ -43,31 +43,24 @@ fn from_row(r: &Row) -> StoreResult<ApprovalStage> {
 }
 
 impl Store {
-    /// A request's stages, in order.
-    pub async fn approval_stages(&self, request: Uuid) -> StoreResult<Vec<ApprovalStage>> {
+    /// A request's stages, in order, each with whether `user` may decide it.
+    pub async fn approval_stages_for(
+        &self,
+        request: Uuid,
+        user: Option<Uuid>,
+    ) -> StoreResult<Vec<(ApprovalStage, bool)>> {
         self.fetch_all(
             &Sql::dynamic(format!(
-                "SELECT {COLUMNS} FROM approval_stages WHERE request_id = $1 ORDER BY stage_index"
+                "SELECT {COLUMNS}, EXISTS (SELECT 1 FROM approval_stage_approvers a \
+                 WHERE a.stage_id = approval_stages.id AND a.user_id = $2) AS decides \
+                 FROM approval_stages WHERE request_id = $1 ORDER BY stage_index"
             ))
-            .bind(request),
+            .bind(request)
+            .bind(user.map(|u| u.to_string())),
         )
         .await?
         .iter()
-        .map(from_row)
-        .collect()
-    }
-
-    /// The users who may decide a stage.
-    pub async fn stage_approvers(&self, stage: Uuid) -> StoreResult<Vec<Uuid>> {
-        self.fetch_all(
-            &Sql::new(
-                "SELECT user_id FROM approval_stage_approvers WHERE stage_id = $1 ORDER BY user_id",
-            )
-            .bind(stage),
-        )
-        .await?
-        .iter()
-        .map(|r| r.uuid("user_id"))
+        .map(|r| Ok((from_row(r)?, r.boolean("decides")?)))
         .collect()
     }
 
