@@ -65,6 +65,26 @@ fn sign_in_path(identity: &ObjectIdentity) -> Option<SignInPath> {
     }
 }
 
+/// The requestor a directory user stands for.
+fn directory_requestor(
+    user_id: Uuid,
+    user_type: UserType,
+    organization: Option<RequestorOrganization>,
+    groups: Vec<Uuid>,
+    held: Vec<Uuid>,
+) -> Requestor {
+    Requestor {
+        kind: match user_type {
+            UserType::Member => RequestorKind::Member,
+            UserType::Guest => RequestorKind::Guest,
+        },
+        user_id: Some(user_id),
+        groups: groups.into_iter().collect(),
+        organization,
+        held_packages: held.into_iter().collect(),
+    }
+}
+
 /// One page of the packages a user may request, in name order.
 #[derive(Debug, Clone)]
 pub struct RequestablePage {
@@ -118,16 +138,13 @@ impl App {
                     .await?
             }
         };
-        let requestor = Requestor {
-            kind: match facts.user_type {
-                UserType::Member => RequestorKind::Member,
-                UserType::Guest => RequestorKind::Guest,
-            },
-            user_id: Some(user_id),
-            groups: facts.groups.into_iter().collect(),
+        let requestor = directory_requestor(
+            user_id,
+            facts.user_type,
             organization,
-            held_packages: facts.held_packages.into_iter().collect(),
-        };
+            facts.groups,
+            facts.held_packages,
+        );
         Ok((requestor, facts.has_subject))
     }
 
@@ -171,16 +188,13 @@ impl App {
             UserType::Member => None,
             UserType::Guest => self.organization_of_guest(user).await?,
         };
-        Ok(Requestor {
-            kind: match user.user_type {
-                UserType::Member => RequestorKind::Member,
-                UserType::Guest => RequestorKind::Guest,
-            },
-            user_id: Some(user.id),
-            groups: groups.into_iter().collect(),
+        Ok(directory_requestor(
+            user.id,
+            user.user_type,
             organization,
-            held_packages: held.into_iter().collect(),
-        })
+            groups,
+            held,
+        ))
     }
 
     /// The connected organization a guest belongs to, found by its stored sign-in identities.
