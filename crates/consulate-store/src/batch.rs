@@ -134,7 +134,7 @@ impl WriteTx {
 
     /// Runs `update` (ending in `IN `, its own arguments bound) for each chunk of `ids`. With
     /// `conflict`, a conditional write: every row must match, else that conflict (and the
-    /// caller's transaction goes no further). Without, a deferred write.
+    /// caller's transaction goes no further). Without, a plain write.
     async fn update_in(
         &mut self,
         update: Sql,

@@ -7,10 +7,14 @@
 //! that fails or is abandoned rolls back to its savepoint, leaving the others intact. No job is
 //! acknowledged before the shared `COMMIT` has succeeded, so durability is unchanged: a crash
 //! loses only unacknowledged work.
+//!
+//! A job's statements run on its own thread while it holds the writer (they take
+//! microseconds); the `COMMIT`, which waits for the disk, runs on a blocking thread that owns
+//! the writer until it is done, so a cancelled caller can never leave a commit half-made.
 
-use crate::StoreError;
 use crate::sql::Sql;
-use sqlx::sqlite::SqlitePool;
+use crate::{StoreError, sqlite};
+use rusqlite::Connection;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -24,26 +28,27 @@ pub const MAX_BATCH_AGE: Duration = Duration::from_millis(25);
 /// The audit chain's head: the last event's sequence and hash.
 pub(crate) type ChainHead = (i64, String);
 
-/// The open batch, owned by whoever holds the writer mutex.
+/// The writer connection and its open batch, owned by whoever holds the writer mutex.
 pub(crate) struct Batch {
-    pub(crate) tx: Option<sqlx::Transaction<'static, sqlx::Sqlite>>,
+    conn: Connection,
+    /// A transaction (`BEGIN IMMEDIATE`) is open.
+    open: bool,
     /// The chain head as the open transaction sees it, once a job has read or moved it. Only
     /// kept while the transaction is open: `BEGIN IMMEDIATE` holds SQLite's write lock, so no
     /// other connection (another process included) can move the head meanwhile.
     chain_head: Option<ChainHead>,
     /// Jobs released into the open batch, waiting for its commit.
     waiters: Vec<oneshot::Sender<Result<(), String>>>,
-    /// A job holds the savepoint (from its first statement until its release; left set if
-    /// the job was abandoned).
+    /// A job holds the savepoint (from its first write until its release; left set if the job
+    /// was abandoned).
     in_job: bool,
     opened_at: Instant,
 }
 
-/// The SQLite writer: the pool's single connection behind a mutex, with a count of the
-/// writers waiting for it.
+/// The SQLite writer: its one connection behind a mutex, with a count of the writers waiting
+/// for it.
 #[derive(Clone)]
 pub(crate) struct Writer {
-    pool: SqlitePool,
     batch: Arc<Mutex<Batch>>,
     waiting: Arc<AtomicUsize>,
 }
@@ -67,21 +72,16 @@ impl Drop for Waiting {
 
 /// A job's exclusive hold on the shared transaction.
 pub(crate) struct Job {
-    pub(crate) guard: Option<OwnedMutexGuard<Batch>>,
+    guard: Option<OwnedMutexGuard<Batch>>,
     writer: Writer,
 }
 
-async fn exec(batch: &mut Batch, sql: &'static str) -> Result<(), sqlx::Error> {
-    let tx = batch.tx.as_mut().expect("an open batch");
-    sqlx::query(sql).execute(&mut **tx).await.map(|_| ())
-}
-
 impl Writer {
-    pub(crate) fn new(pool: SqlitePool) -> Self {
+    pub(crate) fn new(conn: Connection) -> Self {
         Writer {
-            pool,
             batch: Arc::new(Mutex::new(Batch {
-                tx: None,
+                conn,
+                open: false,
                 chain_head: None,
                 waiters: Vec::new(),
                 in_job: false,
@@ -89,10 +89,6 @@ impl Writer {
             })),
             waiting: Arc::new(AtomicUsize::new(0)),
         }
-    }
-
-    pub(crate) fn pool(&self) -> &SqlitePool {
-        &self.pool
     }
 
     async fn acquire(&self) -> OwnedMutexGuard<Batch> {
@@ -105,56 +101,75 @@ impl Writer {
         self.waiting.load(Ordering::SeqCst) > 0
     }
 
+    /// Whether the writer is free right now (for pool statistics).
+    pub(crate) fn is_idle(&self) -> bool {
+        self.batch.try_lock().is_ok()
+    }
+
+    /// Runs `f` on the writer connection outside any batch (migrations, at start).
+    pub(crate) async fn with_connection<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut guard = self.acquire().await;
+        recover_abandoned(&mut guard);
+        commit_batch(&mut guard);
+        f(&mut guard.conn)
+    }
+
     /// Starts a job: joins the open batch or opens one. The job's savepoint is set by its
-    /// first statement ([`Job::statement`]), in the same execution.
+    /// first write ([`Job::savepoint`]).
     pub(crate) async fn begin(&self) -> Result<Job, StoreError> {
         let mut guard = self.acquire().await;
-        recover_abandoned(&mut guard).await;
-        if guard.tx.is_none() {
-            guard.tx = Some(self.pool.begin_with("BEGIN IMMEDIATE").await?);
-            guard.chain_head = None;
-            guard.opened_at = Instant::now();
-        }
+        recover_abandoned(&mut guard);
+        open_batch(&mut guard)?;
         Ok(Job {
             guard: Some(guard),
             writer: self.clone(),
         })
     }
 
-    /// Runs one unaudited bookkeeping statement inside the open batch, or on its own.
+    /// Runs one unaudited bookkeeping statement inside the open batch, or in one of its own.
     pub(crate) async fn run_unaudited(&self, sql: &Sql) -> Result<u64, StoreError> {
         let mut guard = self.acquire().await;
-        recover_abandoned(&mut guard).await;
-        let n = match guard.tx.as_mut() {
-            Some(tx) => crate::sql::query!(sqlx::Sqlite, sql)
-                .execute(&mut **tx)
-                .await
-                .map(|r| r.rows_affected()),
-            None => crate::sql::query!(sqlx::Sqlite, sql)
-                .execute(&self.pool)
-                .await
-                .map(|r| r.rows_affected()),
-        };
-        if guard.tx.is_some() && !self.others_waiting() {
-            commit_batch(&mut guard).await;
+        recover_abandoned(&mut guard);
+        open_batch(&mut guard)?;
+        let n = sqlite::execute(&guard.conn, sql);
+        if !self.others_waiting() {
+            commit_in_background(guard).await;
         }
         Ok(n?)
     }
+
+    /// Commits what is open (at shutdown).
+    pub(crate) async fn close(&self) {
+        let mut guard = self.acquire().await;
+        recover_abandoned(&mut guard);
+        commit_batch(&mut guard);
+    }
+}
+
+fn open_batch(batch: &mut Batch) -> Result<(), StoreError> {
+    if !batch.open {
+        sqlite::run(&batch.conn, "BEGIN IMMEDIATE")?;
+        batch.open = true;
+        batch.chain_head = None;
+        batch.opened_at = Instant::now();
+    }
+    Ok(())
 }
 
 /// Rolls back a job that was abandoned while holding the savepoint.
-async fn recover_abandoned(batch: &mut Batch) {
+fn recover_abandoned(batch: &mut Batch) {
     if !batch.in_job {
         return;
     }
     batch.in_job = false;
-    if batch.tx.is_none() {
+    if !batch.open {
         return;
     }
-    let undone = match exec(batch, "ROLLBACK TO job").await {
-        Ok(()) => exec(batch, "RELEASE job").await,
-        Err(e) => Err(e),
-    };
+    let undone = sqlite::run(&batch.conn, "ROLLBACK TO job")
+        .and_then(|()| sqlite::run(&batch.conn, "RELEASE job"));
     if let Err(e) = undone {
         fail_batch(
             batch,
@@ -164,18 +179,35 @@ async fn recover_abandoned(batch: &mut Batch) {
 }
 
 /// Commits the batch and tells every job in it.
-async fn commit_batch(batch: &mut Batch) {
+fn commit_batch(batch: &mut Batch) {
     batch.chain_head = None;
-    let Some(tx) = batch.tx.take() else { return };
-    let result = tx.commit().await.map_err(|e| e.to_string());
+    if !batch.open {
+        return;
+    }
+    batch.open = false;
+    let result = sqlite::run(&batch.conn, "COMMIT").map_err(|e| e.to_string());
+    if result.is_err() && !batch.conn.is_autocommit() {
+        // Whatever the failure left open is undone; none of the batch is acknowledged.
+        let _ = batch.conn.execute_batch("ROLLBACK");
+    }
     for w in batch.waiters.drain(..) {
         let _ = w.send(result.clone());
     }
 }
 
-/// Abandons the batch (rolled back when the transaction drops) and fails its jobs.
+/// Commits on a blocking thread that owns the writer until the commit is done; returns once it
+/// is (or at once if the caller is cancelled: the commit still completes).
+async fn commit_in_background(mut guard: OwnedMutexGuard<Batch>) {
+    let done = tokio::task::spawn_blocking(move || commit_batch(&mut guard));
+    let _ = done.await;
+}
+
+/// Abandons the batch (rolled back) and fails its jobs.
 fn fail_batch(batch: &mut Batch, why: &str) {
-    batch.tx = None;
+    if batch.open && !batch.conn.is_autocommit() {
+        let _ = batch.conn.execute_batch("ROLLBACK");
+    }
+    batch.open = false;
     batch.chain_head = None;
     batch.in_job = false;
     for w in batch.waiters.drain(..) {
@@ -184,25 +216,19 @@ fn fail_batch(batch: &mut Batch, why: &str) {
 }
 
 impl Job {
-    pub(crate) fn conn(&mut self) -> &mut sqlx::SqliteConnection {
-        let batch = self.guard.as_mut().expect("job is running");
-        batch.tx.as_mut().expect("an open batch")
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.guard.as_ref().expect("job is running").conn
     }
 
-    /// True until the job's first statement has set its savepoint.
-    pub(crate) fn needs_savepoint(&self) -> bool {
-        !self.guard.as_ref().expect("job is running").in_job
-    }
-
-    /// `statements` as one text to run on [`Job::conn`], led by the job's `SAVEPOINT` if this
-    /// is its first execution. From then on an abandoned job is rolled back to it.
-    pub(crate) fn statement(&mut self, statements: Vec<Sql>) -> Sql {
+    /// Sets the job's savepoint before its first write; from then on an abandoned job is
+    /// rolled back to it.
+    pub(crate) fn savepoint(&mut self) -> Result<(), StoreError> {
         let batch = self.guard.as_mut().expect("job is running");
-        if batch.in_job {
-            return Sql::join(statements);
+        if !batch.in_job {
+            sqlite::run(&batch.conn, "SAVEPOINT job")?;
+            batch.in_job = true;
         }
-        batch.in_job = true;
-        Sql::join(std::iter::once(Sql::new("SAVEPOINT job")).chain(statements))
+        Ok(())
     }
 
     /// The audit chain head as this job sees it, if the batch knows it already.
@@ -210,24 +236,24 @@ impl Job {
         self.guard.as_ref().and_then(|b| b.chain_head.clone())
     }
 
-    /// Runs `last` (the job's final statements: its deferred writes and audit events) and the
-    /// release of its savepoint in one execution on the writer's thread, then waits until the
-    /// batch holding it is committed. `head` is the chain head once `last` has run.
+    /// Runs `last` (the job's audit writes) and releases its savepoint, then waits until the
+    /// batch holding it is committed. `head` is the chain head once `last` has run. A failing
+    /// statement rolls the job back and is returned as it is.
     pub(crate) async fn commit(
         mut self,
         last: Vec<Sql>,
         head: ChainHead,
     ) -> Result<(), StoreError> {
-        let run = self.statement(last.into_iter().chain([Sql::new("RELEASE job")]).collect());
+        self.savepoint()?;
         let mut guard = self.guard.take().expect("job is running");
-        let tx = guard.tx.as_mut().expect("an open batch");
-        if let Err(e) = crate::sql::query!(sqlx::Sqlite, &run)
-            .execute(&mut **tx)
-            .await
-        {
-            recover_abandoned(&mut guard).await;
+        let ran = last
+            .iter()
+            .try_for_each(|s| sqlite::execute(&guard.conn, s).map(|_| ()))
+            .and_then(|()| sqlite::run(&guard.conn, "RELEASE job"));
+        if let Err(e) = ran {
+            recover_abandoned(&mut guard);
             if !self.writer.others_waiting() {
-                commit_batch(&mut guard).await;
+                commit_in_background(guard).await;
             }
             return Err(e.into());
         }
@@ -243,17 +269,17 @@ impl Job {
             // commit the batch anyway once it is old enough, so nobody waits for nothing.
             let writer = self.writer.clone();
             let opened = guard.opened_at;
+            drop(guard);
             tokio::spawn(async move {
                 tokio::time::sleep(MAX_BATCH_AGE).await;
-                let mut batch = writer.batch.clone().lock_owned().await;
-                if batch.tx.is_some() && !batch.in_job && batch.opened_at == opened {
-                    commit_batch(&mut batch).await;
+                let batch = writer.batch.clone().lock_owned().await;
+                if batch.open && !batch.in_job && batch.opened_at == opened {
+                    commit_in_background(batch).await;
                 }
             });
         } else {
-            commit_batch(&mut guard).await;
+            commit_in_background(guard).await;
         }
-        drop(guard);
         match rx.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(StoreError::Commit(e)),
@@ -267,18 +293,14 @@ impl Drop for Job {
         // Abandoned (an error, or the request went away): roll back to the savepoint, and
         // commit the jobs before it unless another writer will.
         if let Some(mut guard) = self.guard.take() {
-            let writer = self.writer.clone();
-            let cleanup = async move {
-                recover_abandoned(&mut guard).await;
-                if guard.tx.is_some() && !writer.others_waiting() {
-                    commit_batch(&mut guard).await;
+            recover_abandoned(&mut guard);
+            if guard.open && !self.writer.others_waiting() {
+                match tokio::runtime::Handle::try_current() {
+                    Ok(h) => {
+                        h.spawn_blocking(move || commit_batch(&mut guard));
+                    }
+                    Err(_) => commit_batch(&mut guard),
                 }
-            };
-            match tokio::runtime::Handle::try_current() {
-                Ok(h) => {
-                    h.spawn(cleanup);
-                }
-                Err(_) => drop(cleanup),
             }
         }
     }

@@ -4,9 +4,10 @@
 //!   dialects differ branch on [`Backend`].
 //! - Migrations are embedded per backend and run at start; on PostgreSQL they take an advisory
 //!   lock, so replicas starting together migrate once.
-//! - SQLite runs in WAL mode with `synchronous=FULL` by default; writes go through one writer
+//! - SQLite runs in WAL mode with `synchronous=FULL` by default, through a synchronous binding
+//!   ([`sqlite`]): statements run on the caller's thread. Writes go through one writer
 //!   connection with group commit ([`group_commit`]: concurrent writers share one transaction
-//!   through savepoints and one sync) under `BEGIN IMMEDIATE`; reads use a separate pool.
+//!   through savepoints and one sync) under `BEGIN IMMEDIATE`; reads use read-only connections.
 //! - Every write happens in a [`WriteTx`] that commits together with its audit events, which
 //!   are hash-chained ([`audit`]).
 #![forbid(unsafe_code)]
@@ -36,6 +37,7 @@ pub mod settings;
 pub mod sign_in;
 pub mod sign_in_rules;
 pub mod sql;
+mod sqlite;
 pub mod subjects;
 pub mod tenant;
 pub mod terms;
@@ -47,12 +49,10 @@ use consulate_core::audit::{AuditEvent, chain_hash};
 use sql::{Row, Sql, query};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
 use sqlx::{AssertSqlSafe, Connection as _};
 use std::borrow::Cow;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything that can go wrong in the store.
@@ -63,6 +63,8 @@ pub enum StoreError {
     Domain(#[from] DomainError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// Stored data that does not decode: a bug or tampering.
@@ -78,11 +80,30 @@ pub enum StoreError {
 impl StoreError {
     /// True for a unique-constraint violation.
     pub fn is_unique_violation(&self) -> bool {
-        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => e.is_unique_violation(),
+            StoreError::Sqlite(e) => sqlite::is_unique_violation(e),
+            _ => false,
+        }
     }
     /// True for a foreign-key violation.
     pub fn is_foreign_key_violation(&self) -> bool {
-        matches!(self, StoreError::Database(sqlx::Error::Database(e)) if e.is_foreign_key_violation())
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => e.is_foreign_key_violation(),
+            StoreError::Sqlite(e) => sqlite::is_foreign_key_violation(e),
+            _ => false,
+        }
+    }
+    /// The constraint a violation names (PostgreSQL) or the database's message (SQLite names
+    /// the columns there).
+    fn violation_names(&self, constraint: &str, columns: &str) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(d)) => {
+                d.constraint() == Some(constraint) || d.message().contains(columns)
+            }
+            StoreError::Sqlite(e) => sqlite::message(e).is_some_and(|m| m.contains(columns)),
+            _ => false,
+        }
     }
 }
 
@@ -130,7 +151,7 @@ impl StoreOptions {
 enum Pools {
     Sqlite {
         writer: group_commit::Writer,
-        reader: SqlitePool,
+        readers: Arc<sqlite::Readers>,
     },
     Postgres(PgPool),
 }
@@ -262,19 +283,16 @@ const MIGRATIONS: &[EmbeddedMigration] = &[
 /// How many migrations the binary carries (and a migrated database has applied).
 pub const MIGRATION_COUNT: usize = MIGRATIONS.len();
 
-fn migrator(backend: Backend) -> Migrator {
+/// The PostgreSQL migrator (SQLite's runner is [`sqlite::migrate`], keeping the same records).
+fn postgres_migrator() -> Migrator {
     let migrations = MIGRATIONS
         .iter()
         .map(|m| {
-            let sql = match backend {
-                Backend::Sqlite => m.sqlite,
-                Backend::Postgres => m.postgres,
-            };
             Migration::new(
                 m.version,
                 Cow::Borrowed(m.name),
                 MigrationType::Simple,
-                sqlx::SqlSafeStr::into_sql_str(sql),
+                sqlx::SqlSafeStr::into_sql_str(m.postgres),
                 false,
             )
         })
@@ -313,33 +331,13 @@ impl Store {
                 options.url
             )));
         }
-        let sync = match options.sqlite_sync {
-            SqliteSync::Full => SqliteSynchronous::Full,
-            SqliteSync::Normal => SqliteSynchronous::Normal,
-        };
-        let base = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(StoreError::Database)?
-            .filename(path)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(sync)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            .pragma("temp_store", "memory")
-            .pragma("cache_size", "-16000");
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(base.clone().create_if_missing(true))
-            .await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(options.max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(base.read_only(true))
-            .await?;
+        let path = std::path::PathBuf::from(path);
+        let writer = sqlite::open_writer(&path, options.sqlite_sync)?;
+        let max_idle = usize::try_from(options.max_connections).unwrap_or(8);
         Ok(Store {
             pools: Pools::Sqlite {
                 writer: group_commit::Writer::new(writer),
-                reader,
+                readers: Arc::new(sqlite::Readers::new(path, max_idle)),
             },
         })
     }
@@ -388,8 +386,20 @@ impl Store {
     /// Applies pending migrations (idempotent; safe with concurrent replicas).
     pub async fn migrate(&self) -> StoreResult<()> {
         match &self.pools {
-            Pools::Sqlite { writer, .. } => migrator(Backend::Sqlite).run(writer.pool()).await?,
-            Pools::Postgres(pool) => migrator(Backend::Postgres).run(pool).await?,
+            Pools::Sqlite { writer, .. } => {
+                let migrations: Vec<_> = MIGRATIONS
+                    .iter()
+                    .map(|m| sqlite::Migration {
+                        version: m.version,
+                        description: m.name,
+                        sql: m.sqlite,
+                    })
+                    .collect();
+                writer
+                    .with_connection(|conn| sqlite::migrate(conn, &migrations))
+                    .await?
+            }
+            Pools::Postgres(pool) => postgres_migrator().run(pool).await?,
         }
         Ok(())
     }
@@ -411,10 +421,10 @@ impl Store {
     /// (open connections, idle connections) across the store's pools.
     pub fn pool_stats(&self) -> (u32, u32) {
         match &self.pools {
-            Pools::Sqlite { writer, reader } => (
-                writer.pool().size() + reader.size(),
-                (writer.pool().num_idle() + reader.num_idle()) as u32,
-            ),
+            Pools::Sqlite { writer, readers } => {
+                let (open, idle) = readers.stats();
+                (open + 1, idle + u32::from(writer.is_idle()))
+            }
             Pools::Postgres(p) => (p.size(), p.num_idle() as u32),
         }
     }
@@ -422,9 +432,9 @@ impl Store {
     /// Closes every pool, waiting for connections to be returned.
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { writer, reader } => {
-                reader.close().await;
-                writer.pool().close().await;
+            Pools::Sqlite { writer, readers } => {
+                readers.close();
+                writer.close().await;
             }
             Pools::Postgres(p) => p.close().await,
         }
@@ -433,9 +443,8 @@ impl Store {
     /// Runs a read statement on the read pool.
     pub async fn fetch_all(&self, sql: &Sql) -> StoreResult<Vec<Row>> {
         Ok(match &self.pools {
-            Pools::Sqlite { reader, .. } => query!(sqlx::Sqlite, sql)
-                .fetch_all(reader)
-                .await?
+            Pools::Sqlite { readers, .. } => readers
+                .with(|c| sqlite::fetch(c, sql))?
                 .into_iter()
                 .map(Row::Sqlite)
                 .collect(),
@@ -450,9 +459,10 @@ impl Store {
 
     pub async fn fetch_optional(&self, sql: &Sql) -> StoreResult<Option<Row>> {
         Ok(match &self.pools {
-            Pools::Sqlite { reader, .. } => query!(sqlx::Sqlite, sql)
-                .fetch_optional(reader)
-                .await?
+            Pools::Sqlite { readers, .. } => readers
+                .with(|c| sqlite::fetch(c, sql))?
+                .into_iter()
+                .next()
                 .map(Row::Sqlite),
             Pools::Postgres(p) => query!(sqlx::Postgres, sql)
                 .fetch_optional(p)
@@ -480,7 +490,6 @@ impl Store {
                 Pools::Sqlite { writer, .. } => TxInner::Sqlite(writer.begin().await?),
                 Pools::Postgres(p) => TxInner::Postgres(p.begin().await?),
             },
-            deferred: Vec::new(),
         })
     }
 }
@@ -493,14 +502,8 @@ enum TxInner {
 
 /// A writing transaction. It ends either with [`WriteTx::commit`], which appends the audit
 /// events to the chain in the same transaction, or by being dropped (rolled back).
-///
-/// On SQLite every statement is a hand-off to the writer connection's thread, made while the
-/// writer is held; so writes whose outcome the caller does not need ([`WriteTx::write`]) wait
-/// and run in one execution with the transaction's next statement or its commit.
 pub struct WriteTx {
     inner: TxInner,
-    /// SQLite: writes waiting for the next execution.
-    deferred: Vec<Sql>,
 }
 
 impl WriteTx {
@@ -511,25 +514,13 @@ impl WriteTx {
         }
     }
 
-    /// The deferred writes followed by `sql`, as the text to run next on SQLite.
-    fn sqlite_statement(deferred: &mut Vec<Sql>, job: &mut group_commit::Job, sql: &Sql) -> Sql {
-        let mut all: Vec<Sql> = std::mem::take(deferred);
-        all.push(sql.clone());
-        job.statement(all)
-    }
-
     pub async fn fetch_all(&mut self, sql: &Sql) -> StoreResult<Vec<Row>> {
         Ok(match &mut self.inner {
-            TxInner::Sqlite(t) => {
-                let run = Self::sqlite_statement(&mut self.deferred, t, sql);
-                query!(sqlx::Sqlite, &run)
-                    .fetch_all(t.conn())
-                    .await
-                    .map_err(map_write_error)?
-                    .into_iter()
-                    .map(Row::Sqlite)
-                    .collect()
-            }
+            TxInner::Sqlite(job) => sqlite::fetch(job.conn(), sql)
+                .map_err(|e| map_write_error(e.into()))?
+                .into_iter()
+                .map(Row::Sqlite)
+                .collect(),
             TxInner::Postgres(t) => query!(sqlx::Postgres, sql)
                 .fetch_all(&mut **t)
                 .await?
@@ -541,14 +532,11 @@ impl WriteTx {
 
     pub async fn fetch_optional(&mut self, sql: &Sql) -> StoreResult<Option<Row>> {
         Ok(match &mut self.inner {
-            TxInner::Sqlite(t) => {
-                let run = Self::sqlite_statement(&mut self.deferred, t, sql);
-                query!(sqlx::Sqlite, &run)
-                    .fetch_optional(t.conn())
-                    .await
-                    .map_err(map_write_error)?
-                    .map(Row::Sqlite)
-            }
+            TxInner::Sqlite(job) => sqlite::fetch(job.conn(), sql)
+                .map_err(|e| map_write_error(e.into()))?
+                .into_iter()
+                .next()
+                .map(Row::Sqlite),
             TxInner::Postgres(t) => query!(sqlx::Postgres, sql)
                 .fetch_optional(&mut **t)
                 .await?
@@ -556,58 +544,25 @@ impl WriteTx {
         })
     }
 
-    /// Executes a statement (after any deferred writes); returns the number of rows it
-    /// affected.
+    /// Executes a statement; returns the number of rows it affected.
     pub async fn execute(&mut self, sql: &Sql) -> StoreResult<u64> {
         Ok(match &mut self.inner {
-            TxInner::Sqlite(t) => {
-                if t.needs_savepoint() || !self.deferred.is_empty() {
-                    // One execution: the savepoint and the deferred writes, then `sql` and
-                    // its own count (`changes()` counts the last INSERT, UPDATE or DELETE).
-                    let mut all = std::mem::take(&mut self.deferred);
-                    all.push(sql.clone());
-                    all.push(Sql::new("SELECT changes() AS affected"));
-                    let run = t.statement(all);
-                    let rows = query!(sqlx::Sqlite, &run)
-                        .fetch_all(t.conn())
-                        .await
-                        .map_err(map_write_error)?;
-                    let affected = rows
-                        .into_iter()
-                        .last()
-                        .map(|r| Row::Sqlite(r).int("affected"))
-                        .transpose()?
-                        .ok_or_else(|| StoreError::Corrupt("changes() returned no row".into()))?;
-                    return Ok(u64::try_from(affected).unwrap_or(0));
-                }
-                query!(sqlx::Sqlite, sql)
-                    .execute(t.conn())
-                    .await
-                    .map_err(map_write_error)?
-                    .rows_affected()
+            TxInner::Sqlite(job) => {
+                job.savepoint()?;
+                sqlite::execute(job.conn(), sql).map_err(|e| map_write_error(e.into()))?
             }
             TxInner::Postgres(t) => query!(sqlx::Postgres, sql)
                 .execute(&mut **t)
-                .await?
+                .await
+                .map_err(|e| map_write_error(e.into()))?
                 .rows_affected(),
         })
     }
 
-    /// A write whose outcome the caller does not need (an insert of new rows, say). On
-    /// PostgreSQL it runs at once. On SQLite it runs with the transaction's next statement or
-    /// its commit, in the same execution, and its error (a unique key taken, say) is reported
-    /// there; it is never lost: a failing write fails that statement or the commit.
+    /// A write whose outcome the caller does not need (an insert of new rows, say); its error
+    /// (a unique key taken, say) is returned.
     pub async fn write(&mut self, sql: Sql) -> StoreResult<()> {
-        match &mut self.inner {
-            TxInner::Sqlite(_) => self.deferred.push(sql),
-            TxInner::Postgres(t) => {
-                query!(sqlx::Postgres, &sql)
-                    .execute(&mut **t)
-                    .await
-                    .map_err(map_write_error)?;
-            }
-        }
-        Ok(())
+        self.execute(&sql).await.map(|_| ())
     }
 
     /// Appends `events` to the audit chain and commits. At least one event is required: every
@@ -628,14 +583,10 @@ impl WriteTx {
         };
         let (statements, head) = audit_statements(events, head);
         match self.inner {
-            TxInner::Sqlite(job) => {
-                let mut last = self.deferred;
-                last.extend(statements);
-                job.commit(last, head).await.map_err(|e| match e {
-                    StoreError::Database(e) => map_write_error(e),
-                    e => e,
-                })?
-            }
+            TxInner::Sqlite(job) => job
+                .commit(statements, head)
+                .await
+                .map_err(map_write_error)?,
             TxInner::Postgres(mut t) => {
                 for s in &statements {
                     query!(sqlx::Postgres, s).execute(&mut *t).await?;
@@ -664,11 +615,12 @@ impl WriteTx {
 
 /// A failed write as the store reports it: a unique key the domain knows becomes its
 /// conflict; anything else stays a database error.
-fn map_write_error(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(d) = &e
-        && d.is_unique_violation()
-        && (d.constraint() == Some("connected_organization_source_keys_pkey")
-            || d.message().contains("connected_organization_source_keys."))
+fn map_write_error(e: StoreError) -> StoreError {
+    if e.is_unique_violation()
+        && e.violation_names(
+            "connected_organization_source_keys_pkey",
+            "connected_organization_source_keys.",
+        )
     {
         return DomainError::conflict(
             "An identity source already belongs to another connected organization; a domain, \
@@ -676,15 +628,15 @@ fn map_write_error(e: sqlx::Error) -> StoreError {
         )
         .into();
     }
-    if let sqlx::Error::Database(d) = &e
-        && d.is_unique_violation()
-        && (d.constraint() == Some("assignments_one_active")
-            || d.message()
-                .contains("assignments.access_package_id, assignments.target_id"))
+    if e.is_unique_violation()
+        && e.violation_names(
+            "assignments_one_active",
+            "assignments.access_package_id, assignments.target_id",
+        )
     {
         return DomainError::conflict("the user already has this access package").into();
     }
-    StoreError::Database(e)
+    e
 }
 
 /// Events per multi-row audit insert (12 bound values each).

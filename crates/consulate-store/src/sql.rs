@@ -1,6 +1,6 @@
 //! A small portable SQL layer: statements with `$n` placeholders and typed arguments run
-//! unchanged on SQLite and PostgreSQL (sqlx maps `$n` on both), and rows decode through one
-//! type. Dynamic statements are assembled only from fixed fragments and whitelisted column
+//! unchanged on SQLite (written as anonymous `?`, see [`Sql::anonymous`]) and PostgreSQL, and
+//! rows decode through one type. Dynamic statements are assembled only from fixed fragments and whitelisted column
 //! names; every value is a bound argument.
 
 use crate::StoreError;
@@ -98,21 +98,6 @@ impl Sql {
     pub fn push(&mut self, fragment: &str) {
         self.text.to_mut().push_str(fragment);
     }
-
-    /// Joins statements into one multi-statement text, renumbering each statement's `$n`
-    /// placeholders after those of the statements before it, so every argument keeps its
-    /// value. Only for SQLite, which runs such a text as its statements in order.
-    pub fn join(statements: impl IntoIterator<Item = Sql>) -> Sql {
-        let mut out = Sql::dynamic(String::new());
-        for s in statements {
-            if !out.text.is_empty() {
-                out.push(";\n");
-            }
-            shift_placeholders(out.text.to_mut(), &s.text, out.args.len());
-            out.args.extend(s.args);
-        }
-        out
-    }
 }
 
 impl Sql {
@@ -167,45 +152,8 @@ impl Sql {
     }
 }
 
-/// Appends `text` to `out` with every `$n` outside quotes written as `$(n + by)`.
-fn shift_placeholders(out: &mut String, text: &str, by: usize) {
-    let mut rest = text;
-    let mut quote: Option<char> = None;
-    while let Some(c) = rest.chars().next() {
-        rest = &rest[c.len_utf8()..];
-        match quote {
-            Some(q) => {
-                out.push(c);
-                if c == q {
-                    quote = None;
-                }
-            }
-            None if c == '\'' || c == '"' => {
-                out.push(c);
-                quote = Some(c);
-            }
-            None if c == '$' => {
-                let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-                out.push('$');
-                match rest[..digits].parse::<usize>() {
-                    Ok(n) => out.push_str(&(n + by).to_string()),
-                    // A lone `$` (or an absurd number): kept as written.
-                    Err(_) => out.push_str(&rest[..digits]),
-                }
-                rest = &rest[digits..];
-            }
-            None => out.push(c),
-        }
-    }
-}
-
-/// Builds a sqlx query for one backend from a [`Sql`] (on SQLite with anonymous parameters,
-/// see [`Sql::anonymous`]). The query owns its text and values.
+/// Builds a sqlx query (PostgreSQL) from a [`Sql`]. The query owns its text and values.
 macro_rules! query {
-    (sqlx::Sqlite, $sql:expr) => {{
-        let sql: &crate::sql::Sql = $sql;
-        crate::sql::query!(@build sqlx::Sqlite, sql.anonymous())
-    }};
     ($db:ty, $sql:expr) => {{
         let sql: &crate::sql::Sql = $sql;
         crate::sql::query!(@build $db, sql.clone())
@@ -229,35 +177,34 @@ pub(crate) use query;
 
 /// A row from either backend.
 pub enum Row {
-    Sqlite(sqlx::sqlite::SqliteRow),
+    Sqlite(crate::sqlite::SqliteRow),
     Postgres(sqlx::postgres::PgRow),
 }
 
 macro_rules! get {
-    ($self:expr, $col:expr, $t:ty) => {
+    ($self:expr, $col:expr, $t:ty, $sqlite:ident) => {
         match $self {
-            Row::Sqlite(r) => r.try_get::<$t, _>($col),
-            Row::Postgres(r) => r.try_get::<$t, _>($col),
+            Row::Sqlite(r) => r.$sqlite($col),
+            Row::Postgres(r) => r.try_get::<$t, _>($col).map_err(StoreError::from),
         }
-        .map_err(StoreError::from)
     };
 }
 
 impl Row {
     pub fn text(&self, col: &str) -> Result<String, StoreError> {
-        get!(self, col, String)
+        get!(self, col, String, text)
     }
     pub fn opt_text(&self, col: &str) -> Result<Option<String>, StoreError> {
-        get!(self, col, Option<String>)
+        get!(self, col, Option<String>, opt_text)
     }
     pub fn int(&self, col: &str) -> Result<i64, StoreError> {
-        get!(self, col, i64)
+        get!(self, col, i64, int)
     }
     pub fn opt_int(&self, col: &str) -> Result<Option<i64>, StoreError> {
-        get!(self, col, Option<i64>)
+        get!(self, col, Option<i64>, opt_int)
     }
     pub fn boolean(&self, col: &str) -> Result<bool, StoreError> {
-        get!(self, col, bool)
+        get!(self, col, bool, boolean)
     }
     pub fn uuid(&self, col: &str) -> Result<uuid::Uuid, StoreError> {
         let s = self.text(col)?;
@@ -318,14 +265,6 @@ mod tests {
                 Arg::Int(2)
             ]
         );
-        // Joined statements keep every value in place.
-        let j = Sql::join([
-            Sql::new("SELECT $1").bind(1i64),
-            Sql::new("SELECT $1, $1").bind(2i64),
-        ]);
-        let a = j.anonymous();
-        assert_eq!(a.text, "SELECT ?;\nSELECT ?, ?");
-        assert_eq!(a.args, vec![Arg::Int(1), Arg::Int(2), Arg::Int(2)]);
         // A placeholder without its argument leaves the statement as written.
         let bad = Sql::new("SELECT $2").bind(1i64);
         assert_eq!(bad.anonymous().text, "SELECT $2");
@@ -341,40 +280,6 @@ mod tests {
         s.push(&p2);
         assert_eq!(s.text, "SELECT 1 WHERE a = $1 AND b = $2");
         assert_eq!(s.args, vec![Arg::Text("x".into()), Arg::Int(3)]);
-    }
-
-    #[test]
-    fn joined_statements_keep_their_arguments() {
-        let a = Sql::new("INSERT INTO t (a, b) VALUES ($1, $2)")
-            .bind("x")
-            .bind(1i64);
-        let b = Sql::new("UPDATE t SET c = '$1' || $1 WHERE d = $2 AND e = $12")
-            .bind("y")
-            .bind(2i64);
-        let c = Sql::new("RELEASE job");
-        let j = Sql::join([a, b, c]);
-        assert_eq!(
-            j.text,
-            "INSERT INTO t (a, b) VALUES ($1, $2);\nUPDATE t SET c = '$1' || $3 WHERE d = $4 AND e = $14;\nRELEASE job"
-        );
-        assert_eq!(
-            j.args,
-            vec![
-                Arg::Text("x".into()),
-                Arg::Int(1),
-                Arg::Text("y".into()),
-                Arg::Int(2)
-            ]
-        );
-    }
-
-    #[test]
-    fn a_lone_dollar_is_kept() {
-        let j = Sql::join([
-            Sql::new("SELECT 1"),
-            Sql::new("SELECT '$' || $ || $1").bind(1i64),
-        ]);
-        assert_eq!(j.text, "SELECT 1;\nSELECT '$' || $ || $1");
     }
 
     #[test]

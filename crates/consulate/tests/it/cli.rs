@@ -130,20 +130,12 @@ async fn audit_verify_detects_tampering() {
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("intact"), "{out}");
     // Someone with file access edits an event behind the application's back.
-    use sqlx::ConnectOptions as _;
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(&db)
-        .connect()
-        .await
-        .unwrap();
-    sqlx::query("DROP TRIGGER audit_events_no_update")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE audit_events SET canonical = REPLACE(canonical, 'Fabrikam', 'Fabrikan') WHERE sequence = (SELECT MAX(sequence) FROM audit_events)")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER audit_events_no_update;
+         UPDATE audit_events SET canonical = REPLACE(canonical, 'Fabrikam', 'Fabrikan') WHERE sequence = (SELECT MAX(sequence) FROM audit_events)",
+    )
+    .unwrap();
     drop(conn);
     let (code, out, _) = consulate(&["audit", "verify", "--database", &db]).await;
     assert_eq!(code, 2, "{out}");

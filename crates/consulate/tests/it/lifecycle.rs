@@ -907,7 +907,7 @@ async fn outbox_sql(
     sql: &str,
     id: &str,
 ) -> Option<(i64, String, Option<i64>, i64)> {
-    use sqlx::{ConnectOptions as _, Connection as _, Row as _};
+    use sqlx::{Connection as _, Row as _};
     macro_rules! run {
         ($conn:expr) => {{
             let q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).bind(id);
@@ -927,12 +927,25 @@ async fn outbox_sql(
     }
     match &s.pg_schema {
         None => {
-            let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(&s.database)
-                .connect()
-                .await
-                .unwrap();
-            run!(conn)
+            let conn = rusqlite::Connection::open(&s.database).unwrap();
+            conn.busy_timeout(Duration::from_secs(10)).unwrap();
+            if sql.starts_with("SELECT") {
+                Some(
+                    conn.query_row(sql, [id], |r| {
+                        Ok((
+                            r.get("attempts")?,
+                            r.get::<_, Option<String>>("last_error")?
+                                .unwrap_or_default(),
+                            r.get("done_at")?,
+                            r.get("available_at")?,
+                        ))
+                    })
+                    .unwrap(),
+                )
+            } else {
+                conn.execute(sql, [id]).unwrap();
+                None
+            }
         }
         Some(schema) => {
             let mut conn = sqlx::PgConnection::connect(&s.database).await.unwrap();
