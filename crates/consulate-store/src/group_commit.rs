@@ -43,6 +43,8 @@ pub(crate) struct Batch {
     /// was abandoned).
     in_job: bool,
     opened_at: Instant,
+    /// Wakes the checkpointer after a commit.
+    checkpoint: std::sync::mpsc::SyncSender<()>,
 }
 
 /// The SQLite writer: its one connection behind a mutex, with a count of the writers waiting
@@ -77,7 +79,7 @@ pub(crate) struct Job {
 }
 
 impl Writer {
-    pub(crate) fn new(conn: Connection) -> Self {
+    pub(crate) fn new(conn: Connection, checkpoint: std::sync::mpsc::SyncSender<()>) -> Self {
         Writer {
             batch: Arc::new(Mutex::new(Batch {
                 conn,
@@ -86,6 +88,7 @@ impl Writer {
                 waiters: Vec::new(),
                 in_job: false,
                 opened_at: Instant::now(),
+                checkpoint,
             })),
             waiting: Arc::new(AtomicUsize::new(0)),
         }
@@ -190,6 +193,10 @@ fn commit_batch(batch: &mut Batch) {
         // Whatever the failure left open is undone; none of the batch is acknowledged.
         let _ = batch.conn.execute_batch("ROLLBACK");
     }
+    if result.is_ok() {
+        // Full means a wake-up is pending already.
+        let _ = batch.checkpoint.try_send(());
+    }
     for w in batch.waiters.drain(..) {
         let _ = w.send(result.clone());
     }
@@ -259,6 +266,14 @@ impl Job {
         }
         guard.in_job = false;
         guard.chain_head = Some(head);
+        if !self.writer.others_waiting() {
+            // Let the tasks that are ready run first: those about to write queue up and join
+            // this batch, sharing its sync. The job is whole again meanwhile (cancelled here,
+            // its drop commits the batch).
+            self.guard = Some(guard);
+            tokio::task::yield_now().await;
+            guard = self.guard.take().expect("job is running");
+        }
         let (tx, rx) = oneshot::channel();
         guard.waiters.push(tx);
         let keep_open = self.writer.others_waiting()

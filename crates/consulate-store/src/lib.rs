@@ -333,10 +333,11 @@ impl Store {
         }
         let path = std::path::PathBuf::from(path);
         let writer = sqlite::open_writer(&path, options.sqlite_sync)?;
+        let checkpoint = sqlite::start_checkpointer(&path, options.sqlite_sync)?;
         let max_idle = usize::try_from(options.max_connections).unwrap_or(8);
         Ok(Store {
             pools: Pools::Sqlite {
-                writer: group_commit::Writer::new(writer),
+                writer: group_commit::Writer::new(writer, checkpoint),
                 readers: Arc::new(sqlite::Readers::new(path, max_idle)),
             },
         })

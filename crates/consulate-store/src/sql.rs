@@ -107,48 +107,56 @@ impl Sql {
     /// O(N²), which multi-row statements feel; anonymous parameters cost O(N). A text naming
     /// an argument it does not have is returned as it is (and fails as it would have).
     pub fn anonymous(&self) -> Sql {
-        if !self.text.contains('$') {
-            return self.clone();
+        let (text, order) = self.anonymous_order();
+        Sql {
+            text: Cow::Owned(text.into_owned()),
+            args: order.iter().map(|&i| self.args[i].clone()).collect(),
         }
-        let mut text = String::with_capacity(self.text.len());
-        let mut args = Vec::with_capacity(self.args.len());
-        let mut rest: &str = &self.text;
-        let mut quote: Option<char> = None;
-        while let Some(c) = rest.chars().next() {
-            rest = &rest[c.len_utf8()..];
-            match quote {
-                Some(q) => {
-                    text.push(c);
-                    if c == q {
-                        quote = None;
-                    }
+    }
+
+    /// [`Sql::anonymous`] without copying the arguments: the text, and for each `?` the index
+    /// of the argument it takes.
+    pub(crate) fn anonymous_order(&self) -> (Cow<'_, str>, Vec<usize>) {
+        let src = self.text.as_ref();
+        let bytes = src.as_bytes();
+        if !bytes.contains(&b'$') {
+            return (Cow::Borrowed(src), (0..self.args.len()).collect());
+        }
+        let mut text = String::with_capacity(src.len());
+        let mut order = Vec::with_capacity(self.args.len());
+        // Everything before `copied` is in `text`; placeholders and quotes are ASCII, so every
+        // index where one starts is a character boundary.
+        let (mut i, mut copied) = (0, 0);
+        while i < bytes.len() {
+            match bytes[i] {
+                q @ (b'\'' | b'"') => {
+                    i = bytes[i + 1..]
+                        .iter()
+                        .position(|&b| b == q)
+                        .map_or(bytes.len(), |p| i + 1 + p + 1);
                 }
-                None if c == '\'' || c == '"' => {
-                    text.push(c);
-                    quote = Some(c);
-                }
-                None if c == '$' => {
-                    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-                    match rest[..digits].parse::<usize>() {
+                b'$' => {
+                    let digits = bytes[i + 1..]
+                        .iter()
+                        .take_while(|b| b.is_ascii_digit())
+                        .count();
+                    match src[i + 1..i + 1 + digits].parse::<usize>() {
                         Ok(n) if n >= 1 && n <= self.args.len() => {
+                            text.push_str(&src[copied..i]);
                             text.push('?');
-                            args.push(self.args[n - 1].clone());
+                            order.push(n - 1);
+                            copied = i + 1 + digits;
                         }
-                        Ok(_) => return self.clone(),
-                        Err(_) => {
-                            text.push('$');
-                            text.push_str(&rest[..digits]);
-                        }
+                        Ok(_) => return (Cow::Borrowed(src), (0..self.args.len()).collect()),
+                        Err(_) => {}
                     }
-                    rest = &rest[digits..];
+                    i += 1 + digits;
                 }
-                None => text.push(c),
+                _ => i += 1,
             }
         }
-        Sql {
-            text: Cow::Owned(text),
-            args,
-        }
+        text.push_str(&src[copied..]);
+        (Cow::Owned(text), order)
     }
 }
 
@@ -268,6 +276,13 @@ mod tests {
         // A placeholder without its argument leaves the statement as written.
         let bad = Sql::new("SELECT $2").bind(1i64);
         assert_eq!(bad.anonymous().text, "SELECT $2");
+        // Quoted text and a lone `$` are kept; an unterminated quote runs to the end.
+        let quoted = Sql::new("SELECT 'it''s $1', \"$1\", $ || $1 || 'é$1").bind(1i64);
+        assert_eq!(
+            quoted.anonymous().text,
+            "SELECT 'it''s $1', \"$1\", $ || ? || 'é$1"
+        );
+        assert_eq!(quoted.anonymous().args, vec![Arg::Int(1)]);
     }
 
     #[test]

@@ -54,7 +54,42 @@ pub(crate) fn open_writer(path: &Path, sync: SqliteSync) -> StoreResult<Connecti
         )));
     }
     configure(&conn, sync)?;
+    conn.pragma_update(None, "wal_autocheckpoint", WRITER_CHECKPOINT_PAGES)?;
     Ok(conn)
+}
+
+/// How long the checkpointer lets frames gather after a checkpoint.
+const CHECKPOINT_PAUSE: Duration = Duration::from_millis(50);
+/// WAL pages at which the writer checkpoints by itself, should the checkpointer fall behind.
+const WRITER_CHECKPOINT_PAGES: i64 = 10_000;
+
+/// Starts the checkpointer: a thread with a connection of its own that copies the WAL into the
+/// database file (`PRAGMA wal_checkpoint(PASSIVE)`, which never blocks the writer or a reader)
+/// after commits, at most once per [`CHECKPOINT_PAUSE`]. SQLite would otherwise do it inside
+/// the commit that crosses its threshold, holding the writer meanwhile. Send `()` after a
+/// commit; the thread ends when every sender is gone.
+pub(crate) fn start_checkpointer(
+    path: &Path,
+    sync: SqliteSync,
+) -> StoreResult<std::sync::mpsc::SyncSender<()>> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn, sync)?;
+    let (wake, woken) = std::sync::mpsc::sync_channel::<()>(1);
+    std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            while woken.recv().is_ok() {
+                if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                    tracing::warn!(error = %e, "WAL checkpoint failed; the writer will checkpoint");
+                }
+                std::thread::sleep(CHECKPOINT_PAUSE);
+            }
+        })
+        .map_err(|e| StoreError::Config(format!("cannot start the checkpoint thread: {e}")))?;
+    Ok(wake)
 }
 
 fn open_reader(path: &Path) -> StoreResult<Connection> {
@@ -190,18 +225,18 @@ impl SqliteRow {
 /// Prepares `sql` (cached per connection, with anonymous parameters: see
 /// [`Sql::anonymous`]) and binds its arguments.
 fn prepare<'c>(conn: &'c Connection, sql: &Sql) -> rusqlite::Result<rusqlite::CachedStatement<'c>> {
-    let sql = sql.anonymous();
-    let mut stmt = conn.prepare_cached(&sql.text)?;
+    let (text, order) = sql.anonymous_order();
+    let mut stmt = conn.prepare_cached(&text)?;
     let expected = stmt.parameter_count();
-    if expected != sql.args.len() {
+    if expected != order.len() {
         return Err(rusqlite::Error::InvalidParameterCount(
-            sql.args.len(),
+            order.len(),
             expected,
         ));
     }
-    for (i, arg) in sql.args.iter().enumerate() {
+    for (i, &arg) in order.iter().enumerate() {
         let at = i + 1;
-        match arg {
+        match &sql.args[arg] {
             Arg::Text(s) => stmt.raw_bind_parameter(at, s.as_str())?,
             Arg::OptText(s) => stmt.raw_bind_parameter(at, s.as_deref())?,
             Arg::Int(v) => stmt.raw_bind_parameter(at, v)?,
