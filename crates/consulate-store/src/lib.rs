@@ -472,6 +472,23 @@ impl Store {
         })
     }
 
+    /// Runs a read that may scan many rows (a count, a report). On SQLite it runs on a blocking
+    /// thread, so a long scan never holds one of the runtime's workers (a statement otherwise
+    /// runs on the caller's thread).
+    pub async fn fetch_all_long(&self, sql: &Sql) -> StoreResult<Vec<Row>> {
+        match &self.pools {
+            Pools::Sqlite { readers, .. } => {
+                let (readers, sql) = (readers.clone(), sql.clone());
+                let rows =
+                    tokio::task::spawn_blocking(move || readers.with(|c| sqlite::fetch(c, &sql)))
+                        .await
+                        .map_err(|e| StoreError::Corrupt(format!("a read was cut short: {e}")))??;
+                Ok(rows.into_iter().map(Row::Sqlite).collect())
+            }
+            Pools::Postgres(_) => self.fetch_all(sql).await,
+        }
+    }
+
     /// Runs a single unaudited bookkeeping write (e.g. a token's last-use time) outside any
     /// transaction. Never use this for a state change.
     pub async fn execute_bookkeeping(&self, sql: &Sql) -> StoreResult<u64> {

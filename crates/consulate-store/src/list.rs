@@ -203,8 +203,9 @@ impl crate::Store {
         let rows = self.fetch_all(&page_sql).await?;
         let count = match count_sql {
             Some(c) => Some(
-                self.fetch_optional(&c)
+                self.fetch_all_long(&c)
                     .await?
+                    .first()
                     .map(|r| r.int("n"))
                     .transpose()?
                     .unwrap_or(0),

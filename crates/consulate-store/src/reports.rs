@@ -56,7 +56,7 @@ impl Store {
             " ORDER BY CASE WHEN a.end_at IS NULL THEN 1 ELSE 0 END, a.end_at, a.id LIMIT {p}"
         ));
         let opt_uuid = |v: Option<String>| v.and_then(|s| Uuid::parse_str(&s).ok());
-        self.fetch_all(&sql)
+        self.fetch_all_long(&sql)
             .await?
             .iter()
             .map(|r| {
@@ -87,7 +87,7 @@ impl Store {
     pub async fn organization_counts(
         &self,
     ) -> StoreResult<std::collections::HashMap<Uuid, (i64, i64)>> {
-        self.fetch_all(&Sql::new(
+        self.fetch_all_long(&Sql::new(
             "SELECT s.connected_organization_id AS org, COUNT(DISTINCT s.user_id) AS users, COUNT(a.id) AS assignments \
              FROM access_package_subjects s LEFT JOIN assignments a ON a.target_id = s.user_id AND a.state <> 'expired' \
              WHERE s.connected_organization_id IS NOT NULL GROUP BY s.connected_organization_id",
