@@ -390,3 +390,131 @@ pub(crate) fn migrate(conn: &mut Connection, migrations: &[Migration<'_>]) -> St
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn temp_db() -> PathBuf {
+        std::env::temp_dir().join(format!("consulate-sqlite-{}.db", uuid::Uuid::now_v7()))
+    }
+
+    const FIRST: Migration<'static> = Migration {
+        version: 1,
+        description: "first",
+        sql: "CREATE TABLE t (a TEXT, b INTEGER, c BOOLEAN); CREATE INDEX t_a ON t (a);",
+    };
+
+    fn applied(conn: &Connection) -> i64 {
+        conn.query_row("SELECT COUNT(*) FROM _sqlx_migrations", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn migrations_apply_once_and_refuse_changes() {
+        let path = temp_db();
+        let mut conn = open_writer(&path, SqliteSync::Full).unwrap();
+        migrate(&mut conn, &[FIRST]).unwrap();
+        migrate(&mut conn, &[FIRST]).unwrap();
+        assert_eq!(applied(&conn), 1);
+        // The record is the one sqlx kept: the SHA-384 of the text.
+        let sum: Vec<u8> = conn
+            .query_row(
+                "SELECT checksum FROM _sqlx_migrations WHERE version = 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(sum, sha2::Sha384::digest(FIRST.sql.as_bytes()).to_vec());
+
+        let second = Migration {
+            version: 2,
+            description: "second",
+            sql: "ALTER TABLE t ADD COLUMN d TEXT;",
+        };
+        migrate(&mut conn, &[FIRST, second]).unwrap();
+        assert_eq!(applied(&conn), 2);
+
+        // Edited after it was applied: the start stops, nothing changes.
+        let edited = Migration {
+            sql: "CREATE TABLE t (a TEXT);",
+            ..FIRST
+        };
+        let e = migrate(&mut conn, &[edited]).unwrap_err();
+        assert!(e.to_string().contains("different contents"), "{e}");
+        // A database migrated by a newer release.
+        let e = migrate(&mut conn, &[FIRST]).unwrap_err();
+        assert!(e.to_string().contains("newer than this release"), "{e}");
+        // A failing migration leaves no record and no partial change.
+        let broken = Migration {
+            version: 3,
+            description: "broken",
+            sql: "CREATE TABLE u (x TEXT); CREATE TABLE t (a TEXT);",
+        };
+        let e = migrate(
+            &mut conn,
+            &[
+                FIRST,
+                Migration {
+                    version: 2,
+                    description: "second",
+                    sql: "ALTER TABLE t ADD COLUMN d TEXT;",
+                },
+                broken,
+            ],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("migration 3 failed"), "{e}");
+        assert_eq!(applied(&conn), 2);
+        let u: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE name = 'u'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(u, 0);
+        drop(conn);
+        let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn rows_decode_and_readers_are_reused() {
+        let path = temp_db();
+        let mut conn = open_writer(&path, SqliteSync::Normal).unwrap();
+        migrate(&mut conn, &[FIRST]).unwrap();
+        let insert = Sql::new("INSERT INTO t (a, b, c) VALUES ($1, $2, $3), ($4, $2, $5)")
+            .bind("x")
+            .bind(7i64)
+            .bind(true)
+            .bind(Option::<String>::None)
+            .bind(false);
+        assert_eq!(execute(&conn, &insert).unwrap(), 2);
+        // A statement short of arguments is refused, not run with NULLs.
+        let short = Sql::new("INSERT INTO t (a, b) VALUES ($1, $2)").bind("y");
+        assert!(execute(&conn, &short).is_err());
+
+        let readers = Readers::new(path.clone(), 2);
+        let read = Sql::new("SELECT a, b, c, b * 2 AS twice FROM t ORDER BY a IS NULL");
+        for _ in 0..3 {
+            let rows = readers.with(|c| fetch(c, &read)).unwrap();
+            assert_eq!(rows.len(), 2);
+            assert_eq!(rows[0].text("a").unwrap(), "x");
+            assert_eq!(rows[0].int("twice").unwrap(), 14);
+            assert!(rows[0].boolean("c").unwrap());
+            assert_eq!(rows[1].opt_text("a").unwrap(), None);
+            assert!(!rows[1].boolean("c").unwrap());
+            assert!(rows[1].text("a").is_err());
+            assert!(rows[0].int("a").is_err());
+            assert!(rows[0].text("missing").is_err());
+        }
+        // One connection served every read, one after another.
+        assert_eq!(readers.stats(), (1, 1));
+        // Read-only connections refuse writes.
+        assert!(readers.with(|c| execute(c, &insert)).is_err());
+        readers.close();
+        assert_eq!(readers.stats(), (0, 0));
+        drop(conn);
+        let _ = std::fs::remove_file(&path);
+    }
+}
