@@ -908,23 +908,6 @@ async fn outbox_sql(
     id: &str,
 ) -> Option<(i64, String, Option<i64>, i64)> {
     use sqlx::{Connection as _, Row as _};
-    macro_rules! run {
-        ($conn:expr) => {{
-            let q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).bind(id);
-            if sql.starts_with("SELECT") {
-                let r = q.fetch_one(&mut $conn).await.unwrap();
-                Some((
-                    r.get("attempts"),
-                    r.get::<Option<String>, _>("last_error").unwrap_or_default(),
-                    r.get("done_at"),
-                    r.get("available_at"),
-                ))
-            } else {
-                q.execute(&mut $conn).await.unwrap();
-                None
-            }
-        }};
-    }
     match &s.pg_schema {
         None => {
             let conn = rusqlite::Connection::open(&s.database).unwrap();
@@ -953,7 +936,19 @@ async fn outbox_sql(
                 .execute(&mut conn)
                 .await
                 .unwrap();
-            run!(conn)
+            let q = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).bind(id);
+            if sql.starts_with("SELECT") {
+                let r = q.fetch_one(&mut conn).await.unwrap();
+                Some((
+                    r.get("attempts"),
+                    r.get::<Option<String>, _>("last_error").unwrap_or_default(),
+                    r.get("done_at"),
+                    r.get("available_at"),
+                ))
+            } else {
+                q.execute(&mut conn).await.unwrap();
+                None
+            }
         }
     }
 }
