@@ -125,7 +125,7 @@ impl Writer {
     pub(crate) async fn begin(&self) -> Result<Job, StoreError> {
         let mut guard = self.acquire().await;
         recover_abandoned(&mut guard);
-        open_batch(&mut guard)?;
+        let guard = open_batch(guard).await?;
         Ok(Job {
             guard: Some(guard),
             writer: self.clone(),
@@ -136,7 +136,7 @@ impl Writer {
     pub(crate) async fn run_unaudited(&self, sql: &Sql) -> Result<u64, StoreError> {
         let mut guard = self.acquire().await;
         recover_abandoned(&mut guard);
-        open_batch(&mut guard)?;
+        let guard = open_batch(guard).await?;
         let n = sqlite::execute(&guard.conn, sql);
         if !self.others_waiting() {
             commit_in_background(guard).await;
@@ -152,14 +152,63 @@ impl Writer {
     }
 }
 
-fn open_batch(batch: &mut Batch) -> Result<(), StoreError> {
-    if !batch.open {
-        sqlite::run(&batch.conn, "BEGIN IMMEDIATE")?;
-        batch.open = true;
-        batch.chain_head = None;
-        batch.opened_at = Instant::now();
+/// Opens the batch's transaction unless it is open. Without contention `BEGIN IMMEDIATE` takes
+/// microseconds and runs here; when another process holds the write lock, the wait for it runs
+/// on a blocking thread, never on a runtime worker (which may be the one the holder of the lock
+/// needs to finish).
+async fn open_batch(
+    mut guard: OwnedMutexGuard<Batch>,
+) -> Result<OwnedMutexGuard<Batch>, StoreError> {
+    if guard.open {
+        return Ok(guard);
     }
+    match begin_immediate(&mut guard, std::time::Duration::ZERO) {
+        Err(e) if sqlite::is_busy(&e) => {}
+        done => return done.map(|()| guard).map_err(Into::into),
+    }
+    let mut opening = Opening(Some(guard));
+    let (mut opening, began) = tokio::task::spawn_blocking(move || {
+        let began = begin_immediate(
+            opening.0.as_mut().expect("held while opening"),
+            sqlite::BUSY_TIMEOUT,
+        );
+        (opening, began)
+    })
+    .await
+    .map_err(|e| StoreError::Commit(format!("opening a transaction was cut short: {e}")))?;
+    began?;
+    Ok(opening.0.take().expect("held while opening"))
+}
+
+/// `BEGIN IMMEDIATE`, waiting at most `wait` for another process's write lock.
+fn begin_immediate(batch: &mut Batch, wait: std::time::Duration) -> rusqlite::Result<()> {
+    batch.conn.busy_timeout(wait)?;
+    let began = sqlite::run(&batch.conn, "BEGIN IMMEDIATE");
+    batch.conn.busy_timeout(sqlite::BUSY_TIMEOUT)?;
+    began?;
+    batch.open = true;
+    batch.chain_head = None;
+    batch.opened_at = Instant::now();
     Ok(())
+}
+
+/// The writer while its transaction is being opened on a blocking thread. Dropped with the
+/// writer still in it (the caller went away), a transaction it opened and nobody used is
+/// rolled back, so the write lock is not kept for nothing.
+struct Opening(Option<OwnedMutexGuard<Batch>>);
+
+impl Drop for Opening {
+    fn drop(&mut self) {
+        if let Some(batch) = self.0.as_mut()
+            && batch.open
+            && !batch.in_job
+            && batch.waiters.is_empty()
+        {
+            let _ = batch.conn.execute_batch("ROLLBACK");
+            batch.open = false;
+            batch.chain_head = None;
+        }
+    }
 }
 
 /// Rolls back a job that was abandoned while holding the savepoint.

@@ -19,10 +19,18 @@ use std::time::{Duration, Instant};
 /// Prepared statements kept per connection (multi-row writes prepare one per row count).
 const STATEMENT_CACHE: usize = 256;
 
+/// How long a statement waits for a lock another process holds.
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// True when another connection holds the lock a statement needs.
+pub(crate) fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy)
+}
+
 /// Sets what every connection needs: the wait for a lock held by another process, foreign
 /// keys, in-memory temporary tables, a 16 MB page cache.
 fn configure(conn: &Connection, sync: SqliteSync) -> rusqlite::Result<()> {
-    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "temp_store", "memory")?;
     conn.pragma_update(None, "cache_size", -16000)?;
